@@ -1,0 +1,77 @@
+// Package metainfo reads, validates and creates BitTorrent metainfo
+// (.torrent files) and magnet links.
+//
+// It implements BEP 3 (v1 metainfo), BEP 52 (v2 metainfo: file tree, piece
+// layers, merkle roots, hybrid v1+v2 torrents), BEP 47 (pad files and file
+// attributes, symlinks), BEP 12 (announce-list), BEP 19 (url-list web
+// seeds), BEP 17 (httpseeds), BEP 27 (private torrents), BEP 5 ("nodes"),
+// BEP 38 (similar and collections), BEP 9 and BEP 53 (magnet links, with
+// v2 "btmh" hashes).
+//
+// Loading a torrent:
+//
+//	mi, err := metainfo.LoadFile("ubuntu.torrent")
+//	if err != nil {
+//		return err // names the field: "metainfo: info.piece length: ..."
+//	}
+//	info := mi.Info()
+//	fmt.Println(info.Name, mi.InfoHash(), info.TotalLength())
+//	for _, f := range info.Files {
+//		if !f.Pad {
+//			fmt.Println(strings.Join(f.Path, "/"), f.Length)
+//		}
+//	}
+//
+// # The byte space
+//
+// Info.Files lists every file of the torrent in order, pad files included,
+// with its Offset in the torrent's contiguous byte space; piece i covers
+// bytes [i*PieceLength, min((i+1)*PieceLength, TotalLength)). For v2-only
+// torrents, pad entries are synthesized so that every non-empty file starts
+// on a piece boundary, exactly as in a hybrid torrent, so callers can treat
+// v1, v2 and hybrid torrents alike. Symlinks (attribute 'l') take no space.
+//
+// # Info-hashes
+//
+// MetaInfo.InfoBytes holds the info dictionary's bytes exactly as they
+// appear in the file; InfoHash is SHA-1 over them and InfoHashV2 SHA-256.
+// Nothing is re-encoded before hashing, so unusual but valid encodings keep
+// their hash. v2 info dictionaries must be canonical (sorted keys), as BEP
+// 52 requires; v1 ones may have unsorted keys, as many real torrents do.
+//
+// # Path safety
+//
+// No torrent can make a caller write outside the download directory. Every
+// path element (and the torrent name) is sanitized; structurally invalid
+// input is rejected. The rule, following libtorrent:
+//
+//   - Elements that are empty, "." or ".." are dropped. A path left with no
+//     elements becomes "_".
+//   - Path separators ('/' and '\') inside an element are removed, so an
+//     element can never name a parent or an absolute path ("/etc" becomes
+//     "etc", "a/../b" becomes "a..b"); an element made only of separators
+//     and dots becomes "_".
+//   - Invalid UTF-8 bytes, control characters and Unicode bidirectional
+//     overrides are replaced by '_'.
+//   - A leading drive letter ("C:") has its colon replaced by '_'.
+//   - Elements longer than 255 bytes are truncated, keeping the extension.
+//   - A NUL byte in a name or path element rejects the torrent (ErrName,
+//     ErrPath), as does a path element that is not a string.
+//   - A name that sanitizes to nothing ("", ".", "..") is replaced by the
+//     hex info-hash.
+//   - Symlink targets are sanitized the same way and are relative to the
+//     torrent root, so they cannot point outside it either.
+//   - Files whose sanitized paths collide are renamed "name.1.ext",
+//     "name.2.ext", …; more than MaxDuplicateNames collisions reject the
+//     torrent (ErrTooManyDuplicates).
+//
+// Characters that only Windows forbids (<>:"|?*) and trailing spaces or dots
+// are kept: storage backends for such file systems must map them.
+//
+// # Limits
+//
+// Load rejects files larger than MaxTorrentSize, torrents with more than
+// MaxPieces pieces, paths nested deeper than MaxFileTreeDepth, piece lengths
+// above MaxPieceLength and v2 files above MaxV2FileLength. Bencode nesting is
+// limited by the bencode package's default depth.
+package metainfo
