@@ -1,0 +1,172 @@
+package piecepicker
+
+import "math/bits"
+
+// buckets holds the untouched wanted pieces grouped by (priority, availability). Each bucket
+// is an unordered slice with an index of positions, so adding, removing and moving a piece
+// to the neighbouring availability are O(1). A bitmap per priority level marks the
+// non-empty buckets so a pick finds the rarest bucket in O(buckets/64).
+type buckets struct {
+	levels [MaxPrio + 1]level
+	pos    []int32 // position of each piece within its bucket; -1 if in none
+}
+
+type level struct {
+	b    [][]int32 // b[avail] holds piece indices
+	mask []uint64  // bit a set when b[a] is non-empty
+}
+
+func (bs *buckets) init(n int) {
+	bs.pos = make([]int32, n)
+	for i := range bs.pos {
+		bs.pos[i] = -1
+	}
+}
+
+func (bs *buckets) add(piece int, prio Priority, avail int32) {
+	l := &bs.levels[prio]
+	a := int(avail)
+	for len(l.b) <= a {
+		l.b = append(l.b, nil)
+	}
+	for len(l.mask)*64 <= a {
+		l.mask = append(l.mask, 0)
+	}
+	bs.pos[piece] = int32(len(l.b[a]))
+	l.b[a] = append(l.b[a], int32(piece))
+	l.mask[a>>6] |= 1 << (uint(a) & 63)
+}
+
+func (bs *buckets) remove(piece int, prio Priority, avail int32) {
+	l := &bs.levels[prio]
+	a := int(avail)
+	b := l.b[a]
+	i := bs.pos[piece]
+	last := b[len(b)-1]
+	b[i] = last
+	bs.pos[last] = i
+	l.b[a] = b[:len(b)-1]
+	bs.pos[piece] = -1
+	if len(l.b[a]) == 0 {
+		l.mask[a>>6] &^= 1 << (uint(a) & 63)
+	}
+}
+
+// nextBucket returns the first non-empty availability bucket >= a in level prio, or -1.
+func (bs *buckets) nextBucket(prio Priority, a int) int {
+	l := &bs.levels[prio]
+	w := a >> 6
+	if w >= len(l.mask) {
+		return -1
+	}
+	if word := l.mask[w] >> (uint(a) & 63); word != 0 {
+		return a + bits.TrailingZeros64(word)
+	}
+	for w++; w < len(l.mask); w++ {
+		if l.mask[w] != 0 {
+			return w<<6 + bits.TrailingZeros64(l.mask[w])
+		}
+	}
+	return -1
+}
+
+// bucketAdd puts an untouched wanted piece into its bucket.
+func (p *Picker) bucketAdd(i int) {
+	p.buckets.add(i, p.prio[i], p.avail[i])
+	p.untouched.Set(i)
+	if i < p.seqHint {
+		p.seqHint = i
+	}
+}
+
+// bucketRemove takes piece i out of the buckets, if it is in one.
+func (p *Picker) bucketRemove(i int) {
+	if p.buckets.pos[i] < 0 {
+		return
+	}
+	p.buckets.remove(i, p.prio[i], p.avail[i])
+	p.untouched.Clear(i)
+}
+
+// addAvail changes the non-seed availability of piece i by d (+1 or -1), moving it between
+// buckets in O(1).
+func (p *Picker) addAvail(i int, d int32) {
+	in := p.buckets.pos[i] >= 0
+	if in {
+		p.buckets.remove(i, p.prio[i], p.avail[i])
+	}
+	p.avail[i] += d
+	if in {
+		p.buckets.add(i, p.prio[i], p.avail[i])
+	}
+}
+
+// bestUntouched returns the untouched piece the peer has with the highest priority and the
+// lowest availability, ties broken at random, or -1.
+//
+// It walks the non-empty buckets in order and scans each from a random offset; a peer that
+// has a fraction d of the pieces is expected to match after 1/d probes. After maxProbes
+// probes it switches to a word-wise scan of the peer's bitfield against the untouched set,
+// O(n/64 + matches), so a peer that has only common pieces never costs O(n) probes.
+func (p *Picker) bestUntouched(peer *Peer) int {
+	const maxProbes = 256
+	probes := 0
+	for prio := MaxPrio; prio > Skip; prio-- {
+		for a := p.buckets.nextBucket(prio, 0); a >= 0; a = p.buckets.nextBucket(prio, a+1) {
+			b := p.buckets.levels[prio].b[a]
+			if peer.seed {
+				return int(b[p.rnd.IntN(len(b))])
+			}
+			start := p.rnd.IntN(len(b))
+			for k := range b {
+				j := start + k
+				if j >= len(b) {
+					j -= len(b)
+				}
+				if peer.has.Has(int(b[j])) {
+					return int(b[j])
+				}
+				probes++
+				if probes >= maxProbes {
+					return p.scanUntouched(peer)
+				}
+			}
+		}
+	}
+	return -1
+}
+
+// scanUntouched is the word-wise fallback of bestUntouched: reservoir sampling over the
+// untouched pieces the peer has with the best (priority, availability) key.
+func (p *Picker) scanUntouched(peer *Peer) int {
+	best, seen := -1, 0
+	var bestPrio Priority
+	var bestAvail int32
+	for i := p.untouched.NextInBoth(peer.has, 0); i >= 0; i = p.untouched.NextInBoth(peer.has, i+1) {
+		pr, av := p.prio[i], p.avail[i]
+		switch {
+		case best < 0 || pr > bestPrio || (pr == bestPrio && av < bestAvail):
+			best, bestPrio, bestAvail, seen = i, pr, av, 1
+		case pr == bestPrio && av == bestAvail:
+			seen++
+			if p.rnd.IntN(seen) == 0 {
+				best = i
+			}
+		}
+	}
+	return best
+}
+
+// firstUntouched returns the lowest-index untouched piece the peer has, or -1.
+func (p *Picker) firstUntouched(peer *Peer) int {
+	first := p.untouched.NextSet(p.seqHint)
+	if first < 0 {
+		p.seqHint = p.n
+		return -1
+	}
+	p.seqHint = first
+	if peer.seed {
+		return first
+	}
+	return p.untouched.NextInBoth(peer.has, first)
+}

@@ -1,0 +1,41 @@
+// Package piecepicker decides which block to request from which peer: the piece-selection
+// policy of a BitTorrent download, with block-level bookkeeping. It is pure — no I/O, no
+// clock but the one in Config, no goroutines, no locks — and is called from the one
+// goroutine that owns a torrent's state.
+//
+// It implements the piece-selection parts of BEP 3 (rarest first, have and bitfield), BEP 6
+// (have-all/have-none, allowed-fast, suggest-piece, reject-request), BEP 52 piece lengths
+// (via Config.PieceLengths), and the usual client policies: piece priorities derived from
+// file priorities, finishing partial pieces first, sequential and streaming (deadline
+// window) modes with time-critical re-requests, and endgame.
+//
+// The happy path, as a session's owner goroutine drives it:
+//
+//	p, _ := piecepicker.New(piecepicker.Config{NumPieces: n, PieceLength: pl, LastPieceLength: last})
+//	peer := p.AddPeer()                  // on connect
+//	p.PeerBitfield(peer, bf)             // or PeerHaveAll / PeerHaveNone, then PeerHave
+//	p.PeerChoked(peer, false)            // on unchoke
+//	reqs := p.Pick(peer, 16, nil)        // send a request for each
+//	a, _ := p.Received(peer, block)      // on a piece message; cancel a.Cancel
+//	if a.Complete { /* hash */ p.Verified(piece) /* or p.HashFailed(piece) */ }
+//	p.RemovePeer(peer)                   // on disconnect
+//
+// # Bookkeeping
+//
+// Every block of a started piece is free, outstanding (from one or more peers) or received.
+// A block is outstanding from two peers at once only in endgame (every wanted piece started)
+// or when its piece is time-critical, and never from more than Config.MaxDuplicates peers.
+// Rejected, released, timed-out and disconnected requests and hash-failed pieces return to
+// the pool; a piece with no progress left returns to the rarest-first buckets.
+//
+// # Cost
+//
+// Untouched wanted pieces live in buckets keyed by (priority, availability): unordered
+// slices with a position index, plus a bitmap of non-empty buckets per priority level. A
+// have, a disconnect's per-piece decrement and a priority change move one piece between
+// buckets in O(1); a bitfield is O(n) once per peer; a seed (have-all, or the have that
+// completes a bitfield) is counted apart in O(1). Picking for a seed is O(1) per block;
+// picking for a peer with a fraction d of the pieces probes about 1/d pieces, and at most
+// 256 before switching to an O(n/64) word-wise scan. Started pieces are scanned linearly;
+// there are about as many as there are peers, not pieces.
+package piecepicker
