@@ -120,3 +120,14 @@ func (info *Info) FileIndex(off int64) int {
 	}
 	return -1
 }
+
+// numRealFiles counts the files that are not pad files.
+func (info *Info) numRealFiles() int {
+	n := 0
+	for i := range info.Files {
+		if !info.Files[i].Pad {
+			n++
+		}
+	}
+	return n
+}

@@ -156,6 +156,14 @@ func Parse(data []byte) (*MetaInfo, error) {
 			return nil, err
 		}
 	}
+	// BEP 19: a multi-file torrent's web seed URL names a directory.
+	if n := info.numRealFiles(); n > 1 {
+		for i, u := range mi.URLList {
+			if !strings.HasSuffix(u, "/") {
+				mi.URLList[i] = u + "/"
+			}
+		}
+	}
 	mi.Similar = mergeHashes(mi.Similar, info.Similar)
 	mi.Collections = mergeStrings(mi.Collections, info.Collections)
 	return mi, nil

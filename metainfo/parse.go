@@ -168,10 +168,11 @@ func parseInfo(raw []byte, h1 *Hash, h2 *HashV2) (*Info, error) {
 		} else {
 			f.Path = sanitizePath(rf.path)
 		}
-		if rf.symlink != nil {
-			f.Symlink = sanitizePath(rf.symlink)
-		}
 	}
+	if err := resolveDuplicates(info.Files, info.SingleFile); err != nil {
+		return nil, fieldErr("info.files", err)
+	}
+	resolveSymlinks(info.Files, files)
 	info.totalLength = off
 	if off == 0 {
 		return nil, fieldErr("info", detail(ErrLength, "total length is zero"))
@@ -182,9 +183,6 @@ func parseInfo(raw []byte, h1 *Hash, h2 *HashV2) (*Info, error) {
 	if hasV1 && len(info.Pieces) != info.NumPieces()*len(Hash{}) {
 		return nil, fieldErr("info.pieces", detail(ErrPieces, fmt.Sprintf("%d hashes for %d pieces",
 			len(info.Pieces)/len(Hash{}), info.NumPieces())))
-	}
-	if err := resolveDuplicates(info.Files, info.SingleFile); err != nil {
-		return nil, fieldErr("info.files", err)
 	}
 	return info, nil
 }

@@ -138,3 +138,48 @@ func resolveDuplicates(files []File, single bool) error {
 	}
 	return nil
 }
+
+// resolveSymlinks sets the sanitized Symlink target of every symlink in
+// files from the raw targets. A target is relative to the torrent root
+// (BEP 47); if it names no file or directory of the torrent but does when
+// read relative to the link's own directory (as a file system would read
+// it, with ".." clamped at the torrent root), that reading is used, as
+// libtorrent does. Either way the target stays inside the torrent.
+func resolveSymlinks(files []File, raw []rawFile) {
+	var exists map[string]bool
+	for i := range files {
+		target := raw[i].symlink
+		if target == nil {
+			continue
+		}
+		if exists == nil {
+			exists = make(map[string]bool)
+			for _, f := range files {
+				for j := 1; j <= len(f.Path); j++ {
+					exists[strings.Join(f.Path[:j], "/")] = true
+				}
+			}
+		}
+		rootRel := sanitizePath(target)
+		files[i].Symlink = rootRel
+		if exists[strings.Join(rootRel, "/")] {
+			continue
+		}
+		link := files[i].Path
+		rel := append([]string(nil), link[:len(link)-1]...)
+		for _, e := range target {
+			switch e {
+			case "", ".":
+			case "..":
+				if len(rel) > 0 {
+					rel = rel[:len(rel)-1]
+				}
+			default:
+				rel = append(rel, sanitizeElement(e))
+			}
+		}
+		if len(rel) > 0 && exists[strings.Join(rel, "/")] {
+			files[i].Symlink = rel
+		}
+	}
+}
