@@ -1,0 +1,226 @@
+package dht
+
+import (
+	"context"
+	"net/netip"
+	"slices"
+)
+
+// maxCandidates bounds the node list one lookup keeps.
+const maxCandidates = 8 * K
+
+type candState uint8
+
+const (
+	candNew candState = iota
+	candInFlight
+	candReplied
+	candFailed
+)
+
+type candidate struct {
+	NodeInfo
+	state candState
+	depth int    // round trip on which we learnt of it (1 for table nodes)
+	token string // from get_peers / get
+}
+
+// LookupStats describes a finished iterative lookup.
+type LookupStats struct {
+	// Queried is the number of nodes queried, Replied the number that
+	// answered.
+	Queried, Replied int
+	// RoundTrips is the number of sequential round trips the lookup needed:
+	// the deepest hop among the closest nodes that answered.
+	RoundTrips int
+	// Closest are the up to K closest nodes that answered.
+	Closest []NodeInfo
+}
+
+type lookupReply struct {
+	c   *candidate
+	m   *Msg
+	err error
+}
+
+// lookup is one iterative Kademlia lookup toward target. It runs on the
+// caller's goroutine; responses arrive on a channel.
+type lookup struct {
+	s       *Server
+	target  ID
+	method  string
+	args    func() *Args
+	onReply func(c *candidate, r *Return) // on the lookup goroutine
+	cands   []*candidate
+	seen    map[netip.AddrPort]bool
+	stats   LookupStats
+}
+
+func (s *Server) newLookup(target ID, method string, args func() *Args, onReply func(*candidate, *Return)) *lookup {
+	l := &lookup{s: s, target: target, method: method, args: args, onReply: onReply,
+		seen: make(map[netip.AddrPort]bool)}
+	s.mu.Lock()
+	var seed []NodeInfo
+	if s.local4 {
+		seed = append(seed, s.tables[0].closest(target, 2*K)...)
+	}
+	if s.local6 {
+		seed = append(seed, s.tables[1].closest(target, 2*K)...)
+	}
+	s.mu.Unlock()
+	for _, n := range seed {
+		l.add(n, 1)
+	}
+	return l
+}
+
+// add considers a node as a candidate.
+func (l *lookup) add(n NodeInfo, depth int) {
+	if l.seen[n.Addr] || n.ID == l.s.id || !l.s.usable(n.Addr) {
+		return
+	}
+	if l.s.cfg.EnforceNodeID && !NodeIDValid(n.ID, n.Addr.Addr()) {
+		return
+	}
+	l.seen[n.Addr] = true
+	c := &candidate{NodeInfo: n, depth: depth}
+	i, _ := slices.BinarySearchFunc(l.cands, c, func(a, b *candidate) int { return distCmp(l.target, a.ID, b.ID) })
+	if i >= maxCandidates {
+		return
+	}
+	l.cands = slices.Insert(l.cands, i, c)
+	if len(l.cands) > maxCandidates {
+		// Drop the farthest candidate that is not in flight.
+		for j := len(l.cands) - 1; j >= 0; j-- {
+			if l.cands[j].state != candInFlight {
+				l.cands = slices.Delete(l.cands, j, j+1)
+				break
+			}
+		}
+	}
+}
+
+// next returns the closest unqueried candidate among the K closest live
+// ones, or nil; done reports that the K closest live candidates have all
+// answered.
+func (l *lookup) next() (c *candidate, done bool) {
+	live := 0
+	done = true
+	for _, cd := range l.cands {
+		if cd.state == candFailed {
+			continue
+		}
+		live++
+		switch cd.state {
+		case candNew:
+			if c == nil {
+				c = cd
+			}
+			done = false
+		case candInFlight:
+			done = false
+		}
+		if live == K {
+			break
+		}
+	}
+	return c, done
+}
+
+// run drives the lookup to completion or ctx's end.
+func (l *lookup) run(ctx context.Context) (*LookupStats, error) {
+	if len(l.cands) == 0 {
+		return &l.stats, ErrNoNodes
+	}
+	alpha := l.s.cfg.Alpha
+	ch := make(chan lookupReply, alpha)
+	inflight := 0
+	for {
+		for inflight < alpha {
+			c, _ := l.next()
+			if c == nil {
+				break
+			}
+			c.state = candInFlight
+			inflight++
+			l.stats.Queried++
+			l.s.sendQuery(c.Addr, l.method, l.args(), func(m *Msg, err error) {
+				ch <- lookupReply{c, m, err}
+			})
+		}
+		if _, done := l.next(); done || inflight == 0 {
+			break
+		}
+		select {
+		case r := <-ch:
+			inflight--
+			l.handle(r)
+		case <-ctx.Done():
+			return &l.stats, ctx.Err()
+		}
+	}
+	for _, c := range l.cands {
+		if c.state == candReplied {
+			l.stats.Closest = append(l.stats.Closest, c.NodeInfo)
+			l.stats.RoundTrips = max(l.stats.RoundTrips, c.depth)
+			if len(l.stats.Closest) == K {
+				break
+			}
+		}
+	}
+	return &l.stats, nil
+}
+
+func (l *lookup) handle(r lookupReply) {
+	c := r.c
+	if r.err != nil || r.m.R == nil {
+		c.state = candFailed
+		return
+	}
+	rid := ID([]byte(r.m.R.ID))
+	if rid != c.ID && !c.ID.IsZero() {
+		// It answered with a different ID than the one we were told: keep
+		// it under its real ID.
+		c.ID = rid
+		slices.SortStableFunc(l.cands, func(a, b *candidate) int { return distCmp(l.target, a.ID, b.ID) })
+	}
+	c.state = candReplied
+	c.token = r.m.R.Token
+	l.stats.Replied++
+	if l.onReply != nil {
+		l.onReply(c, r.m.R)
+	}
+	if nodes, ok := parseCompactNodes(r.m.R.Nodes, false, 2*K); ok {
+		for _, n := range nodes {
+			l.add(n, c.depth+1)
+		}
+	}
+	if nodes, ok := parseCompactNodes(r.m.R.Nodes6, true, 2*K); ok {
+		for _, n := range nodes {
+			l.add(n, c.depth+1)
+		}
+	}
+}
+
+// closestWithTokens returns up to K of the closest answering nodes with the
+// tokens they gave.
+func (l *lookup) closestWithTokens() []*candidate {
+	var out []*candidate
+	for _, c := range l.cands {
+		if c.state == candReplied && c.token != "" {
+			out = append(out, c)
+			if len(out) == K {
+				break
+			}
+		}
+	}
+	return out
+}
+
+// want returns the BEP 32 "want" list for our socket's families.
+func (s *Server) want() []string {
+	if s.local4 && s.local6 {
+		return []string{"n4", "n6"}
+	}
+	return nil
+}

@@ -1,0 +1,291 @@
+package dht
+
+import (
+	"net/netip"
+	"slices"
+	"time"
+)
+
+// Routing table parameters (BEP 5).
+const (
+	// K is the bucket size and the number of closest nodes a lookup settles on.
+	K = 8
+	// goodFor is how long a node stays good after it last answered us or
+	// queried us (having answered before).
+	goodFor = 15 * time.Minute
+	// maxFailures is how many queries in a row a node may fail before it is bad.
+	maxFailures = 2
+	// replacementSize bounds each bucket's replacement cache.
+	replacementSize = K
+)
+
+// node is a routing table entry.
+type node struct {
+	NodeInfo
+	lastReply time.Time // last response from it
+	lastQuery time.Time // last query from it
+	failures  int       // queries in a row it failed to answer
+}
+
+func (n *node) good(now time.Time) bool {
+	if n.failures > 0 || n.lastReply.IsZero() {
+		return false
+	}
+	return now.Sub(n.lastReply) < goodFor || now.Sub(n.lastQuery) < goodFor
+}
+
+func (n *node) bad() bool { return n.failures >= maxFailures }
+
+// kbucket holds up to K nodes and a replacement cache.
+type kbucket struct {
+	nodes        []*node
+	replacements []*node
+	changed      time.Time // last time a node was added or answered
+}
+
+func (b *kbucket) find(id ID) int {
+	return slices.IndexFunc(b.nodes, func(n *node) bool { return n.ID == id })
+}
+
+// table is a Kademlia routing table for one address family. Buckets are
+// indexed by the length of the prefix a node shares with our ID; the last
+// bucket holds every node sharing at least that many bits and is the only
+// one that splits, which is the BEP 5 splitting rule. Not safe for
+// concurrent use.
+type table struct {
+	self    ID
+	buckets []*kbucket
+	count   int
+}
+
+func newTable(self ID, now time.Time) *table {
+	return &table{self: self, buckets: []*kbucket{{changed: now}}}
+}
+
+func (t *table) bucketIndex(id ID) int {
+	return min(t.self.CommonPrefixLen(id), len(t.buckets)-1)
+}
+
+// lookup returns the entry for id, or nil.
+func (t *table) lookup(id ID) *node {
+	b := t.buckets[t.bucketIndex(id)]
+	if i := b.find(id); i >= 0 {
+		return b.nodes[i]
+	}
+	return nil
+}
+
+// insertResult says what insert did.
+type insertResult int
+
+const (
+	inserted insertResult = iota
+	updated
+	replacedBad
+	cached       // the bucket was full; the node went to the replacement cache
+	rejectedSelf // our own ID
+)
+
+// insert adds or refreshes a node that has just answered us (replied) or
+// queried us. A node that only queried us is accepted as unverified: it
+// becomes good when it answers. It returns what happened and, if the bucket
+// is full of nodes some of which are questionable, the questionable node
+// that should be pinged.
+func (t *table) insert(ni NodeInfo, replied bool, now time.Time) (insertResult, *node) {
+	if ni.ID == t.self {
+		return rejectedSelf, nil
+	}
+	for {
+		idx := t.bucketIndex(ni.ID)
+		b := t.buckets[idx]
+		if i := b.find(ni.ID); i >= 0 {
+			n := b.nodes[i]
+			if n.Addr != ni.Addr {
+				// Same ID from a new address: believe it only when the old
+				// address has stopped answering.
+				if !n.bad() && n.good(now) {
+					return updated, nil
+				}
+				n.Addr = ni.Addr
+			}
+			if replied {
+				n.lastReply, n.failures = now, 0
+				b.changed = now
+			} else {
+				n.lastQuery = now
+			}
+			return updated, nil
+		}
+		nn := &node{NodeInfo: ni}
+		if replied {
+			nn.lastReply = now
+		} else {
+			nn.lastQuery = now
+		}
+		if len(b.nodes) < K {
+			b.nodes = append(b.nodes, nn)
+			b.changed = now
+			t.count++
+			t.removeReplacement(b, ni.ID)
+			return inserted, nil
+		}
+		// Full: split if this is the last bucket (it holds our own ID).
+		if idx == len(t.buckets)-1 && len(t.buckets) < 160 {
+			t.split()
+			continue
+		}
+		// Replace a bad node.
+		for i, n := range b.nodes {
+			if n.bad() {
+				b.nodes[i] = nn
+				b.changed = now
+				t.removeReplacement(b, ni.ID)
+				return replacedBad, nil
+			}
+		}
+		if !replied {
+			return cached, nil // unverified nodes do not go to the cache
+		}
+		t.addReplacement(b, nn)
+		for _, n := range b.nodes {
+			if !n.good(now) {
+				return cached, n
+			}
+		}
+		return cached, nil
+	}
+}
+
+func (t *table) addReplacement(b *kbucket, nn *node) {
+	t.removeReplacement(b, nn.ID)
+	if len(b.replacements) >= replacementSize {
+		b.replacements = slices.Delete(b.replacements, 0, 1)
+	}
+	b.replacements = append(b.replacements, nn)
+}
+
+func (t *table) removeReplacement(b *kbucket, id ID) {
+	b.replacements = slices.DeleteFunc(b.replacements, func(n *node) bool { return n.ID == id })
+}
+
+// split divides the last bucket in two.
+func (t *table) split() {
+	last := t.buckets[len(t.buckets)-1]
+	depth := len(t.buckets) - 1
+	nb := &kbucket{changed: last.changed}
+	keep := last.nodes[:0:0]
+	for _, n := range last.nodes {
+		if t.self.CommonPrefixLen(n.ID) > depth {
+			nb.nodes = append(nb.nodes, n)
+		} else {
+			keep = append(keep, n)
+		}
+	}
+	last.nodes = keep
+	var keepR []*node
+	for _, n := range last.replacements {
+		if t.self.CommonPrefixLen(n.ID) > depth {
+			nb.replacements = append(nb.replacements, n)
+		} else {
+			keepR = append(keepR, n)
+		}
+	}
+	last.replacements = keepR
+	t.buckets = append(t.buckets, nb)
+}
+
+// failed records that the node with id did not answer a query. A bad node
+// is replaced from the replacement cache if it has one.
+func (t *table) failed(id ID, addr netip.AddrPort) {
+	b := t.buckets[t.bucketIndex(id)]
+	i := b.find(id)
+	if i < 0 || b.nodes[i].Addr != addr {
+		return
+	}
+	n := b.nodes[i]
+	n.failures++
+	if !n.bad() {
+		return
+	}
+	if len(b.replacements) > 0 {
+		r := b.replacements[len(b.replacements)-1]
+		b.replacements = b.replacements[:len(b.replacements)-1]
+		b.nodes[i] = r
+		return
+	}
+	if n.lastReply.IsZero() {
+		// Never verified and now failing: drop it outright.
+		b.nodes = slices.Delete(b.nodes, i, i+1)
+		t.count--
+	}
+}
+
+// remove deletes the node with id.
+func (t *table) remove(id ID) {
+	b := t.buckets[t.bucketIndex(id)]
+	if i := b.find(id); i >= 0 {
+		b.nodes = slices.Delete(b.nodes, i, i+1)
+		t.count--
+	}
+}
+
+// closest returns up to n nodes closest to target, good nodes first only in
+// the sense that bad nodes are left out.
+func (t *table) closest(target ID, n int) []NodeInfo {
+	out := make([]NodeInfo, 0, n+K)
+	// Walk buckets from the target's own outwards: nodes sharing more bits
+	// with target than with each other sit in target's bucket first.
+	var all []NodeInfo
+	for _, b := range t.buckets {
+		for _, nd := range b.nodes {
+			if !nd.bad() {
+				all = append(all, nd.NodeInfo)
+			}
+		}
+	}
+	slices.SortFunc(all, func(a, b NodeInfo) int { return distCmp(target, a.ID, b.ID) })
+	if len(all) > n {
+		all = all[:n]
+	}
+	return append(out, all...)
+}
+
+// all returns every node in the table that is not bad.
+func (t *table) all() []NodeInfo {
+	out := make([]NodeInfo, 0, t.count)
+	for _, b := range t.buckets {
+		for _, n := range b.nodes {
+			if !n.bad() {
+				out = append(out, n.NodeInfo)
+			}
+		}
+	}
+	return out
+}
+
+// staleBuckets returns the indices of buckets unchanged for longer than d.
+func (t *table) staleBuckets(now time.Time, d time.Duration) []int {
+	var out []int
+	for i, b := range t.buckets {
+		if now.Sub(b.changed) >= d {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// questionable returns nodes that are neither good nor bad, to be pinged.
+func (t *table) questionable(now time.Time, max int) []NodeInfo {
+	var out []NodeInfo
+	for _, b := range t.buckets {
+		for _, n := range b.nodes {
+			if !n.good(now) && !n.bad() {
+				out = append(out, n.NodeInfo)
+				if len(out) == max {
+					return out
+				}
+			}
+		}
+	}
+	return out
+}
