@@ -1,0 +1,154 @@
+package tracker
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/bittern/bittern/metainfo"
+)
+
+// connIDWindow is the period of UDP connection IDs. An ID is accepted in the
+// window it was issued in and the next, so for at least connIDWindow (the
+// two minutes BEP 15 asks trackers to honour) and at most twice that.
+const connIDWindow = 2 * time.Minute
+
+// maxUDPPacket is the largest UDP request the server reads; larger
+// datagrams are truncated to it (a full scrape is 16+20·74 = 1496 bytes).
+const maxUDPPacket = 2048
+
+// connID derives the connection ID for the client address ip in the given
+// window: a MAC, so the server stores nothing per client and a client must
+// have received the connect reply at ip to know it. The port is left out, as
+// other trackers do, so a client may change sockets within a minute.
+func (s *Server) connID(ip netip.Addr, window int64) uint64 {
+	var msg [8 + 16]byte
+	binary.BigEndian.PutUint64(msg[:], uint64(window))
+	a16 := ip.Unmap().As16()
+	copy(msg[8:], a16[:])
+	m := hmac.New(sha256.New, s.secret[:])
+	m.Write(msg[:])
+	var sum [sha256.Size]byte
+	return binary.BigEndian.Uint64(m.Sum(sum[:0]))
+}
+
+func connIDWindowAt(t time.Time) int64 { return t.Unix() / int64(connIDWindow/time.Second) }
+
+func (s *Server) validConnID(addr netip.Addr, id uint64, now time.Time) bool {
+	w := connIDWindowAt(now)
+	return hmac.Equal(u64Bytes(s.connID(addr, w)), u64Bytes(id)) ||
+		hmac.Equal(u64Bytes(s.connID(addr, w-1)), u64Bytes(id))
+}
+
+func u64Bytes(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
+
+// ServeUDP answers BEP 15 requests arriving on pc until ctx is done (it
+// then returns ctx.Err()) or reading fails. It does not close pc. Requests
+// are handled one at a time on the calling goroutine.
+func (s *Server) ServeUDP(ctx context.Context, pc net.PacketConn) error {
+	stop := context.AfterFunc(ctx, func() { _ = pc.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
+	buf := make([]byte, maxUDPPacket)
+	out := make([]byte, 0, maxUDPPacket)
+	for {
+		n, from, err := pc.ReadFrom(buf)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return err
+		}
+		addr, ok := addrPortOf(from)
+		if !ok {
+			continue
+		}
+		out = s.handleUDP(out[:0], buf[:n], addr, time.Now())
+		if len(out) > 0 {
+			_, _ = pc.WriteTo(out, from)
+		}
+	}
+}
+
+// addrPortOf extracts an address and port from a net.Addr.
+func addrPortOf(a net.Addr) (netip.AddrPort, bool) {
+	if u, ok := a.(interface{ AddrPort() netip.AddrPort }); ok {
+		ap := u.AddrPort()
+		return ap, ap.IsValid()
+	}
+	ap, err := netip.ParseAddrPort(a.String())
+	return ap, err == nil
+}
+
+// handleUDP appends the reply to one request packet from `from` to out. An
+// empty result means no reply. Replies to requests that do not carry a valid
+// connection ID are never larger than the request (no amplification).
+func (s *Server) handleUDP(out, pkt []byte, from netip.AddrPort, now time.Time) []byte {
+	req, ok := parseUDPRequest(pkt)
+	if !ok {
+		return out
+	}
+	if req.action == actionConnect {
+		// 16 bytes in, 16 bytes out.
+		return appendUDPConnectReply(out, req.tid, s.connID(from.Addr(), connIDWindowAt(now)))
+	}
+	if !s.validConnID(from.Addr(), req.connID, now) {
+		out = appendUDPError(out, req.tid, "invalid connection id")
+		return out[:min(len(out), len(pkt))]
+	}
+	client := netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+	switch req.action {
+	case actionAnnounce:
+		a := &req.announce
+		ip := client.Addr()
+		if s.cfg.TrustClientIP && a.ip != [4]byte{} {
+			ip = netip.AddrFrom4(a.ip)
+		}
+		sa := serverAnnounce{
+			infoHash: a.infoHash,
+			peerID:   a.peerID,
+			addr:     netip.AddrPortFrom(ip, a.port),
+			left:     a.left,
+			event:    a.event,
+			numWant:  int(a.numWant),
+			want4:    client.Addr().Is4(),
+			want6:    client.Addr().Is6(),
+		}
+		if sa.event > EventStopped {
+			return appendUDPError(out, req.tid, errBadRequest.Error())
+		}
+		res, err := s.announce(&sa)
+		if err != nil {
+			return appendUDPError(out, req.tid, err.Error())
+		}
+		addrs := make([]netip.AddrPort, len(res.peers))
+		for i, p := range res.peers {
+			addrs[i] = p.addr
+		}
+		return appendUDPAnnounceReply(out, req.tid, uint32(s.cfg.Interval/time.Second),
+			satU32(res.leechers), satU32(res.seeders), addrs, client.Addr().Is6())
+	case actionScrape:
+		hashes := make([]metainfo.Hash, len(req.hashes))
+		for i, h := range req.hashes {
+			hashes[i] = h
+		}
+		m, err := s.scrape(hashes)
+		if err != nil {
+			return appendUDPError(out, req.tid, err.Error())
+		}
+		stats := make([]ScrapeStats, len(hashes))
+		for i, ih := range hashes {
+			stats[i] = m[ih]
+		}
+		return appendUDPScrapeReply(out, req.tid, stats)
+	}
+	return out
+}

@@ -1,0 +1,283 @@
+package tracker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/url"
+	"time"
+
+	"github.com/bittern/bittern/metainfo"
+)
+
+// UDPTracker is a BEP 15 UDP tracker client. It keeps one socket and the
+// current connection ID, which it reuses for one minute; requests to the
+// same tracker are sent one at a time. Safe for concurrent use.
+type UDPTracker struct {
+	url     string
+	host    string // host:port to dial
+	urlData string // BEP 41 path and query, "" if none
+	cfg     Config
+
+	sem chan struct{} // held while one exchange runs; guards the fields below
+
+	conn   net.Conn
+	ipv6   bool
+	buf    []byte
+	connID uint64
+	idAt   time.Time // when connID was received; zero if none
+	closed bool
+}
+
+// NewUDP returns a client for a udp://host:port[/path] announce URL. A path
+// and query are sent with each announce as BEP 41 URL data. cfg may be nil.
+func NewUDP(announceURL string, cfg *Config) (*UDPTracker, error) {
+	u, err := url.Parse(announceURL)
+	if err != nil {
+		return nil, fmt.Errorf("tracker: %w", err)
+	}
+	if u.Scheme != "udp" {
+		return nil, fmt.Errorf("%w: %q", ErrUnsupportedScheme, u.Scheme)
+	}
+	if u.Port() == "" || u.Hostname() == "" {
+		return nil, fmt.Errorf("tracker: %q: UDP tracker URL needs a host and port", announceURL)
+	}
+	t := &UDPTracker{url: announceURL, host: u.Host, cfg: cfg.orDefault(), sem: make(chan struct{}, 1)}
+	if ru := u.RequestURI(); ru != "/" {
+		t.urlData = ru
+	}
+	if len(t.urlData) > maxURLData {
+		return nil, fmt.Errorf("tracker: %q: path and query longer than %d bytes", announceURL, maxURLData)
+	}
+	return t, nil
+}
+
+// URL returns the announce URL.
+func (t *UDPTracker) URL() string { return t.url }
+
+// Close closes the socket; later requests fail.
+func (t *UDPTracker) Close() error {
+	t.sem <- struct{}{}
+	defer func() { <-t.sem }()
+	t.closed = true
+	if t.conn != nil {
+		err := t.conn.Close()
+		t.conn = nil
+		return err
+	}
+	return nil
+}
+
+// Announce sends an announce and returns the tracker's answer. A tracker
+// error packet is a *FailureError; no reply after all retransmissions is
+// ErrTimeout.
+func (t *UDPTracker) Announce(ctx context.Context, req AnnounceRequest) (*AnnounceResponse, error) {
+	a := udpAnnounce{
+		infoHash:   req.InfoHash,
+		peerID:     req.PeerID,
+		downloaded: req.Downloaded,
+		left:       req.Left,
+		uploaded:   req.Uploaded,
+		event:      req.Event,
+		key:        req.Key,
+		numWant:    udpNumWant(req),
+		port:       req.Port,
+		urlData:    t.urlData,
+	}
+	if ip := req.IP.Unmap(); ip.Is4() {
+		a.ip = ip.As4()
+	}
+	r, err := t.exchange(ctx, actionAnnounce, func(b []byte, connID uint64, tid uint32) []byte {
+		a.connID, a.tid = connID, tid
+		return appendUDPAnnounce(b, &a)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &AnnounceResponse{
+		Interval: time.Duration(r.interval) * time.Second,
+		Seeders:  clampInt(r.seeders),
+		Leechers: clampInt(r.leechers),
+		Peers:    dedupPeers(r.peers),
+	}, nil
+}
+
+func udpNumWant(req AnnounceRequest) int32 {
+	switch {
+	case req.Event == EventStopped || req.NumWant < 0:
+		return 0
+	case req.NumWant == 0:
+		return -1
+	case req.NumWant > 1<<20:
+		return 1 << 20
+	}
+	return int32(req.NumWant)
+}
+
+// Scrape asks for the counts of up to MaxScrapeHashes swarms.
+func (t *UDPTracker) Scrape(ctx context.Context, hashes ...metainfo.Hash) (map[metainfo.Hash]ScrapeStats, error) {
+	if len(hashes) == 0 {
+		return map[metainfo.Hash]ScrapeStats{}, nil
+	}
+	if len(hashes) > MaxScrapeHashes {
+		return nil, ErrTooManyHashes
+	}
+	hs := make([][20]byte, len(hashes))
+	for i, h := range hashes {
+		hs[i] = h
+	}
+	r, err := t.exchange(ctx, actionScrape, func(b []byte, connID uint64, tid uint32) []byte {
+		return appendUDPScrape(b, connID, tid, hs)
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[metainfo.Hash]ScrapeStats, len(hashes))
+	for i, st := range r.scrape {
+		if i >= len(hashes) {
+			break
+		}
+		out[hashes[i]] = st
+	}
+	return out, nil
+}
+
+var errClosed = errors.New("tracker: client closed")
+
+// exchange runs one request of the given action, connecting first when no
+// fresh connection ID is held, retransmitting after UDPTimeout·2^n with n
+// counting every timeout of the exchange (BEP 15).
+func (t *UDPTracker) exchange(ctx context.Context, action uint32, build func(b []byte, connID uint64, tid uint32) []byte) (udpReply, error) {
+	select {
+	case t.sem <- struct{}{}:
+	case <-ctx.Done():
+		return udpReply{}, ctx.Err()
+	}
+	defer func() { <-t.sem }()
+	if t.closed {
+		return udpReply{}, errClosed
+	}
+	if t.conn == nil {
+		c, err := t.cfg.Dial(ctx, "udp", t.host)
+		if err != nil {
+			return udpReply{}, fmt.Errorf("tracker: %s: %w", t.url, err)
+		}
+		t.conn = c
+		if ap, ok := addrPortOf(c.RemoteAddr()); ok {
+			t.ipv6 = ap.Addr().Unmap().Is6()
+		}
+		t.buf = make([]byte, 64<<10)
+	}
+	conn := t.conn
+
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		_ = conn.SetReadDeadline(time.Unix(1, 0))
+		close(fired)
+	})
+	defer func() {
+		if !stop() {
+			<-fired
+		}
+	}()
+
+	n := 0
+	idHere := false // the connection ID was obtained in this exchange
+	reconnected := false
+	out := make([]byte, 0, 128)
+	for {
+		connecting := t.idAt.IsZero() || time.Since(t.idAt) >= udpConnIDLifetime
+		tid := rand.Uint32()
+		if connecting {
+			out = appendUDPConnect(out[:0], tid)
+		} else {
+			out = build(out[:0], t.connID, tid)
+		}
+		if _, err := conn.Write(out); err != nil {
+			t.dropConn()
+			return udpReply{}, t.ioErr(ctx, err)
+		}
+		deadline := time.Now().Add(t.cfg.UDPTimeout << n)
+		r, err := t.await(ctx, conn, tid, deadline)
+		if err != nil {
+			if errors.Is(err, errWait) {
+				if n++; n > t.cfg.UDPRetries {
+					return udpReply{}, fmt.Errorf("%w: %s", ErrTimeout, t.url)
+				}
+				continue
+			}
+			return udpReply{}, err
+		}
+		switch {
+		case r.action == actionError:
+			// The tracker may have forgotten our connection ID (a restart):
+			// get a new one once before giving up.
+			t.idAt = time.Time{}
+			if !connecting && !idHere && !reconnected {
+				reconnected = true
+				continue
+			}
+			return udpReply{}, &FailureError{Reason: r.message}
+		case connecting && r.action == actionConnect:
+			t.connID, t.idAt = r.connID, time.Now()
+			idHere = true
+		case !connecting && r.action == action:
+			return r, nil
+		default:
+			return udpReply{}, malformed("udp", fmt.Sprintf("reply action %d to request action %d", r.action, action))
+		}
+	}
+}
+
+// errWait marks a retransmission timeout inside exchange.
+var errWait = errors.New("tracker: retransmit")
+
+// await reads until a reply with transaction ID tid arrives, the deadline
+// passes (errWait) or ctx is done. Packets that do not parse or carry
+// another transaction ID are ignored.
+func (t *UDPTracker) await(ctx context.Context, conn net.Conn, tid uint32, deadline time.Time) (udpReply, error) {
+	for {
+		if err := conn.SetReadDeadline(deadline); err != nil {
+			t.dropConn()
+			return udpReply{}, t.ioErr(ctx, err)
+		}
+		if err := ctx.Err(); err != nil {
+			return udpReply{}, err
+		}
+		n, err := conn.Read(t.buf)
+		if err != nil {
+			if ctx.Err() != nil {
+				return udpReply{}, ctx.Err()
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				return udpReply{}, errWait
+			}
+			t.dropConn()
+			return udpReply{}, t.ioErr(ctx, err)
+		}
+		r, err := parseUDPReply(t.buf[:n], t.ipv6)
+		if err != nil || r.tid != tid {
+			continue
+		}
+		return r, nil
+	}
+}
+
+func (t *UDPTracker) ioErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return fmt.Errorf("tracker: %s: %w", t.url, err)
+}
+
+// dropConn forgets a failed socket; the next exchange dials again.
+func (t *UDPTracker) dropConn() {
+	if t.conn != nil {
+		_ = t.conn.Close()
+		t.conn = nil
+	}
+	t.idAt = time.Time{}
+}

@@ -1,0 +1,311 @@
+package tracker
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/bittern/bittern/metainfo"
+)
+
+var (
+	srvAddr4 = netip.MustParseAddrPort("10.0.0.1:6969")
+	cliIP4   = netip.MustParseAddr("10.0.0.2")
+	testIH   = metainfo.Hash{0xde, 0xad, 0xbe, 0xef, 1, 2, 3}
+)
+
+// runUDPServer serves srv on a memNet socket at addr until the test ends.
+func runUDPServer(t *testing.T, mn *memNet, srv *Server, addr netip.AddrPort) {
+	pc := mn.listen(addr)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = srv.ServeUDP(ctx, pc) })
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+		pc.Close()
+	})
+}
+
+func peerID(b byte) [20]byte {
+	var id [20]byte
+	copy(id[:], "-BT0001-")
+	id[19] = b
+	return id
+}
+
+func TestUDPAnnounceAndScrape(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mn := newMemNet()
+		runUDPServer(t, mn, NewServer(&ServerConfig{Interval: 10 * time.Minute}), srvAddr4)
+		cfg := &Config{Dial: mn.dialer(cliIP4)}
+		a, err := NewUDP("udp://10.0.0.1:6969", cfg)
+		require.NoError(t, err)
+		defer a.Close()
+		b, err := NewUDP("udp://10.0.0.1:6969", cfg)
+		require.NoError(t, err)
+		defer b.Close()
+		ctx := context.Background()
+
+		ra, err := a.Announce(ctx, AnnounceRequest{InfoHash: testIH, PeerID: peerID(1), Port: 1111, Left: 0, Event: EventStarted})
+		require.NoError(t, err)
+		require.Equal(t, 10*time.Minute, ra.Interval)
+		require.Empty(t, ra.Peers)
+		require.Equal(t, 1, ra.Seeders)
+
+		rb, err := b.Announce(ctx, AnnounceRequest{InfoHash: testIH, PeerID: peerID(2), Port: 2222, Left: 100, Event: EventStarted})
+		require.NoError(t, err)
+		require.Equal(t, []netip.AddrPort{netip.AddrPortFrom(cliIP4, 1111)}, rb.Peers)
+		require.Equal(t, 1, rb.Seeders)
+		require.Equal(t, 1, rb.Leechers)
+
+		ra, err = a.Announce(ctx, AnnounceRequest{InfoHash: testIH, PeerID: peerID(1), Port: 1111})
+		require.NoError(t, err)
+		require.Equal(t, []netip.AddrPort{netip.AddrPortFrom(cliIP4, 2222)}, ra.Peers)
+
+		_, err = b.Announce(ctx, AnnounceRequest{InfoHash: testIH, PeerID: peerID(2), Port: 2222, Event: EventCompleted})
+		require.NoError(t, err)
+		other := metainfo.Hash{9}
+		st, err := a.Scrape(ctx, testIH, other)
+		require.NoError(t, err)
+		require.Equal(t, ScrapeStats{Complete: 2, Incomplete: 0, Downloaded: 1}, st[testIH])
+		require.Equal(t, ScrapeStats{}, st[other])
+
+		_, err = a.Scrape(ctx, make([]metainfo.Hash, MaxScrapeHashes+1)...)
+		require.ErrorIs(t, err, ErrTooManyHashes)
+	})
+}
+
+func TestUDPIPv6(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mn := newMemNet()
+		srv6 := netip.MustParseAddrPort("[fd00::1]:6969")
+		runUDPServer(t, mn, NewServer(nil), srv6)
+		cfg := &Config{Dial: mn.dialer(netip.MustParseAddr("fd00::2"))}
+		a, _ := NewUDP("udp://[fd00::1]:6969", cfg)
+		defer a.Close()
+		_, err := a.Announce(t.Context(), AnnounceRequest{InfoHash: testIH, PeerID: peerID(1), Port: 1111})
+		require.NoError(t, err)
+		r, err := a.Announce(t.Context(), AnnounceRequest{InfoHash: testIH, PeerID: peerID(2), Port: 2222, Left: 1})
+		require.NoError(t, err)
+		require.Equal(t, []netip.AddrPort{netip.MustParseAddrPort("[fd00::2]:1111")}, r.Peers)
+		// The reply used the 18-byte stride.
+		pk := mn.packets()
+		last := pk[len(pk)-1]
+		require.Len(t, last.data, 20+18)
+	})
+}
+
+// action returns the action of a client request.
+func reqAction(b []byte) uint32 {
+	r, ok := parseUDPRequest(b)
+	if !ok {
+		return 99
+	}
+	return r.action
+}
+
+func TestUDPRetransmitConnect(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mn := newMemNet()
+		mn.drop = func(_, to netip.AddrPort, _ []byte) bool { return to == srvAddr4 }
+		runUDPServer(t, mn, NewServer(nil), srvAddr4)
+		a, _ := NewUDP("udp://10.0.0.1:6969", &Config{Dial: mn.dialer(cliIP4)})
+		defer a.Close()
+		start := time.Now()
+		_, err := a.Announce(t.Context(), AnnounceRequest{InfoHash: testIH, Port: 1})
+		require.ErrorIs(t, err, ErrTimeout)
+		// BEP 15: 15·2^n seconds, n = 0…8.
+		require.Equal(t, 15*(1<<9-1)*time.Second, time.Since(start))
+		var got []time.Duration
+		for _, p := range mn.packets() {
+			require.Equal(t, actionConnect, reqAction(p.data))
+			got = append(got, p.at.Sub(start))
+		}
+		want := []time.Duration{0, 15, 45, 105, 225, 465, 945, 1905, 3825}
+		for i := range want {
+			want[i] *= time.Second
+		}
+		require.Equal(t, want, got)
+	})
+}
+
+// TestUDPRetransmitAnnounce follows BEP 15's second timeline: announces
+// time out and the counter keeps growing across the reconnect forced by the
+// connection ID's expiry.
+func TestUDPRetransmitAnnounce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mn := newMemNet()
+		mn.drop = func(_, to netip.AddrPort, b []byte) bool {
+			return to == srvAddr4 && reqAction(b) == actionAnnounce
+		}
+		runUDPServer(t, mn, NewServer(nil), srvAddr4)
+		a, _ := NewUDP("udp://10.0.0.1:6969", &Config{Dial: mn.dialer(cliIP4), UDPRetries: 5})
+		defer a.Close()
+		start := time.Now()
+		_, err := a.Announce(t.Context(), AnnounceRequest{InfoHash: testIH, Port: 1})
+		require.ErrorIs(t, err, ErrTimeout)
+		require.Equal(t, 945*time.Second, time.Since(start))
+		type ev struct {
+			action uint32
+			at     time.Duration
+		}
+		var got []ev
+		for _, p := range mn.packets() {
+			if p.to == srvAddr4 {
+				got = append(got, ev{reqAction(p.data), p.at.Sub(start) / time.Second})
+			}
+		}
+		require.Equal(t, []ev{
+			{actionConnect, 0}, {actionAnnounce, 0}, {actionAnnounce, 15}, {actionAnnounce, 45},
+			{actionConnect, 105}, {actionAnnounce, 105},
+			{actionConnect, 225}, {actionAnnounce, 225},
+			{actionConnect, 465}, {actionAnnounce, 465},
+		}, got)
+	})
+}
+
+func TestUDPConnectionIDReuse(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mn := newMemNet()
+		runUDPServer(t, mn, NewServer(nil), srvAddr4)
+		a, _ := NewUDP("udp://10.0.0.1:6969", &Config{Dial: mn.dialer(cliIP4)})
+		defer a.Close()
+		countConnects := func() int {
+			n := 0
+			for _, p := range mn.packets() {
+				if p.to == srvAddr4 && reqAction(p.data) == actionConnect {
+					n++
+				}
+			}
+			return n
+		}
+		req := AnnounceRequest{InfoHash: testIH, PeerID: peerID(1), Port: 1}
+		_, err := a.Announce(t.Context(), req)
+		require.NoError(t, err)
+		time.Sleep(59 * time.Second)
+		_, err = a.Announce(t.Context(), req)
+		require.NoError(t, err)
+		_, err = a.Scrape(t.Context(), testIH)
+		require.NoError(t, err)
+		require.Equal(t, 1, countConnects())
+		time.Sleep(time.Second)
+		_, err = a.Announce(t.Context(), req)
+		require.NoError(t, err)
+		require.Equal(t, 2, countConnects())
+	})
+}
+
+// fakeUDPTracker answers client packets with reply(req, from).
+func fakeUDPTracker(t *testing.T, mn *memNet, reply func(req []byte, send func([]byte))) {
+	pc := mn.listen(srvAddr4)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		buf := make([]byte, 2048)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			reply(append([]byte(nil), buf[:n]...), func(b []byte) { _, _ = pc.WriteTo(b, from) })
+		}
+	})
+	t.Cleanup(func() { pc.Close(); wg.Wait() })
+}
+
+func TestUDPTransactionIDAndErrors(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mn := newMemNet()
+		var gotURLData string
+		fakeUDPTracker(t, mn, func(b []byte, send func([]byte)) {
+			r, ok := parseUDPRequest(b)
+			if !ok {
+				return
+			}
+			switch r.action {
+			case actionConnect:
+				send(appendUDPConnectReply(nil, r.tid+1, 7))         // wrong tid: ignored
+				send([]byte{0, 0})                                   // garbage: ignored
+				send(appendUDPConnectReply(nil, r.tid, 0x1122334455)) // right
+			case actionAnnounce:
+				gotURLData = r.announce.urlData
+				if r.connID != 0x1122334455 {
+					send(appendUDPError(nil, r.tid, "bad id"))
+					return
+				}
+				if r.announce.port == 666 {
+					send(appendUDPError(nil, r.tid, "go away"))
+					return
+				}
+				// A trailing partial peer is ignored.
+				peers := []netip.AddrPort{netip.MustParseAddrPort("1.2.3.4:5"), netip.MustParseAddrPort("1.2.3.4:5")}
+				send(append(appendUDPAnnounceReply(nil, r.tid, 60, 3, 4, peers, false), 9, 9))
+			}
+		})
+		a, _ := NewUDP("udp://10.0.0.1:6969/announce?passkey=abc", &Config{Dial: mn.dialer(cliIP4)})
+		defer a.Close()
+		r, err := a.Announce(t.Context(), AnnounceRequest{InfoHash: testIH, Port: 1})
+		require.NoError(t, err)
+		require.Equal(t, "/announce?passkey=abc", gotURLData)
+		require.Equal(t, &AnnounceResponse{Interval: time.Minute, Leechers: 3, Seeders: 4,
+			Peers: []netip.AddrPort{netip.MustParseAddrPort("1.2.3.4:5")}}, r)
+
+		_, err = a.Announce(t.Context(), AnnounceRequest{InfoHash: testIH, Port: 666})
+		var fe *FailureError
+		require.ErrorAs(t, err, &fe)
+		require.Equal(t, "go away", fe.Reason)
+	})
+}
+
+func TestUDPContextCancel(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mn := newMemNet()
+		mn.drop = func(netip.AddrPort, netip.AddrPort, []byte) bool { return true }
+		a, _ := NewUDP("udp://10.0.0.1:6969", &Config{Dial: mn.dialer(cliIP4)})
+		defer a.Close()
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+		defer cancel()
+		start := time.Now()
+		_, err := a.Announce(ctx, AnnounceRequest{InfoHash: testIH, Port: 1})
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		require.Equal(t, 20*time.Second, time.Since(start))
+		// The socket still works afterwards (the deadline set by the
+		// cancellation does not leak into the next exchange).
+		mn.drop = nil
+		runUDPServer(t, mn, NewServer(nil), srvAddr4)
+		_, err = a.Announce(t.Context(), AnnounceRequest{InfoHash: testIH, Port: 1})
+		require.NoError(t, err)
+		require.NoError(t, a.Close())
+		_, err = a.Announce(t.Context(), AnnounceRequest{InfoHash: testIH, Port: 1})
+		require.True(t, errors.Is(err, errClosed))
+	})
+}
+
+func TestUDPStaleConnectionIDReconnects(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mn := newMemNet()
+		srv := NewServer(nil)
+		runUDPServer(t, mn, srv, srvAddr4)
+		a, _ := NewUDP("udp://10.0.0.1:6969", &Config{Dial: mn.dialer(cliIP4)})
+		defer a.Close()
+		req := AnnounceRequest{InfoHash: testIH, PeerID: peerID(1), Port: 1}
+		_, err := a.Announce(t.Context(), req)
+		require.NoError(t, err)
+		srv.secret[0] ^= 1 // as if the tracker restarted
+		_, err = a.Announce(t.Context(), req)
+		require.NoError(t, err)
+	})
+}
+
+func TestNewUDPErrors(t *testing.T) {
+	for _, u := range []string{"udp://host", "http://x:1", "udp://:80", "udp://h:1/" + string(make([]byte, 2000))} {
+		_, err := NewUDP(u, nil)
+		require.Error(t, err, u)
+	}
+}
