@@ -19,11 +19,11 @@ import (
 // immutable and safe for concurrent use.
 type Verifier struct {
 	l     *layout
-	v1    []byte           // concatenated SHA-1 hashes, nil if none
+	v1    []byte            // concatenated SHA-1 hashes, nil if none
 	v2    []metainfo.HashV2 // expected v2 hash per piece, nil if none
-	v2ok  []bool           // v2[p] is known
-	whole []bool           // piece p is a whole file no longer than a piece
-	data  []int64          // bytes of p that belong to its v2 file
+	v2ok  []bool            // v2[p] is known
+	whole []bool            // piece p is a whole file no longer than a piece
+	data  []int64           // bytes of p that belong to its v2 file
 }
 
 // NewVerifier prepares the hashes of info. pieceLayers is
