@@ -184,6 +184,9 @@ func (p *Picker) ReleaseAll(peer *Peer) {
 // Received records that the data of block b arrived from peer and was stored. Blocks that
 // are no longer needed are reported as Duplicate and change nothing.
 func (p *Picker) Received(peer *Peer, b Block) (Arrival, error) {
+	if peer.removed {
+		return Arrival{}, ErrPeerRemoved
+	}
 	if !p.validBlock(b) {
 		return Arrival{}, fmt.Errorf("%w: %v", ErrBadBlock, b)
 	}

@@ -1,0 +1,201 @@
+package pickertest
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/bittern/bittern/piecepicker"
+)
+
+// pick asks for want blocks for peer k and checks the answer against the model.
+func (d *driver) pick(k, want int) error {
+	m := d.m
+	d.last = fmt.Sprintf("Pick(%d, %d)", k, want)
+	got := d.p.Pick(m.peers[k].p, want, d.buf[:0])
+	d.buf = got
+	if len(got) > want {
+		return fmt.Errorf("%s returned %d blocks", d.last, len(got))
+	}
+	var dups []piecepicker.Block
+	for idx, b := range got {
+		switch {
+		case b.Piece < 0 || b.Piece >= m.n || b.Index < 0 || b.Index >= m.blocks[b.Piece]:
+			return fmt.Errorf("%s: block %v out of range", d.last, b)
+		case slices.Contains(got[:idx], b):
+			return fmt.Errorf("%s: block %v returned twice", d.last, b)
+		case !m.peers[k].has[b.Piece]:
+			return fmt.Errorf("%s: block %v of a piece the peer lacks", d.last, b)
+		case m.prio[b.Piece] == piecepicker.Skip:
+			return fmt.Errorf("%s: block %v of a priority-0 piece", d.last, b)
+		case m.have[b.Piece]:
+			return fmt.Errorf("%s: block %v of a verified piece", d.last, b)
+		case m.peers[k].choked && !slices.Contains(m.peers[k].fast, b.Piece):
+			return fmt.Errorf("%s: block %v from a choking peer outside its allowed-fast set %v", d.last, b, m.peers[k].fast)
+		}
+		if _, ok := m.recv[b]; ok {
+			return fmt.Errorf("%s: block %v already received", d.last, b)
+		}
+		if slices.Contains(m.out[b], k) {
+			return fmt.Errorf("%s: block %v already outstanding from this peer", d.last, b)
+		}
+		if len(m.out[b]) > 0 {
+			dups = append(dups, b)
+		}
+		m.out[b] = append(m.out[b], k)
+		if len(m.out[b]) > m.maxDup {
+			return fmt.Errorf("%s: block %v outstanding from %d peers, max %d", d.last, b, len(m.out[b]), m.maxDup)
+		}
+	}
+	endgame := m.numUntouched() == 0
+	for _, b := range dups {
+		if !endgame && !d.p.Critical(b.Piece) {
+			return fmt.Errorf("%s: duplicate request for %v outside endgame and not time-critical", d.last, b)
+		}
+	}
+	if len(got) == want {
+		return nil
+	}
+	// Liveness: nothing the policy could have requested is left.
+	for i := range m.n {
+		if !m.allowed(k, i) {
+			continue
+		}
+		for j := range m.blocks[i] {
+			b := piecepicker.Block{Piece: i, Index: j}
+			if _, ok := m.recv[b]; ok {
+				continue
+			}
+			if len(m.out[b]) == 0 {
+				return fmt.Errorf("%s returned %d blocks but %v is free", d.last, len(got), b)
+			}
+			if endgame && len(m.out[b]) < m.maxDup && !slices.Contains(m.out[b], k) {
+				return fmt.Errorf("%s returned %d blocks in endgame but %v may be duplicated", d.last, len(got), b)
+			}
+		}
+	}
+	return nil
+}
+
+// received delivers block b from peer k and checks the Arrival.
+func (d *driver) received(k int, b piecepicker.Block) error {
+	m := d.m
+	d.last = fmt.Sprintf("Received(%d, %v)", k, b)
+	a, err := d.p.Received(m.peers[k].p, b)
+	if err != nil {
+		return fmt.Errorf("%s: %w", d.last, err)
+	}
+	wasOut := m.dropOut(k, b)
+	if a.Unrequested == wasOut {
+		return fmt.Errorf("%s: Unrequested=%v, but outstanding=%v", d.last, a.Unrequested, wasOut)
+	}
+	_, already := m.recv[b]
+	if dup := already || !m.wanted(b.Piece); dup {
+		if !a.Duplicate || len(a.Cancel) != 0 || a.Complete {
+			return fmt.Errorf("%s: want a bare duplicate, got %+v", d.last, a)
+		}
+		return nil
+	}
+	if a.Duplicate {
+		return fmt.Errorf("%s: needed block reported duplicate", d.last)
+	}
+	var cancel []int
+	for _, pe := range a.Cancel {
+		cancel = append(cancel, m.peerIndex(pe))
+	}
+	slices.Sort(cancel)
+	others := slices.Clone(m.out[b])
+	slices.Sort(others)
+	if !slices.Equal(cancel, others) {
+		return fmt.Errorf("%s: cancel %v, want %v", d.last, cancel, others)
+	}
+	delete(m.out, b)
+	m.recv[b] = k
+	if c := m.complete(b.Piece); a.Complete != c {
+		return fmt.Errorf("%s: Complete=%v, want %v", d.last, a.Complete, c)
+	}
+	return nil
+}
+
+// finishPiece verifies or fails a complete piece.
+func (d *driver) finishPiece() error {
+	m := d.m
+	var done []int
+	for i := range m.n {
+		if !m.have[i] && m.complete(i) {
+			done = append(done, i)
+		}
+	}
+	if len(done) == 0 {
+		return nil
+	}
+	i := done[d.in.intn(len(done))]
+	if d.in.byte()&1 == 0 {
+		d.last = fmt.Sprintf("Verified(%d)", i)
+		if err := d.p.Verified(i); err != nil {
+			return fmt.Errorf("%s: %w", d.last, err)
+		}
+		m.have[i] = true
+		m.clearPiece(i)
+		return nil
+	}
+	d.last = fmt.Sprintf("HashFailed(%d)", i)
+	senders, err := d.p.HashFailed(i)
+	if err != nil {
+		return fmt.Errorf("%s: %w", d.last, err)
+	}
+	var got, want []int
+	for _, pe := range senders {
+		got = append(got, m.peerIndex(pe))
+	}
+	for j := range m.blocks[i] {
+		b := piecepicker.Block{Piece: i, Index: j}
+		if k := m.recv[b]; !slices.Contains(want, k) {
+			want = append(want, k)
+		}
+		delete(m.recv, b)
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		return fmt.Errorf("%s: senders %v, want %v", d.last, got, want)
+	}
+	return nil
+}
+
+// check compares the Picker's queries with the model.
+func (d *driver) check() error {
+	p, m := d.p, d.m
+	if got, want := p.Remaining(), m.remaining(); got != want {
+		return fmt.Errorf("Remaining %d, want %d", got, want)
+	}
+	if got, want := p.Endgame(), m.numUntouched() == 0 && m.remaining() > 0; got != want {
+		return fmt.Errorf("Endgame %v, want %v", got, want)
+	}
+	for i := range m.n {
+		if got, want := p.Availability(i), m.availability(i); got != want {
+			return fmt.Errorf("Availability(%d) %d, want %d", i, got, want)
+		}
+		if p.HasPiece(i) != m.have[i] {
+			return fmt.Errorf("HasPiece(%d) %v, want %v", i, !m.have[i], m.have[i])
+		}
+		if p.Priority(i) != m.prio[i] {
+			return fmt.Errorf("Priority(%d) %d, want %d", i, p.Priority(i), m.prio[i])
+		}
+	}
+	for k, pe := range m.peers {
+		if !pe.connected {
+			continue
+		}
+		if got, want := p.NumRequests(pe.p), m.numRequests(k); got != want {
+			return fmt.Errorf("NumRequests(%d) %d, want %d", k, got, want)
+		}
+		interesting := false
+		for i := range m.n {
+			interesting = interesting || (pe.has[i] && m.wanted(i))
+		}
+		if p.Interesting(pe.p) != interesting {
+			return fmt.Errorf("Interesting(%d) %v, want %v", k, !interesting, interesting)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,133 @@
+// Package pickertest checks the properties every piece picker must keep, against every
+// policy of package piecepicker, by driving a Picker with random (or fuzzed) operation
+// sequences and comparing each answer with an independent model:
+//
+//   - Pick never returns a piece the peer lacks, a piece of priority zero, a verified
+//     piece, a received block, a block already outstanding from the same peer, or a block
+//     outstanding from another peer outside endgame and time-critical pieces; never more
+//     than MaxDuplicates requesters per block; never a piece outside a choking peer's
+//     allowed-fast set (BEP 6); never more blocks than asked for.
+//   - Pick is live: if it returns fewer blocks than asked, the peer has no free block the
+//     policy may request (and, in endgame, no block it may duplicate).
+//   - Received reports exactly the other requesters to cancel, completion when the last
+//     block arrives, and duplicates; HashFailed names exactly the peers that sent data.
+//   - Availability, Remaining, Endgame, NumRequests and Interesting agree with the model
+//     after every operation.
+//
+// Use Run in a test, Drive in a fuzz target:
+//
+//	func TestPicker(t *testing.T) { pickertest.Run(t, pickertest.Policies(), 200) }
+package pickertest
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/bittern/bittern/piecepicker"
+)
+
+// Policy is one configuration of a Picker under test.
+type Policy struct {
+	// Name labels the subtest.
+	Name string
+	// Config supplies the policy fields (Mode, MaxDuplicates, CriticalWindow,
+	// RerequestAfter); the driver sets the torrent shape, clock and random source.
+	Config piecepicker.Config
+	// Deadlines lets the driver set deadlines and streaming windows.
+	Deadlines bool
+}
+
+// Policies lists every policy of package piecepicker.
+func Policies() []Policy {
+	return []Policy{
+		{Name: "RarestFirst", Config: piecepicker.Config{Mode: piecepicker.RarestFirst}},
+		{Name: "Sequential", Config: piecepicker.Config{Mode: piecepicker.Sequential}},
+		{Name: "Streaming", Config: piecepicker.Config{Mode: piecepicker.RarestFirst}, Deadlines: true},
+		{Name: "SequentialStreaming", Config: piecepicker.Config{Mode: piecepicker.Sequential}, Deadlines: true},
+		{Name: "Endgame3", Config: piecepicker.Config{MaxDuplicates: 3}, Deadlines: true},
+	}
+}
+
+// Run drives rounds random operation sequences against each policy and fails t on the
+// first property violation, printing the seed that reproduces it.
+func Run(t *testing.T, policies []Policy, rounds int) {
+	t.Helper()
+	for _, pol := range policies {
+		t.Run(pol.Name, func(t *testing.T) {
+			for seed := range uint64(rounds) {
+				r := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
+				ops := make([]byte, 64+r.IntN(2000))
+				for i := range ops {
+					ops[i] = byte(r.Uint32())
+				}
+				if err := Drive(pol, ops); err != nil {
+					t.Fatalf("seed %d: %v", seed, err)
+				}
+			}
+		})
+	}
+}
+
+// input reads operation bytes; past the end it reads zeros.
+type input struct {
+	b []byte
+}
+
+func (in *input) byte() byte {
+	if len(in.b) == 0 {
+		return 0
+	}
+	c := in.b[0]
+	in.b = in.b[1:]
+	return c
+}
+
+func (in *input) intn(n int) int {
+	if n <= 0 {
+		return 0
+	}
+	return int(in.byte()) % n
+}
+
+// Drive applies the operations encoded in ops to a fresh Picker configured by pol (the
+// first bytes choose the torrent shape) and returns the first property violation, or nil.
+// Every byte string is a valid input.
+func Drive(pol Policy, ops []byte) error {
+	in := &input{b: ops}
+	n := 1 + in.intn(24)
+	bpp := 1 + in.intn(4)
+	lastBlocks := 1 + in.intn(bpp)
+	lastTail := 1 + in.intn(256)*64
+	cfg := pol.Config
+	cfg.NumPieces = n
+	cfg.PieceLength = bpp * piecepicker.BlockSize
+	cfg.LastPieceLength = (lastBlocks-1)*piecepicker.BlockSize + min(lastTail, piecepicker.BlockSize)
+	now := int64(1_000_000_000_000)
+	cfg.Now = func() time.Time { return time.Unix(0, now) }
+	cfg.Rand = rand.New(rand.NewPCG(uint64(len(ops)), 7))
+	p, err := piecepicker.New(cfg)
+	if err != nil {
+		return fmt.Errorf("New: %w", err)
+	}
+	blocks := make([]int, n)
+	for i := range blocks {
+		blocks[i] = bpp
+	}
+	blocks[n-1] = lastBlocks
+	maxDup := cfg.MaxDuplicates
+	if maxDup <= 0 {
+		maxDup = 2
+	}
+	d := &driver{p: p, m: newModel(n, blocks, maxDup), in: in, pol: pol, now: &now}
+	for step := 0; len(in.b) > 0; step++ {
+		if err := d.step(); err != nil {
+			return fmt.Errorf("step %d: %w", step, err)
+		}
+		if err := d.check(); err != nil {
+			return fmt.Errorf("step %d (after %s): %w", step, d.last, err)
+		}
+	}
+	return nil
+}
