@@ -166,20 +166,20 @@ func (d *driver) finishPiece() error {
 func (d *driver) check() error {
 	p, m := d.p, d.m
 	if got, want := p.Remaining(), m.remaining(); got != want {
-		return fmt.Errorf("Remaining %d, want %d", got, want)
+		return fmt.Errorf("p.Remaining %d, want %d", got, want)
 	}
 	if got, want := p.Endgame(), m.numUntouched() == 0 && m.remaining() > 0; got != want {
-		return fmt.Errorf("Endgame %v, want %v", got, want)
+		return fmt.Errorf("p.Endgame %v, want %v", got, want)
 	}
 	for i := range m.n {
 		if got, want := p.Availability(i), m.availability(i); got != want {
-			return fmt.Errorf("Availability(%d) %d, want %d", i, got, want)
+			return fmt.Errorf("p.Availability(%d) %d, want %d", i, got, want)
 		}
 		if p.HasPiece(i) != m.have[i] {
-			return fmt.Errorf("HasPiece(%d) %v, want %v", i, !m.have[i], m.have[i])
+			return fmt.Errorf("p.HasPiece(%d) %v, want %v", i, !m.have[i], m.have[i])
 		}
 		if p.Priority(i) != m.prio[i] {
-			return fmt.Errorf("Priority(%d) %d, want %d", i, p.Priority(i), m.prio[i])
+			return fmt.Errorf("p.Priority(%d) %d, want %d", i, p.Priority(i), m.prio[i])
 		}
 	}
 	for k, pe := range m.peers {
@@ -187,14 +187,14 @@ func (d *driver) check() error {
 			continue
 		}
 		if got, want := p.NumRequests(pe.p), m.numRequests(k); got != want {
-			return fmt.Errorf("NumRequests(%d) %d, want %d", k, got, want)
+			return fmt.Errorf("p.NumRequests(%d) %d, want %d", k, got, want)
 		}
 		interesting := false
 		for i := range m.n {
 			interesting = interesting || (pe.has[i] && m.wanted(i))
 		}
 		if p.Interesting(pe.p) != interesting {
-			return fmt.Errorf("Interesting(%d) %v, want %v", k, !interesting, interesting)
+			return fmt.Errorf("p.Interesting(%d) %v, want %v", k, !interesting, interesting)
 		}
 	}
 	return nil

@@ -231,13 +231,13 @@ func (d *driver) removedPeer() error {
 			continue
 		}
 		if got := d.p.Pick(pe.p, 4, nil); len(got) != 0 {
-			return fmt.Errorf("Pick for a removed peer returned %v", got)
+			return fmt.Errorf("p.Pick for a removed peer returned %v", got)
 		}
 		if err := d.p.PeerHave(pe.p, 0); !errors.Is(err, piecepicker.ErrPeerRemoved) {
-			return fmt.Errorf("PeerHave for a removed peer: %v", err)
+			return fmt.Errorf("p.PeerHave for a removed peer: %v", err)
 		}
 		if _, err := d.p.Received(pe.p, piecepicker.Block{}); !errors.Is(err, piecepicker.ErrPeerRemoved) {
-			return fmt.Errorf("Received from a removed peer: %v", err)
+			return fmt.Errorf("p.Received from a removed peer: %v", err)
 		}
 		return nil
 	}

@@ -109,7 +109,7 @@ func Drive(pol Policy, ops []byte) error {
 	cfg.Rand = rand.New(rand.NewPCG(uint64(len(ops)), 7))
 	p, err := piecepicker.New(cfg)
 	if err != nil {
-		return fmt.Errorf("New: %w", err)
+		return fmt.Errorf("p.New: %w", err)
 	}
 	blocks := make([]int, n)
 	for i := range blocks {
