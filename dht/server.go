@@ -27,8 +27,10 @@ const (
 	DefaultAlpha           = 3
 	DefaultQueryTimeout    = 3 * time.Second
 	DefaultRefreshInterval = 15 * time.Minute
-	// maxPacket is the largest datagram read; KRPC messages are far smaller.
-	maxPacket = 1 << 16
+	// maxPacket is the largest datagram read (8 KiB): KRPC messages are far
+	// smaller, and so are those of the protocols sharing the socket (uTP,
+	// UDP trackers); a longer datagram is truncated.
+	maxPacket = 8 << 10
 	// clientVersion is sent as "v": "BN" and version 0.1.
 	clientVersion = "BN\x00\x01"
 )
