@@ -32,11 +32,11 @@ type MultiConfig struct {
 // when it last saw us incomplete, "stopped" only if it saw us start. Safe for
 // concurrent use; announces are serialised.
 type Multi struct {
-	cfg   MultiConfig
+	cfg MultiConfig
 	// newTracker makes the per-URL clients; tests replace it.
 	newTracker func(url string, cfg *Config) (Tracker, error)
-	sem   chan struct{} // serialises announces; guards tiers
-	tiers [][]*trackerState
+	sem        chan struct{} // serialises announces; guards tiers
+	tiers      [][]*trackerState
 }
 
 type trackerState struct {

@@ -105,16 +105,19 @@ func (s *Server) httpAnnounce(r *http.Request) []byte {
 	if err != nil {
 		return failureBody(err.Error())
 	}
-	compact := q.Get("compact") != "0"
-	noPeerID := q.Get("no_peer_id") == "1"
+	return s.encodeAnnounce(res, src.Addr().Unmap(), q.Get("compact") != "0", q.Get("no_peer_id") == "1")
+}
 
+// encodeAnnounce encodes an announce reply; ext is the client's address as
+// seen (BEP 24).
+func (s *Server) encodeAnnounce(res announceResult, ext netip.Addr, compact, noPeerID bool) []byte {
 	// Keys in sorted order (canonical bencode).
 	b := make([]byte, 0, 128+len(res.peers)*20)
 	b = append(b, 'd')
 	b = bencode.AppendString(b, "complete")
 	b = bencode.AppendInt(b, int64(res.seeders))
 	b = bencode.AppendString(b, "external ip")
-	b = bencode.AppendBytes(b, addrBytes(src.Addr().Unmap()))
+	b = bencode.AppendBytes(b, addrBytes(ext))
 	b = bencode.AppendString(b, "incomplete")
 	b = bencode.AppendInt(b, int64(res.leechers))
 	b = bencode.AppendString(b, "interval")

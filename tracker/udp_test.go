@@ -230,8 +230,8 @@ func TestUDPTransactionIDAndErrors(t *testing.T) {
 			}
 			switch r.action {
 			case actionConnect:
-				send(appendUDPConnectReply(nil, r.tid+1, 7))         // wrong tid: ignored
-				send([]byte{0, 0})                                   // garbage: ignored
+				send(appendUDPConnectReply(nil, r.tid+1, 7))          // wrong tid: ignored
+				send([]byte{0, 0})                                    // garbage: ignored
 				send(appendUDPConnectReply(nil, r.tid, 0x1122334455)) // right
 			case actionAnnounce:
 				gotURLData = r.announce.urlData

@@ -1,0 +1,125 @@
+package tracker
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/bittern/bittern/metainfo"
+)
+
+func FuzzParseAnnounceResponse(f *testing.F) {
+	for _, s := range []string{
+		"d8:completei5e10:incompletei7e8:intervali1800e5:peers6:\x0a\x00\x00\x01\x1a\xe1e",
+		"d8:intervali60e5:peersld2:ip7:1.2.3.47:peer id20:aaaaaaaaaaaaaaaaaaaa4:porti1eeee",
+		"d11:external ip4:\x01\x02\x03\x048:intervali10e5:peers0:6:peers618:\xfd\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x07e",
+		"d14:failure reason11:not allowede",
+		"d8:intervali60e12:min intervali30e10:tracker id3:abc15:warning message1:we",
+	} {
+		f.Add([]byte(s))
+	}
+	// Our own server's replies.
+	srv := NewServer(nil)
+	for i := range 3 {
+		_, _ = srv.announce(ann(testIH, byte(i), "1.2.3.4:5", 1, EventStarted))
+		_, _ = srv.announce(ann(testIH, byte(10+i), "[fd00::1]:5", 1, EventStarted))
+	}
+	f.Add(srv.httpAnnounceBody(testIH, true))
+	f.Add(srv.httpAnnounceBody(testIH, false))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := ParseAnnounceResponse(b)
+		if err != nil {
+			return
+		}
+		if r.Interval <= 0 || r.Interval > maxInterval {
+			t.Fatalf("interval %v out of range", r.Interval)
+		}
+		seen := map[netip.AddrPort]bool{}
+		for _, p := range r.Peers {
+			if !p.IsValid() || p.Port() == 0 || seen[p] || p.Addr().Is4In6() {
+				t.Fatalf("bad peer %v", p)
+			}
+			seen[p] = true
+		}
+	})
+}
+
+// httpAnnounceBody returns the body the server sends a new peer.
+func (s *Server) httpAnnounceBody(ih metainfo.Hash, compact bool) []byte {
+	res, _ := s.announce(ann(ih, 99, "9.9.9.9:9", 1, EventNone))
+	return s.encodeAnnounce(res, netip.MustParseAddr("9.9.9.9"), compact, false)
+}
+
+func FuzzParseScrapeResponse(f *testing.F) {
+	f.Add([]byte("d5:filesd20:xxxxxxxxxxxxxxxxxxxxd8:completei11e10:downloadedi13772e10:incompletei19eeee"))
+	f.Add([]byte("d14:failure reason4:nopee"))
+	f.Add([]byte("de"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := ParseScrapeResponse(b)
+		if err != nil {
+			return
+		}
+		for _, st := range m {
+			if st.Complete < 0 || st.Incomplete < 0 || st.Downloaded < 0 {
+				t.Fatalf("negative count %+v", st)
+			}
+		}
+	})
+}
+
+// FuzzUDPReply feeds arbitrary packets to the client-side parser.
+func FuzzUDPReply(f *testing.F) {
+	f.Add(appendUDPConnectReply(nil, 1, 2), false)
+	f.Add(appendUDPAnnounceReply(nil, 1, 60, 2, 3, []netip.AddrPort{netip.MustParseAddrPort("1.2.3.4:5")}, false), false)
+	f.Add(appendUDPAnnounceReply(nil, 1, 60, 2, 3, []netip.AddrPort{netip.MustParseAddrPort("[::1]:5")}, true), true)
+	f.Add(appendUDPScrapeReply(nil, 1, []ScrapeStats{{1, 2, 3}}), false)
+	f.Add(appendUDPError(nil, 1, "no"), false)
+	f.Fuzz(func(t *testing.T, b []byte, ipv6 bool) {
+		r, err := parseUDPReply(b, ipv6)
+		if err != nil {
+			return
+		}
+		stride := 6
+		if ipv6 {
+			stride = 18
+		}
+		if r.action == actionAnnounce && len(r.peers) > (len(b)-20)/stride {
+			t.Fatalf("%d peers from %d bytes", len(r.peers), len(b))
+		}
+	})
+}
+
+// FuzzUDPServer feeds arbitrary packets to the server: it must not panic,
+// and a packet without a valid connection ID must never get a reply larger
+// than itself.
+func FuzzUDPServer(f *testing.F) {
+	a := udpAnnounce{connID: 1, tid: 2, infoHash: testIH, port: 3, numWant: -1, urlData: "/announce?x=1"}
+	f.Add(appendUDPConnect(nil, 7), false)
+	f.Add(appendUDPAnnounce(nil, &a), true)
+	f.Add(appendUDPScrape(nil, 1, 2, [][20]byte{testIH, {1}}), true)
+	s := NewServer(nil)
+	for i := range 5 {
+		_, _ = s.announce(ann(testIH, byte(i), "1.2.3.4:5", 1, EventStarted))
+	}
+	from := netip.MustParseAddrPort("10.1.1.1:1000")
+	now := time.Unix(1_800_000_000, 0)
+	valid := s.connID(from.Addr(), connIDWindowAt(now))
+	f.Fuzz(func(t *testing.T, b []byte, useValidID bool) {
+		if useValidID && len(b) >= 16 {
+			b = append(appendU64(nil, valid), b[8:]...)
+		}
+		rep := s.handleUDP(nil, b, from, now)
+		authed := len(b) >= 8 && s.validConnID(from.Addr(), binaryU64(b), now)
+		if !authed && len(rep) > len(b) {
+			t.Fatalf("amplification: %d-byte reply to %d-byte request %x", len(rep), len(b), b)
+		}
+	})
+}
+
+func binaryU64(b []byte) uint64 {
+	var v uint64
+	for _, c := range b[:8] {
+		v = v<<8 | uint64(c)
+	}
+	return v
+}

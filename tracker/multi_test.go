@@ -1,0 +1,186 @@
+package tracker
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"slices"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/bittern/bittern/metainfo"
+)
+
+// fakeTracker records the events it is sent and fails while down is set.
+type fakeTracker struct {
+	url  string
+	mu   sync.Mutex
+	evs  []Event
+	down bool
+}
+
+var errDown = errors.New("down")
+
+func (f *fakeTracker) Announce(_ context.Context, req AnnounceRequest) (*AnnounceResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.evs = append(f.evs, req.Event)
+	if f.down {
+		return nil, errDown
+	}
+	peer := netip.AddrPortFrom(netip.AddrFrom4([4]byte{1, 1, 1, byte(len(f.url))}), 1)
+	return &AnnounceResponse{Interval: time.Duration(len(f.url)) * time.Minute, Peers: []netip.AddrPort{peer}, Seeders: -1, Leechers: -1}, nil
+}
+
+func (f *fakeTracker) Scrape(context.Context, ...metainfo.Hash) (map[metainfo.Hash]ScrapeStats, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down {
+		return nil, errDown
+	}
+	return map[metainfo.Hash]ScrapeStats{{}: {Complete: len(f.url)}}, nil
+}
+
+func (f *fakeTracker) URL() string  { return f.url }
+func (f *fakeTracker) Close() error { return nil }
+
+func (f *fakeTracker) events() []Event {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	e := f.evs
+	f.evs = nil
+	return e
+}
+
+func (f *fakeTracker) setDown(d bool) { f.mu.Lock(); f.down = d; f.mu.Unlock() }
+
+func newFakeMulti(tiers [][]string, cfg *MultiConfig) (*Multi, map[string]*fakeTracker) {
+	fakes := map[string]*fakeTracker{}
+	m := newMulti(tiers, cfg, func(u string, _ *Config) (Tracker, error) {
+		if u == "bad" {
+			return nil, ErrUnsupportedScheme
+		}
+		f := &fakeTracker{url: u}
+		fakes[u] = f
+		return f, nil
+	})
+	return m, fakes
+}
+
+func TestMultiTiersAndPromotion(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m, f := newFakeMulti([][]string{{"a1", "a22", "a333"}, {"b1"}, {}, {"a1", "bad"}}, nil)
+		defer m.Close()
+		tiers := m.Tiers()
+		require.Len(t, tiers, 3)
+		require.ElementsMatch(t, []string{"a1", "a22", "a333"}, tiers[0])
+		require.Equal(t, []string{"bad"}, tiers[2])
+
+		first := tiers[0][0]
+		r, err := m.Announce(t.Context(), AnnounceRequest{Left: 1, Event: EventStarted})
+		require.NoError(t, err)
+		require.Len(t, r.Peers, 1)
+		require.Equal(t, []Event{EventStarted}, f[first].events())
+
+		// The first tracker fails: the next one answers and is promoted.
+		f[first].setDown(true)
+		second := tiers[0][1]
+		_, err = m.Announce(t.Context(), AnnounceRequest{Left: 1})
+		require.NoError(t, err)
+		require.Equal(t, []Event{EventNone}, f[first].events())
+		require.Equal(t, []Event{EventStarted}, f[second].events()) // its own first announce
+		require.Equal(t, []string{second, first, tiers[0][2]}, m.Tiers()[0])
+
+		// The whole first tier down: the backup tier answers. The failed
+		// trackers are skipped while backing off.
+		for _, u := range tiers[0] {
+			f[u].setDown(true)
+		}
+		r, err = m.Announce(t.Context(), AnnounceRequest{Left: 1})
+		require.NoError(t, err)
+		require.Equal(t, time.Duration(len("b1"))*time.Minute, r.Interval)
+		require.Empty(t, f[first].events(), "backing off")
+		require.Len(t, f[second].events(), 1)
+		require.Equal(t, []Event{EventStarted}, f[tiers[0][2]].events()) // tried, failed
+		require.Equal(t, []Event{EventStarted}, f["b1"].events())
+
+		// After the backoff the first tier is tried again; completed goes
+		// to each tracker that saw us leeching.
+		time.Sleep(15 * time.Second)
+		f[first].setDown(false)
+		r, err = m.Announce(t.Context(), AnnounceRequest{Left: 0, Event: EventCompleted})
+		require.NoError(t, err)
+		require.Equal(t, []Event{EventCompleted}, f[first].events())
+		_, _ = m.Announce(t.Context(), AnnounceRequest{Left: 0})
+		require.Equal(t, []Event{EventNone}, f[first].events())
+
+		// stopped goes to every tracker that saw us start.
+		for _, u := range tiers[0] {
+			f[u].setDown(false)
+			f[u].events()
+		}
+		_, err = m.Announce(t.Context(), AnnounceRequest{Event: EventStopped})
+		require.NoError(t, err)
+		for u, ft := range f {
+			switch u {
+			case first, second, "b1":
+				require.Equal(t, []Event{EventStopped}, ft.events(), u)
+			default:
+				require.Empty(t, ft.events(), u)
+			}
+		}
+		// After stopping, the next announce is a fresh start.
+		_, _ = m.Announce(t.Context(), AnnounceRequest{Left: 0})
+		require.Equal(t, []Event{EventStarted}, f[first].events())
+	})
+}
+
+func TestMultiBackoffGrows(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m, f := newFakeMulti([][]string{{"a"}}, &MultiConfig{Backoff: 10 * time.Second, MaxBackoff: 35 * time.Second})
+		f["a"].setDown(true)
+		var tried []time.Duration
+		start := time.Now()
+		for range 120 {
+			_, err := m.Announce(t.Context(), AnnounceRequest{})
+			require.Error(t, err)
+			if len(f["a"].events()) > 0 {
+				tried = append(tried, time.Since(start))
+			} else {
+				require.ErrorIs(t, err, ErrNoTrackers)
+			}
+			time.Sleep(time.Second)
+		}
+		// Retries after 10, 20, 35 (capped), 35 s.
+		require.Equal(t, []time.Duration{0, 10 * time.Second, 30 * time.Second, 65 * time.Second, 100 * time.Second}, tried)
+	})
+}
+
+func TestMultiAllTiers(t *testing.T) {
+	m, f := newFakeMulti([][]string{{"a1"}, {"b22"}, {"c333"}}, &MultiConfig{AllTiers: true})
+	f["c333"].setDown(true)
+	r, err := m.Announce(t.Context(), AnnounceRequest{})
+	require.NoError(t, err)
+	require.Len(t, r.Peers, 2)
+	require.Equal(t, 2*time.Minute, r.Interval) // the shorter one
+
+	st, err := m.Scrape(t.Context(), metainfo.Hash{})
+	require.NoError(t, err)
+	require.Equal(t, 2, st[metainfo.Hash{}].Complete)
+
+	for _, ft := range f {
+		ft.setDown(true)
+	}
+	_, err = m.Announce(t.Context(), AnnounceRequest{})
+	require.ErrorIs(t, err, errDown)
+	_, err = m.Scrape(t.Context())
+	require.ErrorIs(t, err, errDown)
+	require.True(t, slices.Equal([]string{"a1"}, m.Tiers()[0]))
+
+	_, err = NewMulti(nil, nil).Announce(t.Context(), AnnounceRequest{})
+	require.ErrorIs(t, err, ErrNoTrackers)
+}
