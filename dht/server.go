@@ -3,7 +3,6 @@ package dht
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -185,7 +184,7 @@ func NewServer(conn net.PacketConn, cfg *Config) (*Server, error) {
 	}
 	s.log = c.Logger
 	if s.log == nil {
-		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		s.log = discardLogger()
 	}
 	s.id = c.NodeID
 	if s.id.IsZero() {
@@ -416,3 +415,5 @@ func (s *Server) send(addr netip.AddrPort, m *Msg) error {
 func (s *Server) sendError(to netip.AddrPort, t string, code int, msg string) {
 	_ = s.send(to, &Msg{T: t, Y: typeError, E: &Error{Code: code, Msg: msg}, V: clientVersion})
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

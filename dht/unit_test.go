@@ -1,0 +1,183 @@
+package dht
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func idWithPrefix(self ID, cpl int, tail byte) ID {
+	id := randomIDWithPrefix(self, cpl)
+	id[19] = tail
+	return id
+}
+
+func TestIDHelpers(t *testing.T) {
+	self := RandomID()
+	for n := range 160 {
+		id := randomIDWithPrefix(self, n)
+		require.Equal(t, n, self.CommonPrefixLen(id), n)
+	}
+	require.Equal(t, 160, self.CommonPrefixLen(self))
+	_, err := ParseID("zz")
+	require.Error(t, err)
+	id, err := ParseID(self.String())
+	require.NoError(t, err)
+	require.Equal(t, self, id)
+	a, b := ID{0: 0x01}, ID{0: 0x02}
+	require.True(t, closer(ID{}, a, b))
+	require.False(t, closer(ID{}, b, a))
+	require.Equal(t, ID{0: 3}, a.Xor(b))
+}
+
+func TestTableSplitAndReplace(t *testing.T) {
+	self := ID{}
+	tb := newTable(self, t0)
+	addr := func(i int) netip.AddrPort { return testAddr(i) }
+	// 8 far nodes (cpl 0) fill bucket 0 after splits.
+	for i := range K {
+		id := idWithPrefix(self, 0, byte(i))
+		res, _ := tb.insert(NodeInfo{id, addr(i)}, true, t0)
+		require.Equal(t, inserted, res)
+	}
+	// Nodes near us force splits.
+	for i := range K {
+		res, _ := tb.insert(NodeInfo{idWithPrefix(self, 5, byte(i)), addr(100 + i)}, true, t0)
+		require.Equal(t, inserted, res)
+	}
+	require.GreaterOrEqual(t, len(tb.buckets), 2)
+	require.Equal(t, 2*K, tb.count)
+	// A ninth far node goes to the replacement cache; all are good.
+	extra := NodeInfo{idWithPrefix(self, 0, 99), addr(50)}
+	res, ping := tb.insert(extra, true, t0)
+	require.Equal(t, cached, res)
+	require.Nil(t, ping)
+	// After 15 minutes nodes are questionable: insert asks for a ping.
+	later := t0.Add(goodFor + time.Second)
+	res, ping = tb.insert(NodeInfo{idWithPrefix(self, 0, 98), addr(51)}, true, later)
+	require.Equal(t, cached, res)
+	require.NotNil(t, ping)
+	// A node failing twice is replaced from the cache.
+	victim := tb.buckets[0].nodes[0]
+	tb.failed(victim.ID, victim.Addr)
+	require.NotNil(t, tb.lookup(victim.ID))
+	tb.failed(victim.ID, victim.Addr)
+	require.Nil(t, tb.lookup(victim.ID))
+	require.Equal(t, 2*K, tb.count)
+	// Unverified nodes never enter a full bucket's cache.
+	res, _ = tb.insert(NodeInfo{idWithPrefix(self, 0, 97), addr(52)}, false, t0)
+	require.Equal(t, cached, res)
+	// Our own ID is refused.
+	res, _ = tb.insert(NodeInfo{self, addr(1)}, true, t0)
+	require.Equal(t, rejectedSelf, res)
+	// closest is sorted by distance.
+	target := RandomID()
+	cl := tb.closest(target, K)
+	require.Len(t, cl, K)
+	for i := 1; i < len(cl); i++ {
+		require.True(t, closer(target, cl[i-1].ID, cl[i].ID))
+	}
+	require.Len(t, tb.all(), tb.count)
+	require.Len(t, tb.staleBuckets(t0.Add(time.Hour), time.Minute), len(tb.buckets))
+	require.NotEmpty(t, tb.questionable(later, 100))
+	tb.remove(cl[0].ID)
+	require.Nil(t, tb.lookup(cl[0].ID))
+}
+
+func TestTableAddressChange(t *testing.T) {
+	self := RandomID()
+	tb := newTable(self, t0)
+	id := RandomID()
+	tb.insert(NodeInfo{id, testAddr(1)}, true, t0)
+	// A good node keeps its address against a claim from elsewhere.
+	tb.insert(NodeInfo{id, testAddr(2)}, true, t0)
+	require.Equal(t, testAddr(1), tb.lookup(id).Addr)
+	// Once it stops answering, the new address is believed.
+	tb.failed(id, testAddr(1))
+	tb.insert(NodeInfo{id, testAddr(2)}, true, t0)
+	require.Equal(t, testAddr(2), tb.lookup(id).Addr)
+}
+
+func TestTokens(t *testing.T) {
+	tk := newTokens(t0)
+	ip := netip.MustParseAddr("1.2.3.4")
+	tok := tk.make(ip, t0)
+	require.Len(t, tok, tokenLen)
+	require.True(t, tk.valid(tok, ip, t0))
+	require.False(t, tk.valid(tok, netip.MustParseAddr("1.2.3.5"), t0))
+	require.False(t, tk.valid("short", ip, t0))
+	// Valid across one rotation, not two.
+	require.True(t, tk.valid(tok, ip, t0.Add(tokenRotation+time.Second)))
+	require.False(t, tk.valid(tok, ip, t0.Add(2*tokenRotation+2*time.Second)))
+	// A long idle period forgets both secrets.
+	tk2 := newTokens(t0)
+	tok2 := tk2.make(ip, t0)
+	require.False(t, tk2.valid(tok2, ip, t0.Add(3*tokenRotation)))
+}
+
+func TestPeerStoreLimits(t *testing.T) {
+	ps := newPeerStore(time.Minute, 2, 3)
+	ih1, ih2, ih3 := ID{1}, ID{2}, ID{3}
+	for i := range 5 {
+		require.True(t, ps.add(ih1, testAddr(i), i == 0, t0.Add(time.Duration(i)*time.Second)))
+	}
+	require.Equal(t, 3, ps.npeers)
+	require.Len(t, ps.get(ih1, 10, false, false, t0.Add(5*time.Second)), 3)
+	require.Len(t, ps.get(ih1, 2, false, false, t0.Add(5*time.Second)), 2)
+	require.Empty(t, ps.get(ih1, 10, true, false, t0.Add(5*time.Second)), "no IPv6 peers")
+	// Same IP, new port: one entry (BEP 33).
+	p := netip.AddrPortFrom(testAddr(4).Addr(), 9999)
+	ps.add(ih1, p, false, t0.Add(6*time.Second))
+	require.Equal(t, 3, ps.npeers)
+	require.Contains(t, ps.get(ih1, 10, false, false, t0.Add(6*time.Second)), p)
+	require.True(t, ps.add(ih2, testAddr(1), false, t0))
+	require.False(t, ps.add(ih3, testAddr(1), false, t0), "info-hash cap")
+	// Expiry frees room.
+	late := t0.Add(2 * time.Minute)
+	require.Empty(t, ps.get(ih1, 10, false, false, late))
+	require.True(t, ps.add(ih3, testAddr(1), false, late))
+	require.Equal(t, 1, ps.npeers)
+	require.Len(t, ps.infoHashes(10), 1)
+}
+
+func TestRateLimiterBounded(t *testing.T) {
+	l := newIPLimiter(1, 2)
+	ip := netip.MustParseAddr("1.1.1.1")
+	require.True(t, l.allow(ip, t0))
+	require.True(t, l.allow(ip, t0))
+	require.False(t, l.allow(ip, t0))
+	require.True(t, l.allow(ip, t0.Add(time.Second)))
+	for i := range maxLimiterEntries + 10 {
+		l.allow(testAddr(i).Addr(), t0.Add(time.Second))
+	}
+	require.LessOrEqual(t, len(l.m), maxLimiterEntries)
+	l.gc(t0.Add(time.Hour))
+	require.Empty(t, l.m)
+}
+
+func TestCompact(t *testing.T) {
+	nodes := []NodeInfo{
+		{RandomID(), netip.MustParseAddrPort("1.2.3.4:5")},
+		{RandomID(), netip.MustParseAddrPort("[2001:db8::1]:6881")},
+		{RandomID(), netip.MustParseAddrPort("5.6.7.8:0")},
+	}
+	b4 := appendCompactNodes(nil, nodes, false)
+	require.Len(t, b4, 2*compactNode4)
+	got, ok := parseCompactNodes(string(b4), false, 10)
+	require.True(t, ok)
+	require.Equal(t, nodes[:1], got, "zero port dropped")
+	b6 := appendCompactNodes(nil, nodes, true)
+	got, ok = parseCompactNodes(string(b6), true, 10)
+	require.True(t, ok)
+	require.Equal(t, nodes[1:2], got)
+	_, ok = parseCompactNodes("abc", false, 10)
+	require.False(t, ok)
+	got, _ = parseCompactNodes(string(b4), false, 1)
+	require.Len(t, got, 1)
+	_, ok = parseCompactAddr([]byte{1, 2, 3})
+	require.False(t, ok)
+}
