@@ -43,14 +43,20 @@ func (p *Picker) RemovePeer(peer *Peer) {
 		return
 	}
 	p.ReleaseAll(peer)
-	p.dropPieces(peer)
+	if peer.seed {
+		p.seeds--
+		peer.seed = false
+	} else {
+		p.dropPieces(peer)
+	}
+	peer.has = nil
 	peer.removed = true
 	peer.allowedFast = nil
 	peer.suggested = nil
 	p.peers--
 }
 
-// dropPieces removes the peer's contribution to availability.
+// dropPieces removes the peer's contribution to availability and leaves it with no pieces.
 func (p *Picker) dropPieces(peer *Peer) {
 	if peer.seed {
 		p.seeds--
@@ -108,11 +114,15 @@ func (p *Picker) PeerBitfield(peer *Peer, bf Bitfield) error {
 	for i := range p.n {
 		if bf.Has(i) {
 			peer.has.Set(i)
-			p.addAvail(i, +1)
 		}
 	}
 	if peer.has.All() && p.n > 0 {
+		peer.has.ClearAll() // not counted yet
 		p.PeerHaveAll(peer)
+		return nil
+	}
+	for i := peer.has.NextSet(0); i >= 0; i = peer.has.NextSet(i + 1) {
+		p.addAvail(i, +1)
 	}
 	return nil
 }

@@ -1,0 +1,161 @@
+package piecepicker
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/bittern/bittern/internal/bitset"
+)
+
+// The scale the issue asks for: 100,000 pieces of 256 KiB (16 blocks) and 500 peers.
+const (
+	benchPieces = 100_000
+	benchPeers  = 500
+	benchBlocks = 16
+)
+
+// randomBits returns a bitfield with each piece set with probability density.
+func randomBits(r *rand.Rand, n int, density float64) *bitset.Bitset {
+	b := bitset.New(n)
+	for i := range n {
+		if r.Float64() < density {
+			b.Set(i)
+		}
+	}
+	return b
+}
+
+// swarm builds a picker with 500 peers: 50 seeds, the rest with random bitfields of
+// density between 0 and 1 (so availability varies from piece to piece).
+func swarm(b *testing.B, mode Mode) (*Picker, []*Peer) {
+	b.Helper()
+	r := rand.New(rand.NewPCG(1, 2))
+	p, err := New(Config{NumPieces: benchPieces, PieceLength: benchBlocks * BlockSize, Mode: mode, Rand: r})
+	if err != nil {
+		b.Fatal(err)
+	}
+	peers := make([]*Peer, benchPeers)
+	for k := range peers {
+		pe := p.AddPeer()
+		if k < 50 {
+			p.PeerHaveAll(pe)
+		} else if err := p.PeerBitfield(pe, randomBits(r, benchPieces, r.Float64())); err != nil {
+			b.Fatal(err)
+		}
+		p.PeerChoked(pe, false)
+		peers[k] = pe
+	}
+	return p, peers
+}
+
+// benchPick measures picking one piece's worth of blocks for peer pe and releasing them
+// again, so the state stays the same from one iteration to the next.
+func benchPick(b *testing.B, p *Picker, pe *Peer) {
+	buf := make([]Block, 0, benchBlocks)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = p.Pick(pe, benchBlocks, buf[:0])
+		if len(buf) == 0 {
+			b.Fatal("nothing picked")
+		}
+		p.ReleaseAll(pe)
+	}
+}
+
+func BenchmarkPick(b *testing.B) {
+	p, peers := swarm(b, RarestFirst)
+	// 1,000 pieces already partial, outstanding from other peers.
+	for k := range 1000 {
+		p.Pick(peers[50+k%450], 1, nil)
+	}
+	b.Run("seed", func(b *testing.B) { benchPick(b, p, peers[0]) })
+	b.Run("half", func(b *testing.B) {
+		pe := p.AddPeer()
+		p.PeerBitfield(pe, randomBits(rand.New(rand.NewPCG(3, 4)), benchPieces, 0.5))
+		p.PeerChoked(pe, false)
+		benchPick(b, p, pe)
+	})
+	b.Run("sparse", func(b *testing.B) {
+		// 0.1% of the pieces, so the bucket walk gives up and scans the bitfield.
+		pe := p.AddPeer()
+		p.PeerBitfield(pe, randomBits(rand.New(rand.NewPCG(5, 6)), benchPieces, 0.001))
+		p.PeerChoked(pe, false)
+		benchPick(b, p, pe)
+	})
+	b.Run("sequential", func(b *testing.B) {
+		p.SetMode(Sequential)
+		defer p.SetMode(RarestFirst)
+		benchPick(b, p, peers[100])
+	})
+}
+
+func BenchmarkPeerHave(b *testing.B) {
+	p, _ := swarm(b, RarestFirst)
+	fresh := make([]*Peer, 100)
+	for k := range fresh {
+		fresh[k] = p.AddPeer()
+	}
+	r := rand.New(rand.NewPCG(7, 8))
+	idx := make([]int, 1<<16)
+	for i := range idx {
+		idx[i] = r.IntN(benchPieces)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		p.PeerHave(fresh[i%len(fresh)], idx[i&(len(idx)-1)])
+		i++
+	}
+}
+
+func BenchmarkPeerBitfield(b *testing.B) {
+	p, _ := swarm(b, RarestFirst)
+	pe := p.AddPeer()
+	r := rand.New(rand.NewPCG(9, 10))
+	bs := randomBits(r, benchPieces, 0.5)
+	bl := make(bools, benchPieces)
+	for i := range bl {
+		bl[i] = bs.Has(i)
+	}
+	b.Run("bitset", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			p.PeerBitfield(pe, bs)
+		}
+	})
+	b.Run("interface", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			p.PeerBitfield(pe, bl)
+		}
+	})
+}
+
+func BenchmarkRemovePeer(b *testing.B) {
+	p, _ := swarm(b, RarestFirst)
+	bs := randomBits(rand.New(rand.NewPCG(11, 12)), benchPieces, 0.5)
+	b.Run("half", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			pe := p.AddPeer()
+			p.PeerBitfield(pe, bs)
+			p.PeerChoked(pe, false)
+			p.Pick(pe, 64, nil)
+			b.StartTimer()
+			p.RemovePeer(pe)
+		}
+	})
+	b.Run("seed", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			pe := p.AddPeer()
+			p.PeerHaveAll(pe)
+			p.PeerChoked(pe, false)
+			p.Pick(pe, 64, nil)
+			b.StartTimer()
+			p.RemovePeer(pe)
+		}
+	})
+}
