@@ -1,0 +1,191 @@
+//go:build interop
+
+package conformance
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/bittern/bittern/metainfo"
+)
+
+var metainfoData = map[string]int{
+	"a.bin":        100000,
+	"empty":        0,
+	"run.sh":       1234,
+	"sub/b":        70000,
+	"sub/c/d":      1,
+	"sub/big.bin":  1<<20 + 3,
+	"with space.x": 16384,
+}
+
+// TestMetainfoBuilderInLibtorrent: torrents made by bittern's Builder (v1,
+// v2, hybrid; single- and multi-file) load in libtorrent with the same
+// info-hashes and files, and libtorrent verifies the data against them.
+func TestMetainfoBuilderInLibtorrent(t *testing.T) {
+	dir := t.TempDir()
+	multi := filepath.Join(dir, "data")
+	writeData(t, multi, metainfoData)
+	single := filepath.Join(dir, "single.bin")
+	writeData(t, dir, map[string]int{"single.bin": 300001})
+
+	var pairs []string
+	var built []*metainfo.MetaInfo
+	for _, v := range []metainfo.Version{metainfo.V1, metainfo.V2, metainfo.Hybrid} {
+		for _, src := range []string{multi, single} {
+			for _, pl := range []int64{32 << 10, 0} {
+				b := &metainfo.Builder{Version: v, PieceLength: pl, NoCreationDate: true,
+					Trackers: [][]string{{"http://127.0.0.1:1/announce"}}, Comment: "bittern interop"}
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				mi, err := b.Build(ctx, src)
+				cancel()
+				if err != nil {
+					t.Fatalf("%v %s: %v", v, src, err)
+				}
+				out := filepath.Join(dir, v.String()+"-"+filepath.Base(src)+"-"+itoa(int(pl))+".torrent")
+				data, err := mi.Marshal()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(out, data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				pairs = append(pairs, out+"="+dir)
+				built = append(built, mi)
+			}
+		}
+	}
+	res := libtorrentInfo(t, pairs...)
+	for i, lt := range res {
+		compareWithLibtorrent(t, built[i], lt)
+		if !lt.Seeding || lt.Error != "" {
+			t.Errorf("%s: libtorrent did not verify the data (seeding=%v error=%q)", lt.Torrent, lt.Seeding, lt.Error)
+		}
+	}
+}
+
+// ltCreateScript makes v1, v2 and hybrid torrents of each path given with
+// libtorrent's create_torrent, writing them to OUTDIR/<mode>-<base>.torrent,
+// and prints the list of files written.
+const ltCreateScript = `
+import sys, os, json, libtorrent as lt
+outdir, piece = sys.argv[1], int(sys.argv[2])
+written = []
+for src in sys.argv[3:]:
+    for mode, flags in (('v1', lt.create_torrent.v1_only), ('v2', lt.create_torrent.v2_only), ('hybrid', 0)):
+        fs = lt.file_storage()
+        lt.add_files(fs, src)
+        ct = lt.create_torrent(fs, piece, flags)
+        ct.add_tracker('http://127.0.0.1:1/announce')
+        ct.set_comment('libtorrent interop')
+        lt.set_piece_hashes(ct, os.path.dirname(src))
+        out = os.path.join(outdir, mode + '-' + os.path.basename(src) + '.torrent')
+        with open(out, 'wb') as f:
+            f.write(lt.bencode(ct.generate()))
+        written.append(out)
+print(json.dumps(written))
+`
+
+// TestMetainfoLibtorrentTorrentsLoad: torrents made by libtorrent (v1, v2,
+// hybrid; single- and multi-file) load in bittern with libtorrent's
+// info-hashes and files, and their hashes match the data.
+func TestMetainfoLibtorrentTorrentsLoad(t *testing.T) {
+	dir := t.TempDir()
+	multi := filepath.Join(dir, "data")
+	writeData(t, multi, metainfoData)
+	single := filepath.Join(dir, "single.bin")
+	writeData(t, dir, map[string]int{"single.bin": 300001})
+	outdir := filepath.Join(dir, "torrents")
+	if err := os.Mkdir(outdir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var written []string
+	for _, pl := range []string{"16384", "65536"} {
+		var w []string
+		sub := filepath.Join(outdir, pl)
+		if err := os.Mkdir(sub, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(runPython(t, ctx, ltCreateScript, sub, pl, multi, single), &w); err != nil {
+			t.Fatal(err)
+		}
+		written = append(written, w...)
+	}
+	if len(written) != 12 {
+		t.Fatalf("libtorrent wrote %d torrents, want 12", len(written))
+	}
+	res := libtorrentInfo(t, written...)
+	for i, path := range written {
+		mi, err := metainfo.LoadFile(path)
+		if err != nil {
+			t.Errorf("%s: %v", path, err)
+			continue
+		}
+		compareWithLibtorrent(t, mi, res[i])
+		root := multi
+		if mi.Info().SingleFile {
+			root = single
+		}
+		verifyOnDisk(t, mi, root)
+		if mi.Comment != "libtorrent interop" || mi.Announce != "http://127.0.0.1:1/announce" {
+			t.Errorf("%s: comment %q announce %q", path, mi.Comment, mi.Announce)
+		}
+	}
+}
+
+// TestMetainfoTransmissionCreate: torrents made by transmission-create load
+// in bittern with the info-hashes and files libtorrent sees, and match the
+// data.
+func TestMetainfoTransmissionCreate(t *testing.T) {
+	dir := t.TempDir()
+	multi := filepath.Join(dir, "data")
+	writeData(t, multi, metainfoData)
+	single := filepath.Join(dir, "single.bin")
+	writeData(t, dir, map[string]int{"single.bin": 300001})
+	var paths []string
+	for _, tc := range []struct {
+		src  string
+		args []string
+	}{
+		{multi, []string{"-s", "32"}},
+		{single, []string{"-p", "-c", "from transmission"}},
+	} {
+		out := filepath.Join(dir, filepath.Base(tc.src)+".torrent")
+		args := append([]string{"-o", out, "-t", "http://127.0.0.1:1/announce"}, tc.args...)
+		p := startProc(t, "transmission-create", append(args, tc.src)...)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		err := p.Wait(ctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("transmission-create: %v\n%s", err, p.Log())
+		}
+		paths = append(paths, out)
+	}
+	res := libtorrentInfo(t, paths...)
+	for i, path := range paths {
+		mi, err := metainfo.LoadFile(path)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		compareWithLibtorrent(t, mi, res[i])
+		root := multi
+		if mi.Info().SingleFile {
+			root = single
+			if !mi.Info().Private || mi.Comment != "from transmission" {
+				t.Errorf("%s: private %v comment %q", path, mi.Info().Private, mi.Comment)
+			}
+		} else if mi.Info().PieceLength != 32<<10 {
+			t.Errorf("%s: piece length %d, want 32 KiB", path, mi.Info().PieceLength)
+		}
+		if mi.Announce != "http://127.0.0.1:1/announce" {
+			t.Errorf("%s: announce %q", path, mi.Announce)
+		}
+		verifyOnDisk(t, mi, root)
+	}
+}
