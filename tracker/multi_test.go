@@ -112,7 +112,7 @@ func TestMultiTiersAndPromotion(t *testing.T) {
 		// to each tracker that saw us leeching.
 		time.Sleep(15 * time.Second)
 		f[first].setDown(false)
-		r, err = m.Announce(t.Context(), AnnounceRequest{Left: 0, Event: EventCompleted})
+		_, err = m.Announce(t.Context(), AnnounceRequest{Left: 0, Event: EventCompleted})
 		require.NoError(t, err)
 		require.Equal(t, []Event{EventCompleted}, f[first].events())
 		_, _ = m.Announce(t.Context(), AnnounceRequest{Left: 0})

@@ -1,9 +1,9 @@
 package tracker
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
-	"io"
 	"log/slog"
 	"net/netip"
 	"sync"
@@ -61,7 +61,8 @@ var (
 type Server struct {
 	cfg    ServerConfig
 	log    *slog.Logger
-	secret [32]byte // keys UDP connection IDs
+	secret [32]byte  // keys UDP connection IDs
+	macs   sync.Pool // of hash.Hash: HMAC-SHA256 keyed with secret
 
 	mu        sync.Mutex
 	swarms    map[metainfo.Hash]*swarm
@@ -95,7 +96,7 @@ func NewServer(cfg *ServerConfig) *Server {
 	}
 	s.log = c.Logger
 	if s.log == nil {
-		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		s.log = slog.New(slog.DiscardHandler)
 	}
 	_, _ = rand.Read(s.secret[:]) // crypto/rand.Read never fails
 	return s
@@ -164,14 +165,18 @@ func (s *Server) announce(a *serverAnnounce) (announceResult, error) {
 		n = 0
 	}
 	res := announceResult{seeders: sw.seeders, leechers: sw.leechers()}
-	for _, p := range sw.sample(self, n, a.want4, a.want6) {
-		res.peers = append(res.peers, swarmPeer{id: p.key.id, addr: p.addr})
+	sampled := sw.sample(self, n, a.want4, a.want6)
+	res.peers = make([]swarmPeer, len(sampled))
+	for i, p := range sampled {
+		res.peers[i] = swarmPeer{id: p.key.id, addr: p.addr}
 	}
 	if len(sw.list) == 0 {
 		delete(s.swarms, a.infoHash)
 	}
-	s.log.Info("announce", "info_hash", a.infoHash, "peer", addr, "event", a.event.String(),
-		"left", a.left, "seeders", res.seeders, "leechers", res.leechers, "returned", len(res.peers))
+	if s.log.Enabled(context.Background(), slog.LevelInfo) {
+		s.log.Info("announce", "info_hash", a.infoHash, "peer", addr, "event", a.event.String(),
+			"left", a.left, "seeders", res.seeders, "leechers", res.leechers, "returned", len(res.peers))
+	}
 	return res, nil
 }
 

@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/binary"
 	"errors"
+	"hash"
 	"net"
 	"net/netip"
 	"time"
@@ -31,21 +33,32 @@ func (s *Server) connID(ip netip.Addr, window int64) uint64 {
 	binary.BigEndian.PutUint64(msg[:], uint64(window))
 	a16 := ip.Unmap().As16()
 	copy(msg[8:], a16[:])
-	m := hmac.New(sha256.New, s.secret[:])
+	m, _ := s.macs.Get().(hash.Hash)
+	if m == nil {
+		m = hmac.New(sha256.New, s.secret[:])
+	}
+	m.Reset()
 	m.Write(msg[:])
 	var sum [sha256.Size]byte
-	return binary.BigEndian.Uint64(m.Sum(sum[:0]))
+	id := binary.BigEndian.Uint64(m.Sum(sum[:0]))
+	s.macs.Put(m)
+	return id
 }
 
 func connIDWindowAt(t time.Time) int64 { return t.Unix() / int64(connIDWindow/time.Second) }
 
 func (s *Server) validConnID(addr netip.Addr, id uint64, now time.Time) bool {
 	w := connIDWindowAt(now)
-	return hmac.Equal(u64Bytes(s.connID(addr, w)), u64Bytes(id)) ||
-		hmac.Equal(u64Bytes(s.connID(addr, w-1)), u64Bytes(id))
+	return macEqual(s.connID(addr, w), id) || macEqual(s.connID(addr, w-1), id)
 }
 
-func u64Bytes(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
+// macEqual compares two MACs in constant time.
+func macEqual(a, b uint64) bool {
+	var x, y [8]byte
+	binary.BigEndian.PutUint64(x[:], a)
+	binary.BigEndian.PutUint64(y[:], b)
+	return subtle.ConstantTimeCompare(x[:], y[:]) == 1
+}
 
 // ServeUDP answers BEP 15 requests arriving on pc until ctx is done (it
 // then returns ctx.Err()) or reading fails. It does not close pc. Requests

@@ -1,0 +1,59 @@
+// Package tracker implements BitTorrent tracker clients and a tracker
+// server.
+//
+// Announce to one tracker, HTTP(S) or UDP, chosen by the URL's scheme:
+//
+//	t, err := tracker.New("udp://tracker.example:6969/announce", nil)
+//	if err != nil { … }
+//	defer t.Close()
+//	resp, err := t.Announce(ctx, tracker.AnnounceRequest{
+//		InfoHash: ih, PeerID: id, Port: 6881, Left: size, Event: tracker.EventStarted,
+//	})
+//	// resp.Peers are netip.AddrPort; resp.Interval says when to come back.
+//
+// Announce to a torrent's announce-list with Multi, which applies BEP 12 and
+// keeps the started/completed/stopped sequence per tracker:
+//
+//	m := tracker.NewMulti(announceList, nil)
+//	resp, err := m.Announce(ctx, req)
+//
+// Run a tracker (HTTP handler and UDP server from one swarm state):
+//
+//	srv := tracker.NewServer(nil)
+//	go http.ListenAndServe(":8000", srv)  // http://host:8000/announce
+//	go srv.ServeUDP(ctx, packetConn)      // udp://host:port
+//
+// A refusal from a tracker is a *FailureError; replies that cannot be parsed
+// match ErrMalformed; a UDP tracker that never answers gives ErrTimeout.
+//
+// # Protocols
+//
+//   - BEP 3: HTTP announce; binary info_hash and peer_id percent-encoded
+//     byte by byte; dictionary peer lists; "tracker id"; "warning message".
+//   - BEP 7: IPv6 peers ("peers6"; 18-byte UDP peers over IPv6).
+//   - BEP 12: multitracker tiers (Multi).
+//   - BEP 15: UDP tracker protocol: connect, announce, scrape, error;
+//     connection IDs reused for one minute; retransmission after
+//     15·2^n seconds, n = 0…8 (Config.UDPTimeout, Config.UDPRetries).
+//   - BEP 23: compact peer lists.
+//   - BEP 24: "external ip".
+//   - BEP 41: UDP URL-data option (the path and query of a udp:// URL).
+//   - BEP 48: HTTP scrape (announce → scrape URL convention).
+//
+// # Limits
+//
+// HTTP reply bodies are bounded by Config.MaxResponseSize (2 MiB by
+// default, applied after gzip decompression); intervals are capped at a
+// week; one scrape carries at most MaxScrapeHashes info-hashes; BEP 41 URL
+// data is at most 1024 bytes. The Server bounds peers per swarm, swarms, and
+// peers per reply (ServerConfig).
+//
+// # Server
+//
+// Server keeps swarms in memory. Peers expire ServerConfig.PeerTimeout after
+// their last announce. UDP connection IDs are an HMAC of the client's IP
+// address and a two-minute time window under a per-process secret, so the
+// server keeps no per-client state; a reply to a request without a valid
+// connection ID is never larger than the request, so the server cannot be
+// used to amplify traffic toward a forged source address.
+package tracker
