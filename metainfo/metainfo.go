@@ -120,20 +120,23 @@ func Parse(data []byte) (*MetaInfo, error) {
 	if len(data) > MaxTorrentSize {
 		return nil, ErrTooLarge
 	}
-	// Bytes after the top-level dictionary (often a newline) are ignored,
-	// as other clients do.
-	dec := bencode.NewDecoder(bytes.NewReader(data))
-	dec.SetMaxSize(MaxTorrentSize)
-	var first bencode.RawMessage
-	if err := dec.Decode(&first); err != nil {
-		return nil, bencodingErr(err)
-	}
-	if first[0] != 'd' {
-		return nil, ErrNotDict
-	}
 	var top map[string]bencode.RawMessage
-	if err := bencode.Unmarshal(first, &top); err != nil {
-		return nil, bencodingErr(err)
+	if len(data) == 0 || data[0] != 'd' || bencode.Unmarshal(data, &top) != nil {
+		// Bytes after the top-level dictionary (often a newline) are
+		// ignored, as other clients do: decode the first value alone.
+		dec := bencode.NewDecoder(bytes.NewReader(data))
+		dec.SetMaxSize(MaxTorrentSize)
+		var first bencode.RawMessage
+		if err := dec.Decode(&first); err != nil {
+			return nil, bencodingErr(err)
+		}
+		if first[0] != 'd' {
+			return nil, ErrNotDict
+		}
+		top = nil
+		if err := bencode.Unmarshal(first, &top); err != nil {
+			return nil, bencodingErr(err)
+		}
 	}
 	infoRaw, ok := top["info"]
 	if !ok {

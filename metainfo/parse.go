@@ -65,12 +65,10 @@ func parseInfo(raw []byte, h1 *Hash, h2 *HashV2) (*Info, error) {
 		if len(pr) == 0 || pr[0] < '0' || pr[0] > '9' {
 			return nil, fieldErr("info.pieces", detail(ErrType, "not a string"))
 		}
-		if err := bencode.Unmarshal(pr, &info.Pieces); err != nil {
-			return nil, fieldErr("info.pieces", bencodingErr(err))
-		}
-		if info.Pieces == nil {
-			info.Pieces = []byte{}
-		}
+		// pr is a validated string "N:bytes" that we own: slice it
+		// rather than copy the (possibly megabytes of) hashes again.
+		colon := bytes.IndexByte(pr, ':')
+		info.Pieces = pr[colon+1 : len(pr) : len(pr)]
 		if len(info.Pieces)%len(Hash{}) != 0 {
 			return nil, fieldErr("info.pieces", detail(ErrPieces,
 				"length "+strconv.Itoa(len(info.Pieces))+" is not a multiple of 20"))
@@ -230,6 +228,9 @@ func parseV1Files(d map[string]bencode.RawMessage, name string) ([]rawFile, bool
 		}
 		return []rawFile{f}, true, nil
 	}
+	if files, ok := fastV1Files(fr); ok {
+		return files, false, nil
+	}
 	var list []any
 	if bencode.Unmarshal(fr, &list) != nil {
 		return nil, false, fieldErr("info.files", detail(ErrType, "not a list"))
@@ -330,4 +331,46 @@ func pathList(m map[string]any, keys ...string) ([]string, error) {
 // without the BEP 47 attribute.
 func isLegacyPad(p []string) bool {
 	return len(p) > 0 && strings.HasPrefix(p[len(p)-1], "_____padding_file_")
+}
+
+// v1FileFields is the common shape of a v1 "files" entry.
+type v1FileFields struct {
+	Length   *int64   `bencode:"length"`
+	Path     []string `bencode:"path"`
+	PathUTF8 []string `bencode:"path.utf-8"`
+	Attr     string   `bencode:"attr"`
+	Symlink  []string `bencode:"symlink path"`
+}
+
+// fastV1Files decodes a "files" list without reflection on any values. It
+// handles the common case only; on anything unusual it reports !ok and the
+// caller takes the general path, which also words the errors.
+func fastV1Files(raw []byte) ([]rawFile, bool) {
+	var list []v1FileFields
+	if bencode.Unmarshal(raw, &list) != nil || len(list) == 0 {
+		return nil, false
+	}
+	files := make([]rawFile, len(list))
+	for i := range list {
+		e := &list[i]
+		p := e.Path
+		if e.PathUTF8 != nil {
+			p = e.PathUTF8
+		}
+		if e.Length == nil || *e.Length < 0 || len(p) == 0 || len(p) > MaxFileTreeDepth ||
+			hasAttr(e.Attr, 'l') || e.Symlink != nil {
+			return nil, false
+		}
+		for _, s := range p {
+			if strings.IndexByte(s, 0) >= 0 {
+				return nil, false
+			}
+		}
+		f := &files[i]
+		f.path, f.length, f.attr = p, *e.Length, e.Attr
+		if isLegacyPad(p) {
+			f.attr += "p"
+		}
+	}
+	return files, true
 }

@@ -16,6 +16,9 @@ func sanitizeElement(s string) string {
 	if s == "" || s == "." || s == ".." {
 		return ""
 	}
+	if isPlainElement(s) {
+		return s
+	}
 	var b strings.Builder
 	b.Grow(len(s))
 	for i := 0; i < len(s); {
@@ -182,4 +185,18 @@ func resolveSymlinks(files []File, raw []rawFile) {
 			files[i].Symlink = rel
 		}
 	}
+}
+
+// isPlainElement reports whether s is printable ASCII without separators,
+// short enough, not a drive letter: the common case, needing no change.
+func isPlainElement(s string) bool {
+	if len(s) > maxElementLen || (len(s) >= 2 && s[1] == ':' && isASCIILetter(s[0])) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '/' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }

@@ -1,0 +1,150 @@
+package metainfo
+
+import (
+	"context"
+	"crypto/sha1"
+	"crypto/sha256"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/bittern/bittern/bencode"
+)
+
+// manyFilesTorrent returns a v1 torrent with n files in 100 directories.
+func manyFilesTorrent(tb testing.TB, n int) []byte {
+	type file struct {
+		Length int64    `bencode:"length"`
+		Path   []string `bencode:"path"`
+	}
+	type info struct {
+		Files       []file `bencode:"files"`
+		Name        string `bencode:"name"`
+		PieceLength int64  `bencode:"piece length"`
+		Pieces      []byte `bencode:"pieces"`
+	}
+	in := info{Name: "many", PieceLength: 1 << 20}
+	var total int64
+	for i := range n {
+		l := int64(1000 + i*37)
+		total += l
+		in.Files = append(in.Files, file{Length: l, Path: []string{"dir" + strconv.Itoa(i%100), "file-" + strconv.Itoa(i) + ".dat"}})
+	}
+	in.Pieces = make([]byte, 20*((total+in.PieceLength-1)/in.PieceLength))
+	return marshalTorrent(tb, &in)
+}
+
+// bigSingleFileTorrent returns a v1 torrent of one 4 GiB file with 256 KiB
+// pieces (16384 piece hashes).
+func bigSingleFileTorrent(tb testing.TB) []byte {
+	type info struct {
+		Length      int64  `bencode:"length"`
+		Name        string `bencode:"name"`
+		PieceLength int64  `bencode:"piece length"`
+		Pieces      []byte `bencode:"pieces"`
+	}
+	in := info{Length: 4 << 30, Name: "big.iso", PieceLength: 256 << 10}
+	in.Pieces = make([]byte, 20*(in.Length/in.PieceLength))
+	for i := range in.Pieces {
+		in.Pieces[i] = byte(i * 7)
+	}
+	return marshalTorrent(tb, &in)
+}
+
+func marshalTorrent(tb testing.TB, info any) []byte {
+	ib, err := bencode.Marshal(info)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out, err := bencode.Marshal(&torrentFile{Announce: "http://tracker.example/announce", Info: ib})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
+
+func BenchmarkLoad10000Files(b *testing.B) {
+	data := manyFilesTorrent(b, 10000)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		mi, err := Parse(data)
+		if err != nil || len(mi.Info().Files) != 10000 {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkLoad4GiBSingleFile(b *testing.B) {
+	data := bigSingleFileTorrent(b)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		mi, err := Parse(data)
+		if err != nil || mi.Info().NumPieces() != 16384 {
+			b.Fatal(err)
+		}
+	}
+}
+
+func TestBenchmarkTorrentsLoad(t *testing.T) {
+	mi, err := Parse(manyFilesTorrent(t, 10000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkInvariants(t, mi)
+	mi, err = Parse(bigSingleFileTorrent(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEq(t, "total", mi.Info().TotalLength(), int64(4<<30))
+}
+
+const benchDataSize = 64 << 20
+
+func benchData(b *testing.B) (path string, data []byte) {
+	data = make([]byte, benchDataSize)
+	for i := range data {
+		data[i] = byte(i*131 + i>>11)
+	}
+	path = filepath.Join(b.TempDir(), "data.bin")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return path, data
+}
+
+// BenchmarkBuilder measures Builder hashing of a 64 MiB file (page-cached)
+// with 256 KiB pieces on all cores, against raw crypto/sha1 and
+// crypto/sha256 on one core over the same bytes in memory.
+func BenchmarkBuilder(b *testing.B) {
+	path, data := benchData(b)
+	for _, v := range []Version{V1, V2, Hybrid} {
+		b.Run(v.String(), func(b *testing.B) {
+			b.SetBytes(benchDataSize)
+			bl := &Builder{Version: v, PieceLength: 256 << 10, NoCreationDate: true}
+			for b.Loop() {
+				if _, err := bl.Build(context.Background(), path); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	b.Run("raw-sha1", func(b *testing.B) {
+		b.SetBytes(benchDataSize)
+		for b.Loop() {
+			for off := 0; off < len(data); off += 256 << 10 {
+				sha1.Sum(data[off : off+256<<10])
+			}
+		}
+	})
+	b.Run("raw-sha256", func(b *testing.B) {
+		b.SetBytes(benchDataSize)
+		for b.Loop() {
+			for off := 0; off < len(data); off += BlockSize {
+				sha256.Sum256(data[off : off+BlockSize])
+			}
+		}
+	})
+}
