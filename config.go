@@ -1,0 +1,154 @@
+package bittern
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"runtime"
+	"time"
+
+	"github.com/bittern/bittern/storage"
+)
+
+// Dialer opens outgoing peer connections. *net.Dialer satisfies it; tests
+// pass an in-memory one.
+type Dialer interface {
+	DialContext(ctx context.Context, network, address string) (net.Conn, error)
+}
+
+// Listener accepts incoming peer connections. net.Listener satisfies it.
+type Listener interface {
+	Accept() (net.Conn, error)
+	Close() error
+	Addr() net.Addr
+}
+
+// Defaults used for zero Config fields.
+const (
+	DefaultListenAddr           = ":0"
+	DefaultMaxPeers             = 50
+	DefaultMaxHalfOpen          = 8
+	DefaultUploadSlots          = 4
+	DefaultRequestQueueDepth    = 128
+	DefaultMaxUploadQueue       = 500
+	DefaultHandshakeTimeout     = 10 * time.Second
+	DefaultKeepAliveInterval    = 2 * time.Minute
+	DefaultIdleTimeout          = 3 * time.Minute
+	DefaultChokeInterval        = 10 * time.Second
+	DefaultOptimisticEvery      = 3 // choke rounds: 30 s with the default interval
+	DefaultRetryBackoff         = 30 * time.Second
+	DefaultMaxPendingHandshakes = 64
+)
+
+// Config tunes a Session. The zero value works: every field documents what
+// zero means. A Config must not be changed after it is passed to NewSession.
+type Config struct {
+	// DataDir is where torrents added without their own Storage keep their
+	// files (a storage.Dir rooted here). If empty, the current directory.
+	DataDir string
+	// Storage, if not nil, is used for torrents added without their own
+	// Storage instead of a storage.Dir under DataDir.
+	Storage storage.Storage
+
+	// ListenAddr is the TCP address to accept peers on, one port for all
+	// torrents. If empty, DefaultListenAddr (an ephemeral port on every
+	// interface). Ignored when Listener is set.
+	ListenAddr string
+	// Listener, if not nil, is used instead of listening on ListenAddr.
+	// The Session closes it on Close.
+	Listener Listener
+	// NoListen disables incoming connections.
+	NoListen bool
+	// Dialer opens outgoing connections. If nil, a *net.Dialer.
+	Dialer Dialer
+
+	// PeerID is this session's peer ID. If zero, a random one starting
+	// with peerwire.PeerIDPrefix.
+	PeerID [20]byte
+
+	// MaxPeers bounds the connections of each torrent. If zero,
+	// DefaultMaxPeers.
+	MaxPeers int
+	// MaxHalfOpen bounds the outgoing connection attempts in progress per
+	// torrent. If zero, DefaultMaxHalfOpen.
+	MaxHalfOpen int
+	// MaxPendingHandshakes bounds the incoming connections whose handshake
+	// is in progress; more are closed at once. If zero,
+	// DefaultMaxPendingHandshakes.
+	MaxPendingHandshakes int
+	// UploadSlots is how many peers of a torrent are unchoked at once,
+	// the optimistic unchoke included. If zero, DefaultUploadSlots.
+	UploadSlots int
+	// RequestQueueDepth is how many block requests are kept outstanding
+	// per peer (capped by the peer's BEP 10 "reqq"). If zero,
+	// DefaultRequestQueueDepth.
+	RequestQueueDepth int
+	// MaxUploadQueue is how many requests a peer may have queued with us
+	// (advertised as "reqq"); more are rejected. If zero,
+	// DefaultMaxUploadQueue.
+	MaxUploadQueue int
+
+	// HandshakeTimeout bounds the BitTorrent handshake of a connection.
+	// If zero, DefaultHandshakeTimeout.
+	HandshakeTimeout time.Duration
+	// KeepAliveInterval is how long a connection may stay silent before a
+	// keep-alive is sent. If zero, DefaultKeepAliveInterval.
+	KeepAliveInterval time.Duration
+	// IdleTimeout closes a connection from which nothing was received for
+	// this long. If zero, DefaultIdleTimeout.
+	IdleTimeout time.Duration
+	// ChokeInterval is the period of the choker. If zero,
+	// DefaultChokeInterval. The optimistic unchoke rotates every
+	// DefaultOptimisticEvery rounds.
+	ChokeInterval time.Duration
+	// RetryBackoff is the wait before a failed peer address is dialled
+	// again; it doubles with each failure. If zero, DefaultRetryBackoff.
+	RetryBackoff time.Duration
+
+	// IOWorkers is the number of goroutines doing disk I/O and hashing for
+	// all torrents. If zero, 2*GOMAXPROCS.
+	IOWorkers int
+
+	// Logger receives protocol chatter at Debug level. If nil, logs are
+	// discarded.
+	Logger *slog.Logger
+}
+
+// withDefaults returns a copy of c (nil allowed) with zero fields filled in.
+func (c *Config) withDefaults() Config {
+	var d Config
+	if c != nil {
+		d = *c
+	}
+	if d.DataDir == "" {
+		d.DataDir = "."
+	}
+	if d.ListenAddr == "" {
+		d.ListenAddr = DefaultListenAddr
+	}
+	if d.Dialer == nil {
+		d.Dialer = &net.Dialer{}
+	}
+	setDefault(&d.MaxPeers, DefaultMaxPeers)
+	setDefault(&d.MaxHalfOpen, DefaultMaxHalfOpen)
+	setDefault(&d.MaxPendingHandshakes, DefaultMaxPendingHandshakes)
+	setDefault(&d.UploadSlots, DefaultUploadSlots)
+	setDefault(&d.RequestQueueDepth, DefaultRequestQueueDepth)
+	setDefault(&d.MaxUploadQueue, DefaultMaxUploadQueue)
+	setDefault(&d.HandshakeTimeout, DefaultHandshakeTimeout)
+	setDefault(&d.KeepAliveInterval, DefaultKeepAliveInterval)
+	setDefault(&d.IdleTimeout, DefaultIdleTimeout)
+	setDefault(&d.ChokeInterval, DefaultChokeInterval)
+	setDefault(&d.RetryBackoff, DefaultRetryBackoff)
+	setDefault(&d.IOWorkers, 2*runtime.GOMAXPROCS(0))
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	return d
+}
+
+func setDefault[T int | time.Duration](p *T, v T) {
+	if *p <= 0 {
+		*p = v
+	}
+}

@@ -1,0 +1,79 @@
+// Package bittern is a BitTorrent library: a Session downloads and seeds
+// torrents, composing the protocol packages beneath it (bencode, metainfo,
+// peerwire, storage, piecepicker).
+//
+// Embedding it:
+//
+//	s, err := bittern.NewSession(&bittern.Config{DataDir: "downloads"})
+//	if err != nil {
+//		return err
+//	}
+//	defer s.Close()
+//	mi, err := metainfo.LoadFile("file.torrent")
+//	if err != nil {
+//		return err
+//	}
+//	t, err := s.AddTorrent(ctx, mi, &bittern.TorrentOptions{Peers: peers})
+//	if err != nil {
+//		return err
+//	}
+//	return t.Wait(ctx) // complete and verified; it keeps seeding until Close
+//
+// # Protocol
+//
+// This version implements the peer protocol of BEP 3 for v1 torrents (and
+// the v1 swarm of hybrid ones): the handshake with one listening port for
+// all torrents, incoming connections routed by info-hash, bitfield and have,
+// interest, choking, request pipelining and serving, SHA-1 verification of
+// every piece before it is announced. It advertises and speaks BEP 6 (the
+// Fast extension: have-all, have-none, reject on choke, allowed-fast and
+// suggest honoured) and BEP 10 (the extended handshake, to exchange "reqq",
+// the depth of request queues).
+//
+// A torrent added with data already in its storage is verified first (all
+// pieces, or only those a valid completion record of the storage does not
+// vouch for), so a seeder with complete data seeds at once and a restarted
+// download resumes.
+//
+// Choking follows the reference client: a fixed number of upload slots
+// (Config.UploadSlots), given every Config.ChokeInterval to the interested
+// peers that uploaded most to us (tit-for-tat) while downloading, or to
+// those we uploaded most to while seeding, plus one optimistic unchoke that
+// rotates every third round (30 s). Between rounds, an interested peer is
+// unchoked at once while a slot is free.
+//
+// # Concurrency
+//
+// One owner goroutine per torrent holds all of its state: the piece picker,
+// the bitfields, the peer set, the choker and the request queues. Nothing
+// else reads or writes that state, so it needs no lock, and there is no
+// session-wide lock either (a small mutex guards the map of torrents).
+// Other goroutines exist only for blocking work:
+//
+//   - per connection, one reader (decodes messages and sends them to the
+//     owner on a channel) and one writer (drains a queue the owner fills
+//     without ever blocking; pieces go out with the framer's writev);
+//   - per outgoing connection attempt, one dialer, and per incoming
+//     connection, one goroutine for the handshake, bounded by
+//     Config.MaxPendingHandshakes;
+//   - a session-wide pool of Config.IOWorkers goroutines does disk I/O
+//     and hashing for every torrent and posts each result back to the
+//     owner's inbox, which never blocks.
+//
+// Data path: a block is read from the socket into a pooled 16 KiB buffer,
+// written to storage by the pool, and the buffer returned; at most
+// Config.RequestQueueDepth blocks per connection wait for the disk, after
+// which the reader stops reading (back-pressure to the peer). A block to
+// upload is read by the pool into a pooled buffer and written by the
+// connection's writer, which returns it.
+//
+// Every goroutine has an owner that waits for it: Session.Close returns
+// only when the accept loop, every handshake, every torrent's owner,
+// connections, dials and pending I/O have ended.
+//
+// # Not yet
+//
+// Trackers, DHT, PEX, magnet links, v2 torrents, encryption, rate limits,
+// file priorities, streaming readers, request timeouts and snubbing, and
+// banning of peers that send corrupt data come in later versions.
+package bittern

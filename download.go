@@ -1,0 +1,345 @@
+package bittern
+
+import (
+	"crypto/sha1"
+	"errors"
+	"io"
+	"sync"
+
+	"github.com/bittern/bittern/bencode"
+	"github.com/bittern/bittern/peerwire"
+	"github.com/bittern/bittern/piecepicker"
+	"github.com/bittern/bittern/storage"
+)
+
+// handleMessage applies one message from a peer to the torrent's state.
+func (t *Torrent) handleMessage(c *peerConn, ev peerEvent) {
+	p := t.picker
+	switch ev.id {
+	case peerwire.IDChoke:
+		c.peerChoking = true
+		p.PeerChoked(c.pp, true)
+		if !c.fast {
+			// Without BEP 6 a choke silently drops our requests.
+			p.ReleaseAll(c.pp)
+			t.requestAll()
+		}
+	case peerwire.IDUnchoke:
+		c.peerChoking = false
+		p.PeerChoked(c.pp, false)
+		t.request(c)
+	case peerwire.IDInterested:
+		c.peerInterested = true
+		if c.amChoking && t.numUnchoked() < t.s.cfg.UploadSlots {
+			t.unchoke(c)
+		}
+	case peerwire.IDNotInterested:
+		c.peerInterested = false
+		if !c.amChoking {
+			t.choke(c)
+		}
+	case peerwire.IDHave:
+		i := int(ev.index)
+		if !c.have.Set(i) {
+			return
+		}
+		if err := p.PeerHave(c.pp, i); err != nil {
+			t.dropConn(c, err)
+			return
+		}
+		if !c.amInterested && !p.HasPiece(i) && p.Priority(i) > piecepicker.Skip {
+			t.setInterested(c, true)
+		}
+		t.dropIfBothSeeds(c)
+	case peerwire.IDBitfield:
+		if err := c.have.UnmarshalWire(ev.data); err != nil {
+			t.dropConn(c, errors.Join(errProtocol, err))
+			return
+		}
+		if err := p.PeerBitfield(c.pp, c.have); err != nil {
+			t.dropConn(c, err)
+			return
+		}
+		t.updateInterest(c)
+		t.dropIfBothSeeds(c)
+	case peerwire.IDHaveAll, peerwire.IDHaveNone:
+		if !c.fast {
+			t.dropConn(c, errProtocol)
+			return
+		}
+		if ev.id == peerwire.IDHaveAll {
+			c.have.SetAll()
+			p.PeerHaveAll(c.pp)
+		} else {
+			c.have.ClearAll()
+			p.PeerHaveNone(c.pp)
+		}
+		t.updateInterest(c)
+		t.dropIfBothSeeds(c)
+	case peerwire.IDRequest:
+		t.onRequest(c, blockKey{ev.index, ev.begin, ev.length})
+	case peerwire.IDCancel:
+		delete(c.uploads, blockKey{ev.index, ev.begin, ev.length})
+	case peerwire.IDReject:
+		if !c.fast {
+			t.dropConn(c, errProtocol)
+			return
+		}
+		if b, err := p.BlockAt(int(ev.index), int(ev.begin), int(ev.length)); err == nil {
+			// A reject crossing our cancel is not an error.
+			_ = p.Rejected(c.pp, b)
+		}
+		t.request(c)
+	case peerwire.IDAllowedFast:
+		if !c.fast {
+			t.dropConn(c, errProtocol)
+			return
+		}
+		if p.PeerAllowedFast(c.pp, int(ev.index)) == nil {
+			t.request(c)
+		}
+	case peerwire.IDSuggest:
+		if !c.fast {
+			t.dropConn(c, errProtocol)
+			return
+		}
+		_ = p.PeerSuggest(c.pp, int(ev.index))
+	case peerwire.IDExtended:
+		if ev.extID == 0 {
+			var h extHandshake
+			// A malformed handshake only loses us the peer's reqq.
+			if bencode.Unmarshal(ev.data, &h) == nil && h.Reqq > 0 {
+				c.reqq = h.Reqq
+			}
+		}
+	case peerwire.IDPiece:
+		t.onPiece(c, ev)
+	}
+}
+
+// dropIfBothSeeds closes a connection between two seeds: neither has
+// anything to give the other.
+func (t *Torrent) dropIfBothSeeds(c *peerConn) {
+	if c.have.All() && t.picker.Done() && t.picker.NumHave() == t.picker.NumPieces() {
+		t.dropConn(c, nil)
+	}
+}
+
+// updateInterest sends interested or not interested as the peer's pieces
+// and ours require.
+func (t *Torrent) updateInterest(c *peerConn) {
+	t.setInterested(c, t.picker.Interesting(c.pp))
+}
+
+func (t *Torrent) setInterested(c *peerConn, want bool) {
+	if want == c.amInterested {
+		return
+	}
+	c.amInterested = want
+	if want {
+		c.send(peerwire.Interested{}.AppendTo(nil))
+		t.request(c)
+	} else {
+		c.send(peerwire.NotInterested{}.AppendTo(nil))
+	}
+}
+
+// request tops up the peer's pipeline of block requests.
+func (t *Torrent) request(c *peerConn) {
+	if !c.amInterested || c.removed {
+		return
+	}
+	depth := t.s.cfg.RequestQueueDepth
+	if c.reqq > 0 && c.reqq < depth {
+		depth = c.reqq
+	}
+	want := depth - t.picker.NumRequests(c.pp)
+	if want <= 0 {
+		return
+	}
+	c.blocks = t.picker.Pick(c.pp, want, c.blocks[:0])
+	if len(c.blocks) == 0 {
+		return
+	}
+	msg := make([]byte, 0, 17*len(c.blocks))
+	for _, b := range c.blocks {
+		begin, length, ok := t.picker.BlockSpan(b)
+		if !ok {
+			continue
+		}
+		msg = peerwire.Request{Index: uint32(b.Piece), Begin: uint32(begin), Length: uint32(length)}.AppendTo(msg)
+	}
+	c.send(msg)
+}
+
+// requestAll tops up every peer's pipeline, after blocks went back to the
+// pool.
+func (t *Torrent) requestAll() {
+	for c := range t.conns {
+		if !c.peerChoking {
+			t.request(c)
+		}
+	}
+}
+
+// onPiece takes a block from a peer: it records it with the picker and
+// hands it to the I/O pool to be written.
+func (t *Torrent) onPiece(c *peerConn, ev peerEvent) {
+	discard := func() {
+		t.wasted.Add(int64(len(ev.data)))
+		peerwire.PutBlock(ev.data)
+		c.releaseToken()
+	}
+	b, err := t.picker.BlockAt(int(ev.index), int(ev.begin), int(ev.length))
+	if err != nil {
+		discard()
+		return
+	}
+	a, err := t.picker.Received(c.pp, b)
+	if err != nil || a.Duplicate {
+		discard()
+		t.request(c)
+		return
+	}
+	for _, other := range a.Cancel {
+		if oc := t.byPicker[other]; oc != nil {
+			oc.send(peerwire.Cancel{Index: ev.index, Begin: ev.begin, Length: ev.length}.AppendTo(nil))
+		}
+	}
+	piece := b.Piece
+	t.pendingWrites[piece]++
+	if a.Complete {
+		t.hashWanted[piece] = true
+	}
+	off := int64(piece)*t.info.PieceLength + int64(ev.begin)
+	data := ev.data
+	t.jobs.Add(1)
+	t.s.io.submit(func() {
+		defer t.jobs.Done()
+		_, err := t.st.WriteAt(data, off)
+		peerwire.PutBlock(data)
+		c.releaseToken()
+		t.inbox.post(func() { t.onWritten(piece, err) })
+	})
+	t.request(c)
+}
+
+// onWritten runs on the owner when a block write finished.
+func (t *Torrent) onWritten(piece int, err error) {
+	if err != nil {
+		t.log.Warn("write", "piece", piece, "err", err)
+		t.writeFailed[piece] = true
+	}
+	t.pendingWrites[piece]--
+	if t.pendingWrites[piece] > 0 {
+		return
+	}
+	delete(t.pendingWrites, piece)
+	if !t.hashWanted[piece] {
+		return
+	}
+	delete(t.hashWanted, piece)
+	if t.writeFailed[piece] {
+		delete(t.writeFailed, piece)
+		t.onHashed(piece, false)
+		return
+	}
+	t.hashPiece(piece)
+}
+
+// hashPiece verifies a complete piece on the I/O pool.
+func (t *Torrent) hashPiece(piece int) {
+	want, _ := t.info.PieceHash(piece)
+	off := int64(piece) * t.info.PieceLength
+	size := t.info.PieceSize(piece)
+	t.jobs.Add(1)
+	t.s.io.submit(func() {
+		defer t.jobs.Done()
+		ok := false
+		if t.ctx.Err() == nil {
+			ok = hashMatches(t.st, off, size, want)
+		}
+		t.inbox.post(func() { t.onHashed(piece, ok) })
+	})
+}
+
+const hashChunk = 256 << 10
+
+var hashBufs = sync.Pool{New: func() any { b := make([]byte, hashChunk); return &b }}
+
+// hashMatches reports whether the SHA-1 of r's bytes [off, off+size) is
+// want.
+func hashMatches(r io.ReaderAt, off, size int64, want [20]byte) bool {
+	bp := hashBufs.Get().(*[]byte)
+	defer hashBufs.Put(bp)
+	buf := *bp
+	h := sha1.New()
+	for done := int64(0); done < size; {
+		n := min(int64(len(buf)), size-done)
+		got, err := r.ReadAt(buf[:n], off+done)
+		if int64(got) != n || (err != nil && err != io.EOF) {
+			return false
+		}
+		h.Write(buf[:n])
+		done += n
+	}
+	var sum [20]byte
+	h.Sum(sum[:0])
+	return sum == want
+}
+
+// onHashed runs on the owner when a piece's hash check finished.
+func (t *Torrent) onHashed(piece int, ok bool) {
+	if !ok {
+		t.hashFails.Add(1)
+		t.wasted.Add(t.info.PieceSize(piece))
+		t.log.Debug("hash failed", "piece", piece)
+		if _, err := t.picker.HashFailed(piece); err != nil {
+			t.log.Warn("hash failed", "piece", piece, "err", err)
+		}
+		t.requestAll()
+		return
+	}
+	if err := t.picker.Verified(piece); err != nil {
+		t.log.Warn("verified", "piece", piece, "err", err)
+		return
+	}
+	t.numHave.Store(int64(t.picker.NumHave()))
+	have := peerwire.Have{Index: uint32(piece)}.AppendTo(nil)
+	for c := range t.conns {
+		if !c.have.Has(piece) {
+			c.send(have)
+		}
+		if c.amInterested && !t.picker.Interesting(c.pp) {
+			t.setInterested(c, false)
+		}
+	}
+	if t.picker.Done() {
+		t.onComplete()
+		return
+	}
+	t.requestAll()
+}
+
+// onComplete runs once every piece is verified: it persists completion
+// and drops connections to other seeds.
+func (t *Torrent) onComplete() {
+	t.log.Debug("complete")
+	t.markComplete()
+	for c := range t.conns {
+		t.dropIfBothSeeds(c)
+	}
+	if cs, ok := t.st.(storage.CompletionStore); ok {
+		verified := make([]bool, t.picker.NumPieces())
+		for i := range verified {
+			verified[i] = t.picker.HasPiece(i)
+		}
+		t.jobs.Add(1)
+		t.s.io.submit(func() {
+			defer t.jobs.Done()
+			if err := cs.SaveCompletion(t.ctx, verified); err != nil {
+				t.log.Debug("save completion", "err", err)
+			}
+		})
+	}
+}

@@ -1,0 +1,26 @@
+package bittern
+
+import "errors"
+
+// Errors returned by Session and Torrent methods.
+var (
+	// ErrClosed is returned by methods of a closed Session, and by
+	// Torrent.Wait when the torrent is closed before it completes.
+	ErrClosed = errors.New("bittern: session closed")
+	// ErrDuplicateTorrent is returned by AddTorrent for a torrent the
+	// session already has.
+	ErrDuplicateTorrent = errors.New("bittern: torrent already added")
+	// ErrUnsupported is returned by AddTorrent for a torrent this version
+	// cannot download yet (v2-only torrents).
+	ErrUnsupported = errors.New("bittern: unsupported torrent")
+)
+
+// Reasons a peer connection is closed, seen in Debug logs.
+var (
+	errSelfConnection = errors.New("bittern: connected to ourselves")
+	errDuplicatePeer  = errors.New("bittern: duplicate connection to peer")
+	errTooManyPeers   = errors.New("bittern: too many peers")
+	errIdle           = errors.New("bittern: peer idle too long")
+	errProtocol       = errors.New("bittern: peer broke the protocol")
+	errTorrentClosing = errors.New("bittern: torrent closing")
+)

@@ -1,0 +1,351 @@
+package bittern
+
+import (
+	"context"
+	"math"
+	"net/netip"
+	"time"
+
+	"github.com/bittern/bittern/bencode"
+	"github.com/bittern/bittern/internal/bitset"
+	"github.com/bittern/bittern/peerwire"
+	"github.com/bittern/bittern/piecepicker"
+)
+
+// ownerState is the part of a Torrent only its owner goroutine touches.
+type ownerState struct {
+	picker   *piecepicker.Picker
+	conns    map[*peerConn]struct{}
+	byID     map[[20]byte]*peerConn
+	byPicker map[*piecepicker.Peer]*peerConn
+	addrs    map[netip.AddrPort]*peerAddr
+	halfOpen int
+
+	pendingWrites map[int]int  // piece -> block writes in flight
+	writeFailed   map[int]bool // piece -> a write failed
+	hashWanted    map[int]bool // complete pieces waiting for their writes
+
+	finalHave []bool // set when the owner returns, for the completion record
+
+	chokeRound int
+	lastChoke  time.Time
+	lastTick   time.Time
+	prevDown   int64
+	prevUp     int64
+}
+
+// peerAddr is a known address of a peer to dial.
+type peerAddr struct {
+	addr    netip.AddrPort
+	busy    bool // dialling or connected
+	self    bool // it was ourselves: never dial again
+	fails   int
+	nextTry time.Time
+}
+
+func (t *Torrent) initOwner(p *piecepicker.Picker) {
+	t.picker = p
+	t.conns = make(map[*peerConn]struct{})
+	t.byID = make(map[[20]byte]*peerConn)
+	t.byPicker = make(map[*piecepicker.Peer]*peerConn)
+	t.addrs = make(map[netip.AddrPort]*peerAddr)
+	t.pendingWrites = make(map[int]int)
+	t.writeFailed = make(map[int]bool)
+	t.hashWanted = make(map[int]bool)
+}
+
+// run is the torrent's owner goroutine.
+func (t *Torrent) run() {
+	defer close(t.owner)
+	defer t.closeAll()
+	now := time.Now()
+	t.lastChoke, t.lastTick = now, now
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var fns []func()
+	for {
+		select {
+		case <-t.ctx.Done():
+			return
+		case ev := <-t.events:
+			t.handleEvent(ev)
+		case <-t.inbox.notify:
+			fns = t.inbox.take(fns)
+			for i, f := range fns {
+				f()
+				fns[i] = nil
+			}
+		case now := <-tick.C:
+			t.onTick(now)
+		}
+	}
+}
+
+// closeAll closes every connection as the owner returns.
+func (t *Torrent) closeAll() {
+	for c := range t.conns {
+		c.removed = true
+		c.close(errTorrentClosing)
+	}
+	t.finalHave = make([]bool, t.picker.NumPieces())
+	for i := range t.finalHave {
+		t.finalHave[i] = t.picker.HasPiece(i)
+	}
+}
+
+func (t *Torrent) onTick(now time.Time) {
+	if dt := now.Sub(t.lastTick).Seconds(); dt > 0 {
+		down, up := t.downloaded.Load(), t.uploaded.Load()
+		t.downRate.Store(math.Float64bits(float64(down-t.prevDown) / dt))
+		t.upRate.Store(math.Float64bits(float64(up-t.prevUp) / dt))
+		t.prevDown, t.prevUp = down, up
+	}
+	t.lastTick = now
+	idle := t.s.cfg.IdleTimeout
+	for c := range t.conns {
+		if now.Sub(time.Unix(0, c.lastRecv.Load())) > idle {
+			t.dropConn(c, errIdle)
+		}
+	}
+	if now.Sub(t.lastChoke) >= t.s.cfg.ChokeInterval {
+		t.chokeRound++
+		t.runChoker(now)
+		t.lastChoke = now
+	}
+	t.connectPeers()
+}
+
+func (t *Torrent) handleEvent(ev peerEvent) {
+	switch ev.kind {
+	case evNewConn:
+		t.acceptConn(ev)
+	case evDialFailed:
+		t.halfOpen--
+		t.dialDone(ev.dialAddr, true)
+		t.log.Debug("dial", "peer", ev.dialAddr, "err", ev.err)
+	case evClosed:
+		t.dropConn(ev.c, ev.err)
+	case evMessage:
+		if ev.c.removed {
+			if ev.id == peerwire.IDPiece {
+				peerwire.PutBlock(ev.data)
+				ev.c.releaseToken()
+			}
+			return
+		}
+		t.handleMessage(ev.c, ev)
+	}
+}
+
+// addPeerAddrs records addresses to dial and dials what the limits allow.
+func (t *Torrent) addPeerAddrs(addrs []netip.AddrPort) {
+	for _, a := range addrs {
+		if !a.IsValid() || a.Port() == 0 {
+			continue
+		}
+		if _, ok := t.addrs[a]; !ok {
+			t.addrs[a] = &peerAddr{addr: a}
+		}
+	}
+	t.connectPeers()
+}
+
+// connectPeers dials known addresses while the torrent is incomplete and
+// the connection limits allow.
+func (t *Torrent) connectPeers() {
+	if t.picker.Done() {
+		return
+	}
+	cfg := &t.s.cfg
+	now := time.Now()
+	for _, pa := range t.addrs {
+		if t.halfOpen >= cfg.MaxHalfOpen || len(t.conns)+t.halfOpen >= cfg.MaxPeers {
+			return
+		}
+		if pa.busy || pa.self || now.Before(pa.nextTry) {
+			continue
+		}
+		pa.busy = true
+		t.halfOpen++
+		t.wg.Add(1)
+		go t.dial(pa.addr)
+	}
+}
+
+// dialDone updates the address book after an outgoing connection ended
+// (failed, or closed after it was up).
+func (t *Torrent) dialDone(addr string, failed bool) {
+	a, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return
+	}
+	pa := t.addrs[a]
+	if pa == nil {
+		return
+	}
+	pa.busy = false
+	if failed {
+		pa.fails++
+	} else {
+		pa.fails = 0
+	}
+	backoff := t.s.cfg.RetryBackoff << min(pa.fails, 6)
+	pa.nextTry = time.Now().Add(backoff)
+}
+
+// dial connects to a peer and performs the handshake; it runs on its own
+// goroutine and reports to the owner through events.
+func (t *Torrent) dial(addr netip.AddrPort) {
+	defer t.wg.Done()
+	cfg := &t.s.cfg
+	ctx, cancel := context.WithTimeout(t.ctx, cfg.HandshakeTimeout)
+	defer cancel()
+	ev := peerEvent{kind: evDialFailed, dialAddr: addr.String()}
+	conn, err := cfg.Dialer.DialContext(ctx, "tcp", addr.String())
+	if err == nil {
+		stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+		var hs peerwire.Handshake
+		hs, err = peerwire.Initiate(conn, peerwire.Handshake{Reserved: ourReserved, InfoHash: t.ih, PeerID: t.s.peerID}, [20]byte{})
+		if !stop() && err == nil {
+			err = ctx.Err()
+		}
+		if err == nil {
+			ev = peerEvent{kind: evNewConn, conn: conn, hs: hs, outgoing: true, dialAddr: addr.String()}
+		} else {
+			conn.Close()
+		}
+	}
+	ev.err = err
+	select {
+	case t.events <- ev:
+	case <-t.ctx.Done():
+		if ev.conn != nil {
+			ev.conn.Close()
+		}
+	}
+}
+
+// acceptConn takes a connection that finished its handshake: it applies
+// the self, duplicate and limit checks, then starts its goroutines.
+func (t *Torrent) acceptConn(ev peerEvent) {
+	if ev.outgoing {
+		t.halfOpen--
+	}
+	reject := func(err error) {
+		t.log.Debug("refuse peer", "peer", ev.conn.RemoteAddr(), "err", err)
+		ev.conn.Close()
+		if ev.outgoing {
+			t.dialDone(ev.dialAddr, true)
+		}
+	}
+	if ev.hs.PeerID == t.s.peerID {
+		if a, err := netip.ParseAddrPort(ev.dialAddr); err == nil && t.addrs[a] != nil {
+			t.addrs[a].self = true
+		}
+		reject(errSelfConnection)
+		return
+	}
+	if old := t.byID[ev.hs.PeerID]; old != nil {
+		// Both ends must keep the same one of two crossing connections:
+		// the one initiated by the lower peer ID.
+		initiator := func(outgoing bool) [20]byte {
+			if outgoing {
+				return t.s.peerID
+			}
+			return ev.hs.PeerID
+		}
+		oi, ni := initiator(old.outgoing), initiator(ev.outgoing)
+		if old.outgoing == ev.outgoing || string(oi[:]) <= string(ni[:]) {
+			reject(errDuplicatePeer)
+			return
+		}
+		t.dropConn(old, errDuplicatePeer)
+	}
+	cfg := &t.s.cfg
+	if len(t.conns) >= cfg.MaxPeers {
+		reject(errTooManyPeers)
+		return
+	}
+	c := &peerConn{
+		t:           t,
+		conn:        ev.conn,
+		addr:        ev.conn.RemoteAddr().String(),
+		id:          ev.hs.PeerID,
+		outgoing:    ev.outgoing,
+		fast:        ev.hs.Reserved.Has(peerwire.ReservedFast),
+		ext:         ev.hs.Reserved.Has(peerwire.ReservedExtension),
+		wake:        make(chan struct{}, 1),
+		done:        make(chan struct{}),
+		tokens:      make(chan struct{}, cfg.RequestQueueDepth),
+		have:        bitset.New(t.picker.NumPieces()),
+		amChoking:   true,
+		peerChoking: true,
+		uploads:     make(map[blockKey]struct{}),
+	}
+	if ev.outgoing {
+		c.addr = ev.dialAddr
+	}
+	c.log = t.log.With("peer", c.addr)
+	c.fr = peerwire.NewFramer(ev.conn, ev.conn)
+	c.fr.SetPieceCount(t.picker.NumPieces())
+	c.fr.SetPieceLength(t.info.PieceLength, t.info.TotalLength())
+	c.lastRecv.Store(time.Now().UnixNano())
+	c.pp = t.picker.AddPeer()
+	t.conns[c] = struct{}{}
+	t.byID[c.id] = c
+	t.byPicker[c.pp] = c
+	t.numPeers.Store(int64(len(t.conns)))
+	c.log.Debug("connected", "client", peerwire.ClientName(c.id), "outgoing", c.outgoing, "fast", c.fast, "ext", c.ext)
+
+	var msg []byte
+	if c.ext {
+		payload, err := bencode.Marshal(extHandshake{M: map[string]int{}, V: "bittern 0.1", Reqq: cfg.MaxUploadQueue})
+		if err == nil {
+			msg = peerwire.Extended{ExtendedID: 0, Payload: payload}.AppendTo(msg)
+		}
+	}
+	n, have := t.picker.NumPieces(), t.picker.NumHave()
+	switch {
+	case c.fast && have == n:
+		msg = peerwire.HaveAll{}.AppendTo(msg)
+	case c.fast && have == 0:
+		msg = peerwire.HaveNone{}.AppendTo(msg)
+	case have > 0:
+		msg = peerwire.Bitfield{Bits: t.picker.AppendHave(nil)}.AppendTo(msg)
+	}
+	if len(msg) > 0 {
+		c.send(msg)
+	}
+	t.wg.Add(2)
+	go c.readLoop()
+	go c.writeLoop(cfg.KeepAliveInterval)
+}
+
+// extHandshake is the BEP 10 extended handshake we send and read.
+type extHandshake struct {
+	M    map[string]int `bencode:"m"`
+	V    string         `bencode:"v,omitempty"`
+	Reqq int            `bencode:"reqq,omitempty"`
+}
+
+// dropConn forgets a connection and closes it.
+func (t *Torrent) dropConn(c *peerConn, err error) {
+	if c.removed {
+		return
+	}
+	c.removed = true
+	c.close(err)
+	t.picker.RemovePeer(c.pp)
+	delete(t.conns, c)
+	if t.byID[c.id] == c {
+		delete(t.byID, c.id)
+	}
+	delete(t.byPicker, c.pp)
+	clear(c.uploads)
+	t.numPeers.Store(int64(len(t.conns)))
+	if c.outgoing {
+		t.dialDone(c.addr, false)
+	}
+	// Its outstanding requests went back to the pool.
+	t.requestAll()
+}

@@ -1,0 +1,300 @@
+package bittern
+
+import (
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bittern/bittern/internal/bitset"
+	"github.com/bittern/bittern/peerwire"
+	"github.com/bittern/bittern/piecepicker"
+)
+
+// peerConn is one connection to a peer after the handshake. Its reader and
+// writer goroutines do the blocking I/O; every other field below "owner
+// state" belongs to the torrent's owner goroutine.
+type peerConn struct {
+	t        *Torrent
+	conn     net.Conn
+	fr       *peerwire.Framer
+	addr     string
+	id       [20]byte
+	outgoing bool
+	fast     bool // both sides support BEP 6
+	ext      bool // both sides support BEP 10
+	log      *slog.Logger
+
+	// Writer queue, filled by the owner (never blocking), drained by the
+	// writer goroutine.
+	mu    sync.Mutex
+	queue []outItem
+	wake  chan struct{}
+
+	done      chan struct{} // closed by close
+	closeOnce sync.Once
+
+	// tokens bounds the blocks read from the peer and not yet written to
+	// storage: the reader takes one per piece message, the write job gives
+	// it back. Holding the reader is how a slow disk slows the peer.
+	tokens chan struct{}
+
+	downloaded atomic.Int64 // payload bytes received
+	uploaded   atomic.Int64 // payload bytes sent
+	lastRecv   atomic.Int64 // unix nanoseconds of the last message
+
+	// Owner state.
+	pp             *piecepicker.Peer
+	have           *bitset.Bitset
+	amChoking      bool
+	amInterested   bool
+	peerChoking    bool
+	peerInterested bool
+	reqq           int                   // the peer's BEP 10 reqq; 0 if unknown
+	uploads        map[blockKey]struct{} // requests we were asked and will serve
+	removed        bool
+	optimistic     bool
+	lastUnchoke    time.Time
+	roundDown      int64 // downloaded at the start of the choke round
+	roundUp        int64 // uploaded at the start of the choke round
+	downRate       float64
+	upRate         float64
+	blocks         []piecepicker.Block // scratch for Pick
+}
+
+type blockKey struct{ index, begin, length uint32 }
+
+// outItem is one queued outgoing item: encoded messages, or a piece block
+// to write with the framer (the block goes back to the pool afterwards).
+type outItem struct {
+	msg          []byte
+	piece        bool
+	index, begin uint32
+	block        []byte
+}
+
+// Kinds of peerEvent.
+type evKind uint8
+
+const (
+	evMessage    evKind = iota // a message from the peer
+	evClosed                   // the connection ended
+	evNewConn                  // a connection finished its handshake
+	evDialFailed               // an outgoing attempt failed
+)
+
+// peerEvent is what reader and connecting goroutines send the owner. The
+// message fields are copied out of the framer's buffers.
+type peerEvent struct {
+	kind evKind
+	c    *peerConn
+	id   peerwire.ID
+	// index, begin, length of have, request, cancel, reject, piece,
+	// suggest, allowed-fast messages.
+	index, begin, length uint32
+	// data is a piece's block (holding one of c.tokens), a copied bitfield
+	// or extended payload.
+	data  []byte
+	extID uint8
+	err   error
+
+	// evNewConn and evDialFailed.
+	conn     net.Conn
+	hs       peerwire.Handshake
+	outgoing bool
+	dialAddr string
+}
+
+func (c *peerConn) close(err error) {
+	c.closeOnce.Do(func() {
+		c.log.Debug("close", "err", err)
+		close(c.done)
+		c.conn.Close()
+	})
+}
+
+// send queues encoded messages. It never blocks.
+func (c *peerConn) send(msg []byte) {
+	c.mu.Lock()
+	c.queue = append(c.queue, outItem{msg: msg})
+	c.mu.Unlock()
+	c.signal()
+}
+
+// sendPiece queues a block to send. It never blocks.
+func (c *peerConn) sendPiece(index, begin uint32, block []byte) {
+	c.mu.Lock()
+	c.queue = append(c.queue, outItem{piece: true, index: index, begin: begin, block: block})
+	c.mu.Unlock()
+	c.signal()
+}
+
+func (c *peerConn) signal() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// writeLoop is the connection's writer goroutine.
+func (c *peerConn) writeLoop(keepAlive time.Duration) {
+	defer c.t.wg.Done()
+	var items []outItem
+	var buf []byte
+	tick := time.NewTicker(keepAlive)
+	defer tick.Stop()
+	wrote := false
+	defer func() {
+		// Return blocks still queued to the pool.
+		c.mu.Lock()
+		rest := c.queue
+		c.queue = nil
+		c.mu.Unlock()
+		for _, it := range append(items, rest...) {
+			if it.piece {
+				peerwire.PutBlock(it.block)
+			}
+		}
+	}()
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-tick.C:
+			if !wrote {
+				if err := c.fr.WriteKeepAlive(); err != nil {
+					c.close(err)
+					return
+				}
+			}
+			wrote = false
+			continue
+		case <-c.wake:
+		}
+		c.mu.Lock()
+		items, c.queue = c.queue, items[:0]
+		c.mu.Unlock()
+		for i, it := range items {
+			if !it.piece {
+				buf = append(buf, it.msg...)
+				continue
+			}
+			if len(buf) > 0 {
+				if _, err := c.conn.Write(buf); err != nil {
+					c.close(err)
+					items = items[i:]
+					return
+				}
+				buf = buf[:0]
+			}
+			err := c.fr.WritePiece(it.index, it.begin, it.block)
+			n := len(it.block)
+			peerwire.PutBlock(it.block)
+			items[i].block = nil
+			items[i].piece = false
+			if err != nil {
+				c.close(err)
+				items = items[i+1:]
+				return
+			}
+			c.uploaded.Add(int64(n))
+			c.t.uploaded.Add(int64(n))
+		}
+		if len(buf) > 0 {
+			if _, err := c.conn.Write(buf); err != nil {
+				c.close(err)
+				items = items[:0]
+				return
+			}
+			buf = buf[:0]
+		}
+		clear(items)
+		items = items[:0]
+		wrote = true
+	}
+}
+
+// readLoop is the connection's reader goroutine: it turns messages into
+// events for the owner.
+func (c *peerConn) readLoop() {
+	defer c.t.wg.Done()
+	err := c.readMessages()
+	c.close(err)
+	select {
+	case c.t.events <- peerEvent{kind: evClosed, c: c, err: err}:
+	case <-c.t.ctx.Done():
+	}
+}
+
+func (c *peerConn) readMessages() error {
+	for {
+		m, err := c.fr.ReadMessage()
+		if err != nil {
+			return err
+		}
+		c.lastRecv.Store(time.Now().UnixNano())
+		ev := peerEvent{kind: evMessage, c: c}
+		switch m := m.(type) {
+		case *peerwire.KeepAlive:
+			continue
+		case *peerwire.Choke:
+			ev.id = peerwire.IDChoke
+		case *peerwire.Unchoke:
+			ev.id = peerwire.IDUnchoke
+		case *peerwire.Interested:
+			ev.id = peerwire.IDInterested
+		case *peerwire.NotInterested:
+			ev.id = peerwire.IDNotInterested
+		case *peerwire.Have:
+			ev.id, ev.index = peerwire.IDHave, m.Index
+		case *peerwire.Bitfield:
+			ev.id, ev.data = peerwire.IDBitfield, append([]byte(nil), m.Bits...)
+		case *peerwire.Request:
+			ev.id, ev.index, ev.begin, ev.length = peerwire.IDRequest, m.Index, m.Begin, m.Length
+		case *peerwire.Cancel:
+			ev.id, ev.index, ev.begin, ev.length = peerwire.IDCancel, m.Index, m.Begin, m.Length
+		case *peerwire.Reject:
+			ev.id, ev.index, ev.begin, ev.length = peerwire.IDReject, m.Index, m.Begin, m.Length
+		case *peerwire.Suggest:
+			ev.id, ev.index = peerwire.IDSuggest, m.Index
+		case *peerwire.AllowedFast:
+			ev.id, ev.index = peerwire.IDAllowedFast, m.Index
+		case *peerwire.HaveAll:
+			ev.id = peerwire.IDHaveAll
+		case *peerwire.HaveNone:
+			ev.id = peerwire.IDHaveNone
+		case *peerwire.Extended:
+			ev.id, ev.extID, ev.data = peerwire.IDExtended, m.ExtendedID, append([]byte(nil), m.Payload...)
+		case *peerwire.Piece:
+			ev.id, ev.index, ev.begin, ev.length, ev.data = peerwire.IDPiece, m.Index, m.Begin, uint32(len(m.Block)), m.Block
+			n := int64(len(m.Block))
+			c.downloaded.Add(n)
+			c.t.downloaded.Add(n)
+			select {
+			case c.tokens <- struct{}{}:
+			case <-c.done:
+				peerwire.PutBlock(m.Block)
+				return nil
+			}
+		default:
+			continue // port, BEP 52 hash messages, unknown IDs: not used yet
+		}
+		select {
+		case c.t.events <- ev:
+		case <-c.done:
+			if ev.id == peerwire.IDPiece {
+				peerwire.PutBlock(ev.data)
+			}
+			return nil
+		}
+	}
+}
+
+// releaseToken gives back the token a piece event held.
+func (c *peerConn) releaseToken() {
+	select {
+	case <-c.tokens:
+	default:
+	}
+}

@@ -1,0 +1,192 @@
+package bittern
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/bittern/bittern/metainfo"
+	"github.com/bittern/bittern/peerwire"
+)
+
+// ourReserved is the set of extensions this version advertises in its
+// handshake: the Fast extension (BEP 6) and the Extension Protocol (BEP 10).
+var ourReserved = peerwire.Reserved{}.Set(peerwire.ReservedFast).Set(peerwire.ReservedExtension)
+
+// Session downloads and seeds torrents. It listens on one TCP port for all
+// of them. Its methods are safe for concurrent use.
+type Session struct {
+	cfg    Config
+	peerID [20]byte
+	ln     Listener
+	io     *ioPool
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // the accept loop and incoming handshakes
+
+	handshakes chan struct{} // semaphore of incoming handshakes
+
+	mu       sync.Mutex // guards torrents and closed
+	torrents map[metainfo.Hash]*Torrent
+	closed   bool
+
+	closeOnce sync.Once
+}
+
+// NewSession starts a session. cfg may be nil: the zero Config works.
+// Unless cfg.NoListen is set, it listens for peers before returning.
+func NewSession(cfg *Config) (*Session, error) {
+	c := cfg.withDefaults()
+	s := &Session{
+		cfg:        c,
+		peerID:     c.PeerID,
+		torrents:   make(map[metainfo.Hash]*Torrent),
+		handshakes: make(chan struct{}, c.MaxPendingHandshakes),
+	}
+	if s.peerID == ([20]byte{}) {
+		s.peerID = peerwire.NewPeerID(peerwire.PeerIDPrefix)
+	}
+	if !c.NoListen {
+		s.ln = c.Listener
+		if s.ln == nil {
+			ln, err := net.Listen("tcp", c.ListenAddr)
+			if err != nil {
+				return nil, fmt.Errorf("bittern: listen: %w", err)
+			}
+			s.ln = ln
+		}
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.io = newIOPool(c.IOWorkers)
+	if s.ln != nil {
+		s.wg.Add(1)
+		go s.acceptLoop()
+	}
+	return s, nil
+}
+
+// PeerID returns the session's peer ID.
+func (s *Session) PeerID() [20]byte { return s.peerID }
+
+// Addr returns the address the session accepts peers on, or nil if it does
+// not listen.
+func (s *Session) Addr() net.Addr {
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+// Torrents returns the session's torrents, in no particular order.
+func (s *Session) Torrents() []*Torrent {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ts := make([]*Torrent, 0, len(s.torrents))
+	for _, t := range s.torrents {
+		ts = append(ts, t)
+	}
+	return ts
+}
+
+// Torrent returns the torrent with info-hash ih, or nil.
+func (s *Session) Torrent(ih metainfo.Hash) *Torrent {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.torrents[ih]
+}
+
+// Close stops every torrent (saving its completion record when the
+// storage keeps one), closes every connection and the listener, and
+// returns once every goroutine the session started has ended.
+func (s *Session) Close() error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		ts := make([]*Torrent, 0, len(s.torrents))
+		for _, t := range s.torrents {
+			ts = append(ts, t)
+		}
+		s.mu.Unlock()
+		s.cancel()
+		if s.ln != nil {
+			s.ln.Close()
+		}
+		s.wg.Wait()
+		for _, t := range ts {
+			t.shutdown()
+		}
+		s.io.close()
+	})
+	return nil
+}
+
+func (s *Session) acceptLoop() {
+	defer s.wg.Done()
+	for {
+		conn, err := s.ln.Accept()
+		if err != nil {
+			if s.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			s.cfg.Logger.Debug("accept", "err", err)
+			t := time.NewTimer(100 * time.Millisecond)
+			select {
+			case <-s.ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			continue
+		}
+		select {
+		case s.handshakes <- struct{}{}:
+		default:
+			conn.Close() // too many handshakes in progress
+			continue
+		}
+		s.wg.Add(1)
+		go s.handleIncoming(conn)
+	}
+}
+
+// handleIncoming answers the handshake of an accepted connection and hands
+// it to the torrent it names.
+func (s *Session) handleIncoming(conn net.Conn) {
+	defer s.wg.Done()
+	defer func() { <-s.handshakes }()
+	stop := context.AfterFunc(s.ctx, func() { conn.Close() })
+	defer stop()
+	conn.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
+	var t *Torrent
+	hs, err := peerwire.Answer(conn, func(theirs peerwire.Handshake) (peerwire.Handshake, bool) {
+		s.mu.Lock()
+		t = s.torrents[metainfo.Hash(theirs.InfoHash)]
+		s.mu.Unlock()
+		if t == nil {
+			return peerwire.Handshake{}, false
+		}
+		return peerwire.Handshake{Reserved: ourReserved, InfoHash: theirs.InfoHash, PeerID: s.peerID}, true
+	})
+	if err != nil {
+		s.cfg.Logger.Debug("incoming handshake", "remote", conn.RemoteAddr(), "err", err)
+		conn.Close()
+		return
+	}
+	if hs.PeerID == s.peerID {
+		// We dialled ourselves: the reply above lets the dialling side
+		// see its own peer ID and stop trying this address.
+		s.cfg.Logger.Debug("incoming handshake", "remote", conn.RemoteAddr(), "err", errSelfConnection)
+		conn.Close()
+		return
+	}
+	conn.SetDeadline(time.Time{})
+	if !stop() {
+		conn.Close()
+		return
+	}
+	t.handoff(conn, hs, false)
+}

@@ -1,0 +1,77 @@
+package bittern
+
+import (
+	"math"
+	"net"
+)
+
+// TorrentStats is a snapshot of a torrent's progress and traffic.
+type TorrentStats struct {
+	Pieces       int     // pieces in the torrent
+	PiecesHave   int     // pieces verified
+	Length       int64   // bytes in the torrent
+	BytesHave    int64   // bytes of verified pieces
+	Downloaded   int64   // payload bytes received, duplicates included
+	Uploaded     int64   // payload bytes sent
+	Wasted       int64   // bytes received and discarded: duplicates, failed pieces
+	HashFailures int64   // pieces that failed their hash check
+	Peers        int     // connected peers
+	DownloadRate float64 // payload bytes/s received, over the last second
+	UploadRate   float64 // payload bytes/s sent, over the last second
+	Complete     bool    // every piece is verified
+}
+
+// Stats returns a snapshot of the torrent's progress. It does not block.
+func (t *Torrent) Stats() TorrentStats {
+	n := t.info.NumPieces()
+	have := int(t.numHave.Load())
+	st := TorrentStats{
+		Pieces:       n,
+		PiecesHave:   have,
+		Length:       t.info.TotalLength(),
+		Downloaded:   t.downloaded.Load(),
+		Uploaded:     t.uploaded.Load(),
+		Wasted:       t.wasted.Load(),
+		HashFailures: t.hashFails.Load(),
+		Peers:        int(t.numPeers.Load()),
+		DownloadRate: math.Float64frombits(t.downRate.Load()),
+		UploadRate:   math.Float64frombits(t.upRate.Load()),
+	}
+	select {
+	case <-t.complete:
+		st.Complete = true
+	default:
+	}
+	// Every piece but the last is PieceLength bytes.
+	st.BytesHave = int64(have) * t.info.PieceLength
+	if st.Complete || st.BytesHave > st.Length {
+		st.BytesHave = st.Length
+	}
+	return st
+}
+
+// SessionStats is a snapshot of a session's totals.
+type SessionStats struct {
+	Torrents     int
+	Peers        int
+	Downloaded   int64
+	Uploaded     int64
+	DownloadRate float64
+	UploadRate   float64
+	ListenAddr   net.Addr // nil if the session does not listen
+}
+
+// Stats sums the stats of the session's torrents. It does not block.
+func (s *Session) Stats() SessionStats {
+	st := SessionStats{ListenAddr: s.Addr()}
+	for _, t := range s.Torrents() {
+		ts := t.Stats()
+		st.Torrents++
+		st.Peers += ts.Peers
+		st.Downloaded += ts.Downloaded
+		st.Uploaded += ts.Uploaded
+		st.DownloadRate += ts.DownloadRate
+		st.UploadRate += ts.UploadRate
+	}
+	return st
+}

@@ -1,0 +1,272 @@
+package bittern
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+
+	"github.com/bittern/bittern/metainfo"
+	"github.com/bittern/bittern/peerwire"
+	"github.com/bittern/bittern/piecepicker"
+	"github.com/bittern/bittern/storage"
+)
+
+// TorrentOptions tunes AddTorrent. A nil *TorrentOptions is the zero value.
+type TorrentOptions struct {
+	// Storage keeps the torrent's data. If nil, Config.Storage, or else a
+	// storage.Dir rooted at Config.DataDir.
+	Storage storage.Storage
+	// Peers are dialled as soon as the torrent starts, as if passed to
+	// AddPeers.
+	Peers []netip.AddrPort
+}
+
+// Torrent is one torrent of a Session. Its methods are safe for concurrent
+// use. Its state lives in one owner goroutine; the methods talk to it
+// without waiting for it, except Wait.
+type Torrent struct {
+	s    *Session
+	mi   *metainfo.MetaInfo
+	info *metainfo.Info
+	ih   metainfo.Hash
+	st   storage.Torrent
+	log  *slog.Logger
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	events chan peerEvent // from reader, dial and handshake goroutines
+	inbox  *inbox         // from I/O jobs and API calls
+	wg     sync.WaitGroup // reader, writer and dial goroutines
+	jobs   sync.WaitGroup // I/O jobs in the pool
+	owner  chan struct{}  // closed when the owner goroutine returns
+
+	complete     chan struct{} // closed when every piece is verified
+	completeOnce sync.Once
+	closed       chan struct{} // closed when the torrent has shut down
+	shutOnce     sync.Once
+
+	// Counters read by Stats.
+	downloaded atomic.Int64 // payload bytes received
+	uploaded   atomic.Int64 // payload bytes sent
+	wasted     atomic.Int64 // bytes discarded: duplicates and failed pieces
+	hashFails  atomic.Int64
+	numHave    atomic.Int64
+	numPeers   atomic.Int64
+	downRate   atomic.Uint64 // math.Float64bits, bytes/s
+	upRate     atomic.Uint64
+
+	ownerState // touched only by the owner goroutine
+}
+
+// AddTorrent adds a v1 (or hybrid, joining its v1 swarm) torrent to the
+// session and starts it. It opens the storage and verifies the data already
+// there before it returns — trusting the pieces of a valid completion
+// record when the storage keeps one (storage.CompletionStore) — so a torrent
+// whose data is complete seeds at once. ctx bounds that check.
+func (s *Session) AddTorrent(ctx context.Context, mi *metainfo.MetaInfo, opts *TorrentOptions) (*Torrent, error) {
+	if opts == nil {
+		opts = &TorrentOptions{}
+	}
+	info := mi.Info()
+	if info == nil || !info.IsV1() {
+		return nil, fmt.Errorf("%w: v2-only torrents need BEP 52 support", ErrUnsupported)
+	}
+	ih := mi.InfoHash()
+	s.mu.Lock()
+	closed, dup := s.closed, s.torrents[ih] != nil
+	s.mu.Unlock()
+	if closed {
+		return nil, ErrClosed
+	}
+	if dup {
+		return nil, ErrDuplicateTorrent
+	}
+	stor := opts.Storage
+	if stor == nil {
+		stor = s.cfg.Storage
+	}
+	if stor == nil {
+		stor = &storage.Dir{Root: s.cfg.DataDir}
+	}
+	st, err := stor.Open(ctx, info, ih)
+	if err != nil {
+		return nil, fmt.Errorf("bittern: open storage: %w", err)
+	}
+	t, err := s.newTorrent(ctx, mi, st)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	s.mu.Lock()
+	switch {
+	case s.closed:
+		err = ErrClosed
+	case s.torrents[ih] != nil:
+		err = ErrDuplicateTorrent
+	default:
+		s.torrents[ih] = t
+	}
+	s.mu.Unlock()
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	go t.run()
+	if len(opts.Peers) > 0 {
+		t.AddPeers(opts.Peers...)
+	}
+	return t, nil
+}
+
+func (s *Session) newTorrent(ctx context.Context, mi *metainfo.MetaInfo, st storage.Torrent) (*Torrent, error) {
+	info := mi.Info()
+	n := info.NumPieces()
+	pc := piecepicker.Config{NumPieces: n, PieceLength: int(info.PieceLength)}
+	if n > 0 {
+		pc.LastPieceLength = int(info.PieceSize(n - 1))
+	}
+	picker, err := piecepicker.New(pc)
+	if err != nil {
+		return nil, fmt.Errorf("bittern: %w", err)
+	}
+	have, err := recheck(ctx, info, st, s.cfg.IOWorkers)
+	if err != nil {
+		return nil, err
+	}
+	for i, ok := range have {
+		if ok {
+			if err := picker.MarkHave(i); err != nil {
+				return nil, fmt.Errorf("bittern: %w", err)
+			}
+		}
+	}
+	ih := mi.InfoHash()
+	t := &Torrent{
+		s:        s,
+		mi:       mi,
+		info:     info,
+		ih:       ih,
+		st:       st,
+		log:      s.cfg.Logger.With("torrent", ih),
+		events:   make(chan peerEvent, 256),
+		inbox:    newInbox(),
+		owner:    make(chan struct{}),
+		complete: make(chan struct{}),
+		closed:   make(chan struct{}),
+	}
+	t.ctx, t.cancel = context.WithCancel(s.ctx)
+	t.initOwner(picker)
+	t.numHave.Store(int64(picker.NumHave()))
+	if picker.Done() {
+		t.markComplete()
+	}
+	return t, nil
+}
+
+// recheck finds the pieces already stored and intact. Pieces vouched for
+// by a valid completion record are trusted; every other piece is hashed.
+func recheck(ctx context.Context, info *metainfo.Info, st storage.Torrent, workers int) ([]bool, error) {
+	v, err := storage.NewVerifier(info, nil)
+	if err != nil {
+		return nil, fmt.Errorf("bittern: %w", err)
+	}
+	var trusted []bool
+	if cs, ok := st.(storage.CompletionStore); ok {
+		r, err := cs.LoadCompletion(ctx)
+		if err == nil && len(r.Verified) == info.NumPieces() {
+			trusted = r.Verified
+		}
+	}
+	opts := &storage.RecheckOptions{Workers: workers}
+	if trusted != nil {
+		opts.Only = make([]bool, len(trusted))
+		for i, ok := range trusted {
+			opts.Only[i] = !ok
+		}
+	}
+	have, err := v.Recheck(ctx, st, opts)
+	if err != nil {
+		return nil, fmt.Errorf("bittern: recheck: %w", err)
+	}
+	for i, ok := range trusted {
+		if ok {
+			have[i] = true
+		}
+	}
+	return have, nil
+}
+
+// InfoHash returns the torrent's v1 info-hash.
+func (t *Torrent) InfoHash() metainfo.Hash { return t.ih }
+
+// MetaInfo returns the torrent's metainfo.
+func (t *Torrent) MetaInfo() *metainfo.MetaInfo { return t.mi }
+
+// Complete returns a channel closed once every piece is verified.
+func (t *Torrent) Complete() <-chan struct{} { return t.complete }
+
+// Wait blocks until every piece is verified (nil), the torrent is closed
+// first (ErrClosed), or ctx ends (its error).
+func (t *Torrent) Wait(ctx context.Context) error {
+	select {
+	case <-t.complete:
+		return nil
+	default:
+	}
+	select {
+	case <-t.complete:
+		return nil
+	case <-t.closed:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// AddPeers gives the torrent addresses of peers to connect to. It does not
+// block; the connections are made while the torrent is incomplete, within
+// Config.MaxPeers and Config.MaxHalfOpen.
+func (t *Torrent) AddPeers(addrs ...netip.AddrPort) {
+	addrs = append([]netip.AddrPort(nil), addrs...)
+	t.inbox.post(func() { t.addPeerAddrs(addrs) })
+}
+
+func (t *Torrent) markComplete() {
+	t.completeOnce.Do(func() { close(t.complete) })
+}
+
+// handoff passes a connection that finished its handshake to the owner, or
+// closes it if the torrent is shutting down.
+func (t *Torrent) handoff(conn net.Conn, hs peerwire.Handshake, outgoing bool) {
+	select {
+	case t.events <- peerEvent{kind: evNewConn, conn: conn, hs: hs, outgoing: outgoing}:
+	case <-t.ctx.Done():
+		conn.Close()
+	}
+}
+
+// shutdown stops the torrent and waits for everything it started: the
+// owner, the connections, dials and I/O jobs. Then it saves the completion
+// record (if the storage keeps one) and closes the storage.
+func (t *Torrent) shutdown() {
+	t.shutOnce.Do(func() {
+		t.cancel()
+		<-t.owner
+		t.wg.Wait()
+		t.jobs.Wait()
+		if cs, ok := t.st.(storage.CompletionStore); ok {
+			if err := cs.SaveCompletion(context.Background(), t.finalHave); err != nil && !errors.Is(err, storage.ErrClosed) {
+				t.log.Warn("save completion", "err", err)
+			}
+		}
+		if err := t.st.Close(); err != nil {
+			t.log.Warn("close storage", "err", err)
+		}
+		close(t.closed)
+	})
+}
