@@ -1,0 +1,184 @@
+//go:build interop
+
+package conformance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bittern/bittern/metainfo"
+	"github.com/bittern/bittern/tracker"
+)
+
+// startOpentracker runs opentracker on loopback serving the given
+// info-hashes (its Debian build only tracks whitelisted ones) and returns
+// its HTTP and UDP announce URLs once it answers.
+func startOpentracker(t *testing.T, hashes ...metainfo.Hash) (httpURL, udpURL string) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var list []byte
+	for _, h := range hashes {
+		list = append(list, h.String()+"\n"...)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "whitelist.txt"), list, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hp, up := freePort(t, "tcp"), freePort(t, "udp")
+	p := startProc(t, "opentracker", "-i", "127.0.0.1", "-p", strconv.Itoa(hp), "-P", strconv.Itoa(up),
+		"-d", dir, "-w", "/whitelist.txt", "-A", "127.0.0.1")
+	httpURL = fmt.Sprintf("http://127.0.0.1:%d/announce", hp)
+	udpURL = fmt.Sprintf("udp://127.0.0.1:%d", up)
+	waitFor(t, 10*time.Second, "opentracker to answer", func() bool {
+		select {
+		case <-p.done:
+			t.Fatalf("opentracker exited: %v\n%s", p.err, p.Log())
+		default:
+		}
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/stats", hp))
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return true
+	})
+	return httpURL, udpURL
+}
+
+// ourTracker runs a tracker.Server on loopback HTTP and UDP until the test
+// ends.
+type ourTracker struct {
+	srv     *tracker.Server
+	httpURL string
+	udpURL  string
+}
+
+func startOurTracker(t *testing.T, cfg *tracker.ServerConfig) *ourTracker {
+	t.Helper()
+	srv := tracker.NewServer(cfg)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = hs.Serve(ln) })
+	wg.Go(func() { _ = srv.ServeUDP(ctx, pc) })
+	t.Cleanup(func() {
+		cancel()
+		_ = hs.Close()
+		wg.Wait()
+		_ = pc.Close()
+	})
+	return &ourTracker{
+		srv:     srv,
+		httpURL: "http://" + ln.Addr().String() + "/announce",
+		udpURL:  "udp://" + pc.LocalAddr().String() + "/announce",
+	}
+}
+
+// ltTrackerCommon creates a v1 torrent over random data announcing to a
+// given URL, and makes loopback sessions without DHT, LSD or PEX, so peers
+// can only come from the tracker.
+const ltTrackerCommon = `
+import sys, os, json, time, libtorrent as lt
+
+def make_torrent(work, url, size):
+    seed_dir = os.path.join(work, 'seed')
+    os.makedirs(seed_dir, exist_ok=True)
+    with open(os.path.join(seed_dir, 'payload.bin'), 'wb') as f:
+        f.write(os.urandom(size))
+    fs = lt.file_storage()
+    lt.add_files(fs, os.path.join(seed_dir, 'payload.bin'))
+    ct = lt.create_torrent(fs, 64 * 1024, lt.create_torrent.v1_only)
+    ct.add_tracker(url)
+    lt.set_piece_hashes(ct, seed_dir)
+    path = os.path.join(work, 'swarm.torrent')
+    with open(path, 'wb') as f:
+        f.write(lt.bencode(ct.generate()))
+    return path, seed_dir
+
+def session(port):
+    s = lt.session({
+        'listen_interfaces': '127.0.0.1:%d' % port,
+        'enable_dht': False, 'enable_lsd': False, 'enable_upnp': False, 'enable_natpmp': False,
+        'dht_bootstrap_nodes': '', 'allow_multiple_connections_per_ip': True,
+        'ssrf_mitigation': False, 'enable_outgoing_utp': False, 'enable_incoming_utp': False,
+        'announce_to_all_trackers': True,
+        'alert_mask': lt.alert.category_t.error_notification | lt.alert.category_t.tracker_notification
+                      | lt.alert.category_t.status_notification,
+    }, 0)
+    return s
+
+replies = {}
+def pump(name, ses):
+    for a in ses.pop_alerts():
+        if isinstance(a, lt.tracker_reply_alert):
+            replies[name] = replies.get(name, 0) + 1
+        elif isinstance(a, (lt.tracker_error_alert, lt.tracker_warning_alert)):
+            print('%s: %s' % (name, a.message()), file=sys.stderr, flush=True)
+
+def wait(cond, deadline, what, sessions):
+    while not cond():
+        for n, s in sessions.items():
+            pump(n, s)
+        if time.time() > deadline:
+            raise SystemExit('timed out waiting for ' + what + ' ' + json.dumps(replies))
+        time.sleep(0.05)
+`
+
+// ltSwarmScript: args work-dir tracker-url seed-port leech-port size
+// timeout. A libtorrent seeder and a separate libtorrent leecher session
+// find each other only through the tracker; prints a JSON summary.
+const ltSwarmScript = ltTrackerCommon + `
+work, url = sys.argv[1], sys.argv[2]
+sp, lp, size, timeout = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6])
+deadline = time.time() + timeout
+tpath, seed_dir = make_torrent(work, url, size)
+leech_dir = os.path.join(work, 'leech')
+os.makedirs(leech_dir, exist_ok=True)
+seeder, leecher = session(sp), session(lp)
+sessions = {'seeder': seeder, 'leecher': leecher}
+hs = seeder.add_torrent({'ti': lt.torrent_info(tpath), 'save_path': seed_dir})
+wait(lambda: hs.status().is_seeding and replies.get('seeder', 0) > 0, deadline, 'seeder to announce', sessions)
+hl = leecher.add_torrent({'ti': lt.torrent_info(tpath), 'save_path': leech_dir})
+wait(lambda: hl.status().is_seeding, deadline, 'leecher to complete', sessions)
+st = hl.status()
+print(json.dumps({'info_hash': str(lt.torrent_info(tpath).info_hashes().v1), 'replies': replies,
+                  'downloaded': st.total_payload_download, 'num_peers_seen': st.list_peers}))
+`
+
+// ltSeederScript: args work-dir tracker-url port size timeout. Seeds a new
+// torrent and prints "READY path info-hash" once the tracker has answered,
+// then keeps seeding until killed or timeout.
+const ltSeederScript = ltTrackerCommon + `
+work, url = sys.argv[1], sys.argv[2]
+port, size, timeout = int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+deadline = time.time() + timeout
+tpath, seed_dir = make_torrent(work, url, size)
+seeder = session(port)
+hs = seeder.add_torrent({'ti': lt.torrent_info(tpath), 'save_path': seed_dir})
+wait(lambda: hs.status().is_seeding and replies.get('seeder', 0) > 0, deadline, 'seeder to announce', {'seeder': seeder})
+print('READY %s %s' % (tpath, lt.torrent_info(tpath).info_hashes().v1), flush=True)
+while time.time() < deadline:
+    pump('seeder', seeder)
+    time.sleep(0.1)
+`
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }

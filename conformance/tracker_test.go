@@ -1,0 +1,214 @@
+//go:build interop
+
+package conformance
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/bittern/bittern/metainfo"
+	"github.com/bittern/bittern/tracker"
+)
+
+// TestTrackerClientsOpentracker announces two peers to opentracker over
+// HTTP and over UDP with our clients: each sees the other, and scrapes
+// count them right.
+func TestTrackerClientsOpentracker(t *testing.T) {
+	ihHTTP := metainfo.HashBytes([]byte("bittern http swarm"))
+	ihUDP := metainfo.HashBytes([]byte("bittern udp swarm"))
+	httpURL, udpURL := startOpentracker(t, ihHTTP, ihUDP)
+
+	for _, tc := range []struct {
+		name, url string
+		ih        metainfo.Hash
+	}{{"http", httpURL, ihHTTP}, {"udp", udpURL, ihUDP}} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+			defer cancel()
+			cl, err := tracker.New(tc.url, &tracker.Config{UDPTimeout: 2 * time.Second, UDPRetries: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cl.Close()
+			seed := tracker.AnnounceRequest{InfoHash: tc.ih, PeerID: [20]byte{'A'}, Port: 40001, Left: 0, Event: tracker.EventStarted, NumWant: 50}
+			leech := tracker.AnnounceRequest{InfoHash: tc.ih, PeerID: [20]byte{'B'}, Port: 40002, Left: 1000, Event: tracker.EventStarted, NumWant: 50}
+			if _, err := cl.Announce(ctx, seed); err != nil {
+				t.Fatalf("seeder announce: %v", err)
+			}
+			r, err := cl.Announce(ctx, leech)
+			if err != nil {
+				t.Fatalf("leecher announce: %v", err)
+			}
+			seedAddr := netip.MustParseAddrPort("127.0.0.1:40001")
+			leechAddr := netip.MustParseAddrPort("127.0.0.1:40002")
+			if !slices.Contains(r.Peers, seedAddr) {
+				t.Fatalf("leecher did not get the seeder: %+v", r)
+			}
+			if r.Seeders != 1 || r.Leechers != 1 || r.Interval <= 0 {
+				t.Fatalf("leecher reply counts: %+v", r)
+			}
+			seed.Event = tracker.EventNone
+			r, err = cl.Announce(ctx, seed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Contains(r.Peers, leechAddr) {
+				t.Fatalf("seeder did not get the leecher: %+v", r)
+			}
+			st, err := cl.Scrape(ctx, tc.ih)
+			if err != nil {
+				t.Fatalf("scrape: %v", err)
+			}
+			if got := st[tc.ih]; got.Complete != 1 || got.Incomplete != 1 {
+				t.Fatalf("scrape = %+v, want 1 complete, 1 incomplete", got)
+			}
+			// The leecher completes, then stops.
+			leech.Event, leech.Left = tracker.EventCompleted, 0
+			if _, err := cl.Announce(ctx, leech); err != nil {
+				t.Fatal(err)
+			}
+			st, err = cl.Scrape(ctx, tc.ih)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := st[tc.ih]; got.Complete != 2 || got.Incomplete != 0 || got.Downloaded != 1 {
+				t.Fatalf("scrape after completed = %+v, want 2/0/1", got)
+			}
+			leech.Event = tracker.EventStopped
+			if _, err := cl.Announce(ctx, leech); err != nil {
+				t.Fatal(err)
+			}
+			st, err = cl.Scrape(ctx, tc.ih)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := st[tc.ih]; got.Complete != 1 || got.Incomplete != 0 {
+				t.Fatalf("scrape after stopped = %+v, want 1 complete", got)
+			}
+			// A swarm that is not whitelisted is refused with a reason (HTTP)
+			// or an error packet (UDP).
+			// (opentracker drops such UDP announces without a reply.)
+			other := seed
+			other.InfoHash = metainfo.Hash{1}
+			octx, ocancel := context.WithTimeout(ctx, 3*time.Second)
+			defer ocancel()
+			if _, err := cl.Announce(octx, other); err == nil {
+				t.Fatal("announce for a non-whitelisted torrent succeeded")
+			} else if tc.name == "http" {
+				var fe *tracker.FailureError
+				if !errorsAs(err, &fe) {
+					t.Fatalf("want *FailureError, got %v", err)
+				}
+			}
+		})
+	}
+}
+
+type swarmSummary struct {
+	InfoHash   string         `json:"info_hash"`
+	Replies    map[string]int `json:"replies"`
+	Downloaded int64          `json:"downloaded"`
+}
+
+// TestTrackerServerLibtorrent: a libtorrent seeder and a libtorrent leecher
+// announce to our tracker server, over HTTP and over UDP, find each other
+// through it and complete a transfer.
+func TestTrackerServerLibtorrent(t *testing.T) {
+	for _, proto := range []string{"http", "udp"} {
+		t.Run(proto, func(t *testing.T) {
+			ot := startOurTracker(t, &tracker.ServerConfig{Interval: 30 * time.Second})
+			url := ot.httpURL
+			if proto == "udp" {
+				url = ot.udpURL
+			}
+			work := t.TempDir()
+			const size = 3<<20 + 12345
+			ctx, cancel := context.WithTimeout(t.Context(), 100*time.Second)
+			defer cancel()
+			out := runPython(t, ctx, ltSwarmScript, work, url,
+				strconv.Itoa(freePort(t, "tcp")), strconv.Itoa(freePort(t, "tcp")), strconv.Itoa(size), "90")
+			var sum swarmSummary
+			if err := json.Unmarshal(bytes.TrimSpace(out), &sum); err != nil {
+				t.Fatalf("python output %q: %v", out, err)
+			}
+			if sum.Replies["seeder"] == 0 || sum.Replies["leecher"] == 0 {
+				t.Fatalf("tracker replies: %v", sum.Replies)
+			}
+			compareFiles(t, filepath.Join(work, "seed", "payload.bin"), filepath.Join(work, "leech", "payload.bin"))
+			ih, err := metainfo.ParseHash(sum.InfoHash)
+			if err != nil {
+				t.Fatal(err)
+			}
+			stats, err := scrapeOnce(t, url, ih)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Both sessions are seeders now (or have stopped on exit).
+			if st := stats[ih]; st.Incomplete != 0 || st.Complete > 2 {
+				t.Fatalf("scrape after transfer: %+v", st)
+			}
+			t.Logf("%s: libtorrent replies %v, leecher downloaded %d bytes", proto, sum.Replies, sum.Downloaded)
+		})
+	}
+}
+
+// TestTrackerServerAria2: aria2 downloads from a libtorrent seeder, finding
+// it through our HTTP tracker.
+func TestTrackerServerAria2(t *testing.T) {
+	requireBinary(t, "aria2c")
+	ot := startOurTracker(t, &tracker.ServerConfig{Interval: 30 * time.Second})
+	work := t.TempDir()
+	const size = 2<<20 + 777
+	seeder := startPython(t, ltSeederScript, work, ot.httpURL, strconv.Itoa(freePort(t, "tcp")), strconv.Itoa(size), "90")
+	ready := regexp.MustCompile(`READY (\S+) ([0-9a-f]{40})`)
+	var m []string
+	waitFor(t, 60*time.Second, "libtorrent seeder to announce", func() bool {
+		m = ready.FindStringSubmatch(seeder.Log())
+		return m != nil
+	})
+	out := filepath.Join(work, "aria2")
+	aria := startProc(t, "aria2c", "--enable-dht=false", "--enable-dht6=false", "--bt-enable-lpd=false",
+		"--enable-peer-exchange=false", "--listen-port="+strconv.Itoa(freePort(t, "tcp")), "--seed-time=0",
+		"--file-allocation=none", "--summary-interval=0", "--bt-stop-timeout=60", "-d", out, m[1])
+	ctx, cancel := context.WithTimeout(t.Context(), 80*time.Second)
+	defer cancel()
+	if err := aria.Wait(ctx); err != nil {
+		t.Fatalf("aria2c: %v\n%s", err, tail(aria.Log(), 3000))
+	}
+	compareFiles(t, filepath.Join(work, "seed", "payload.bin"), filepath.Join(out, "payload.bin"))
+}
+
+func compareFiles(t *testing.T, want, got string) {
+	t.Helper()
+	a, err := os.ReadFile(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, b) {
+		t.Fatalf("%s (%d bytes) differs from %s (%d bytes)", got, len(b), want, len(a))
+	}
+}
+
+func scrapeOnce(t *testing.T, url string, ih metainfo.Hash) (map[metainfo.Hash]tracker.ScrapeStats, error) {
+	cl, err := tracker.New(url, &tracker.Config{UDPTimeout: time.Second, UDPRetries: 2})
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	return cl.Scrape(ctx, ih)
+}
