@@ -66,6 +66,7 @@ func (p *Picker) startPiece(i int) *partial {
 	pp.piece, pp.free, pp.received, pp.nextFree = i, nb, 0, 0
 	p.part[i] = int32(len(p.partials))
 	p.partials = append(p.partials, pp)
+	p.partialsAt[p.prio[i]]++
 	return pp
 }
 
@@ -83,6 +84,7 @@ func (p *Picker) endPiece(i int) {
 	p.partials[len(p.partials)-1] = nil
 	p.partials = p.partials[:len(p.partials)-1]
 	p.part[i] = -1
+	p.partialsAt[p.prio[i]]--
 	for j := range pp.blocks {
 		b := &pp.blocks[j]
 		clear(b.reqs)

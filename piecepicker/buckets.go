@@ -101,35 +101,41 @@ func (p *Picker) addAvail(i int, d int32) {
 	}
 }
 
-// bestUntouched returns the untouched piece the peer has with the highest priority and the
-// lowest availability, ties broken at random, or -1.
+// bestUntouched returns the untouched piece of priority prio the peer has with the lowest
+// availability, ties broken at random, or -1.
 //
-// It walks the non-empty buckets in order and scans each from a random offset; a peer that
-// has a fraction d of the pieces is expected to match after 1/d probes. After maxProbes
-// probes it switches to a word-wise scan of the peer's bitfield against the untouched set,
-// O(n/64 + matches), so a peer that has only common pieces never costs O(n) probes.
-func (p *Picker) bestUntouched(peer *Peer) int {
-	const maxProbes = 256
+// It walks the level's non-empty buckets, rarest first, and scans each from a random offset;
+// a peer that has a fraction d of the pieces is expected to match after 1/d probes. When
+// 1/d is large, or after maxProbes probes, it switches to a word-wise scan of the peer's bitfield against the
+// untouched set, O(n/64 + matches), so a peer that has only common pieces never costs O(n)
+// probes.
+func (p *Picker) bestUntouched(peer *Peer, prio Priority) int {
+	const maxProbes = 128
+	if p.buckets.nextBucket(prio, 0) < 0 {
+		return -1
+	}
+	if !peer.seed && peer.has.Count()*maxProbes/2 < p.untouched.Count() {
+		// Expected probes exceed maxProbes/2: scan straight away.
+		return p.scanUntouched(peer, prio)
+	}
 	probes := 0
-	for prio := MaxPrio; prio > Skip; prio-- {
-		for a := p.buckets.nextBucket(prio, 0); a >= 0; a = p.buckets.nextBucket(prio, a+1) {
-			b := p.buckets.levels[prio].b[a]
-			if peer.seed {
-				return int(b[p.rnd.IntN(len(b))])
+	for a := p.buckets.nextBucket(prio, 0); a >= 0; a = p.buckets.nextBucket(prio, a+1) {
+		b := p.buckets.levels[prio].b[a]
+		if peer.seed {
+			return int(b[p.rnd.IntN(len(b))])
+		}
+		start := p.rnd.IntN(len(b))
+		for k := range b {
+			j := start + k
+			if j >= len(b) {
+				j -= len(b)
 			}
-			start := p.rnd.IntN(len(b))
-			for k := range b {
-				j := start + k
-				if j >= len(b) {
-					j -= len(b)
-				}
-				if peer.has.Has(int(b[j])) {
-					return int(b[j])
-				}
-				probes++
-				if probes >= maxProbes {
-					return p.scanUntouched(peer)
-				}
+			if peer.has.Has(int(b[j])) {
+				return int(b[j])
+			}
+			probes++
+			if probes >= maxProbes {
+				return p.scanUntouched(peer, prio)
 			}
 		}
 	}
@@ -137,17 +143,18 @@ func (p *Picker) bestUntouched(peer *Peer) int {
 }
 
 // scanUntouched is the word-wise fallback of bestUntouched: reservoir sampling over the
-// untouched pieces the peer has with the best (priority, availability) key.
-func (p *Picker) scanUntouched(peer *Peer) int {
+// untouched pieces of priority prio the peer has with the lowest availability.
+func (p *Picker) scanUntouched(peer *Peer, prio Priority) int {
 	best, seen := -1, 0
-	var bestPrio Priority
 	var bestAvail int32
-	for i := p.untouched.NextInBoth(peer.has, 0); i >= 0; i = p.untouched.NextInBoth(peer.has, i+1) {
-		pr, av := p.prio[i], p.avail[i]
-		switch {
-		case best < 0 || pr > bestPrio || (pr == bestPrio && av < bestAvail):
-			best, bestPrio, bestAvail, seen = i, pr, av, 1
-		case pr == bestPrio && av == bestAvail:
+	for i := range p.untouched.InBoth(peer.has) {
+		if p.prio[i] != prio {
+			continue
+		}
+		switch av := p.avail[i]; {
+		case best < 0 || av < bestAvail:
+			best, bestAvail, seen = i, av, 1
+		case av == bestAvail:
 			seen++
 			if p.rnd.IntN(seen) == 0 {
 				best = i

@@ -64,7 +64,7 @@ func (p *Picker) dropPieces(peer *Peer) {
 		peer.has = bitset.New(p.n)
 		return
 	}
-	for i := peer.has.NextSet(0); i >= 0; i = peer.has.NextSet(i + 1) {
+	for i := range peer.has.Indices() {
 		p.addAvail(i, -1)
 	}
 	peer.has.ClearAll()
@@ -105,7 +105,7 @@ func (p *Picker) PeerBitfield(peer *Peer, bf Bitfield) error {
 			p.PeerHaveAll(peer)
 			return nil
 		}
-		for i := bs.NextSet(0); i >= 0; i = bs.NextSet(i + 1) {
+		for i := range bs.Indices() {
 			peer.has.Set(i)
 			p.addAvail(i, +1)
 		}
@@ -121,7 +121,7 @@ func (p *Picker) PeerBitfield(peer *Peer, bf Bitfield) error {
 		p.PeerHaveAll(peer)
 		return nil
 	}
-	for i := peer.has.NextSet(0); i >= 0; i = peer.has.NextSet(i + 1) {
+	for i := range peer.has.Indices() {
 		p.addAvail(i, +1)
 	}
 	return nil

@@ -7,17 +7,18 @@ import "slices"
 //
 //  1. pieces with a deadline, earliest first; then, for time-critical pieces, blocks
 //     outstanding from other peers for longer than Config.RerequestAfter (duplicates);
-//  2. pieces already started (partial), highest priority first, then the piece closest to
-//     being fully requested (RarestFirst) or the lowest index (Sequential);
-//  3. pieces the peer suggested (BEP 6);
-//  4. untouched pieces: highest priority, then rarest, ties at random (RarestFirst), or the
-//     lowest index (Sequential);
-//  5. in endgame (every wanted piece started), blocks outstanding from other peers, fewest
+//  2. in RarestFirst mode, for each priority level from High down: pieces already started
+//     (partial), the one closest to being fully requested first; then pieces the peer
+//     suggested (BEP 6); then untouched pieces, rarest first, ties at random;
+//  3. in Sequential mode (or while the peer chokes us): partial pieces, highest priority
+//     then lowest index; suggested pieces; untouched pieces, lowest index first (while
+//     choked: allowed-fast pieces in the order the peer announced them);
+//  4. in endgame (every wanted piece started), blocks outstanding from other peers, fewest
 //     requesters first, each from at most Config.MaxDuplicates peers.
 //
 // Only pieces the peer has, with priority above zero and not verified, are picked; while the
 // peer chokes us, only pieces in its allowed-fast set. A block already outstanding is picked
-// again only in steps 1 and 5, and never twice from one peer.
+// again only in steps 1 and 4, and never twice from one peer.
 //
 // Cost: O(1) amortized per block for seeds; see bestUntouched for other peers, plus a scan
 // of the partial pieces (bounded by the number of outstanding pieces, not by n).
@@ -50,36 +51,40 @@ func (p *Picker) Pick(peer *Peer, n int, dst []Block) []Block {
 		}
 	}
 
-	dst = p.pickPartials(peer, dst, &want, now)
-
-	for _, s := range peer.suggested {
-		if want == 0 {
-			break
-		}
-		if i := int(s); p.untouched.Has(i) && p.candidate(peer, i) {
-			dst = p.takeFree(peer, i, dst, &want, now)
-		}
-	}
-
-	for want > 0 {
-		i := -1
-		switch {
-		case peer.choked:
-			for _, s := range peer.allowedFast {
-				if p.untouched.Has(int(s)) && p.candidate(peer, int(s)) {
-					i = int(s)
+	if p.mode == RarestFirst && !peer.choked {
+		for lvl := MaxPrio; lvl > Skip && want > 0; lvl-- {
+			if p.partialsAt[lvl] > 0 {
+				dst = p.pickPartials(peer, dst, &want, now, lvl)
+			}
+			dst = p.pickSuggested(peer, dst, &want, now, lvl)
+			for want > 0 {
+				i := p.bestUntouched(peer, lvl)
+				if i < 0 {
 					break
 				}
+				dst = p.takeFree(peer, i, dst, &want, now)
 			}
-		case p.mode == Sequential:
-			i = p.firstUntouched(peer)
-		default:
-			i = p.bestUntouched(peer)
 		}
-		if i < 0 {
-			break
+	} else {
+		dst = p.pickPartials(peer, dst, &want, now, Skip)
+		dst = p.pickSuggested(peer, dst, &want, now, Skip)
+		for want > 0 {
+			i := -1
+			if peer.choked {
+				for _, s := range peer.allowedFast {
+					if p.untouched.Has(int(s)) && p.candidate(peer, int(s)) {
+						i = int(s)
+						break
+					}
+				}
+			} else {
+				i = p.firstUntouched(peer)
+			}
+			if i < 0 {
+				break
+			}
+			dst = p.takeFree(peer, i, dst, &want, now)
 		}
-		dst = p.takeFree(peer, i, dst, &want, now)
 	}
 
 	if want > 0 && p.untouched.Count() == 0 {
@@ -135,12 +140,27 @@ func (p *Picker) takeBusy(peer *Peer, pp *partial, dst []Block, want *int, r int
 	return dst
 }
 
-// pickPartials requests free blocks of started pieces, best piece first.
-func (p *Picker) pickPartials(peer *Peer, dst []Block, want *int, now int64) []Block {
+// pickSuggested starts the untouched pieces the peer suggested, of priority lvl (any if
+// lvl is Skip).
+func (p *Picker) pickSuggested(peer *Peer, dst []Block, want *int, now int64, lvl Priority) []Block {
+	for _, s := range peer.suggested {
+		if *want == 0 {
+			break
+		}
+		if i := int(s); p.untouched.Has(i) && (lvl == Skip || p.prio[i] == lvl) && p.candidate(peer, i) {
+			dst = p.takeFree(peer, i, dst, want, now)
+		}
+	}
+	return dst
+}
+
+// pickPartials requests free blocks of started pieces of priority lvl (any if lvl is Skip),
+// best piece first.
+func (p *Picker) pickPartials(peer *Peer, dst []Block, want *int, now int64, lvl Priority) []Block {
 	for *want > 0 {
 		var best *partial
 		for _, pp := range p.partials {
-			if pp.free > 0 && p.candidate(peer, pp.piece) && (best == nil || p.betterPartial(pp, best)) {
+			if pp.free > 0 && (lvl == Skip || p.prio[pp.piece] == lvl) && p.candidate(peer, pp.piece) && (best == nil || p.betterPartial(pp, best)) {
 				best = pp
 			}
 		}

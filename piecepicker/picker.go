@@ -135,9 +135,10 @@ type Picker struct {
 	buckets buckets
 	seqHint int // every untouched piece index is >= seqHint
 
-	part     []int32 // index into partials, -1 if none
-	partials []*partial
-	pool     []*partial
+	part       []int32 // index into partials, -1 if none
+	partialsAt [MaxPrio + 1]int
+	partials   []*partial
+	pool       []*partial
 
 	deadlines []deadline
 

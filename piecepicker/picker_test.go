@@ -376,3 +376,18 @@ func TestNoAllocsSteadyState(t *testing.T) {
 		t.Fatalf("%v allocations per pick/receive/verify cycle", allocs)
 	}
 }
+
+func TestPriorityBeatsPartial(t *testing.T) {
+	p := newTest(t, Config{NumPieces: 3, PieceLength: 2 * BlockSize})
+	a, b := unchoked(p, nil), unchoked(p, nil)
+	p.SetPriority(1, Low)
+	p.SetPriority(2, Low)
+	p.SetPriority(0, Skip)
+	first := p.Pick(a, 1, nil)
+	p.SetPriority(0, High)
+	got := p.Pick(b, 3, nil)
+	want := []Block{{0, 0}, {0, 1}, {first[0].Piece, 1}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %v, want the High piece before the Low partial: %v", got, want)
+	}
+}

@@ -33,6 +33,10 @@ func (p *Picker) setPriority(i int, prio Priority) {
 	if in {
 		p.bucketRemove(i)
 	}
+	if p.part[i] >= 0 {
+		p.partialsAt[p.prio[i]]--
+		p.partialsAt[prio]++
+	}
 	p.prio[i] = prio
 	switch {
 	case p.have.Has(i):

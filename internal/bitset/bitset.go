@@ -8,6 +8,7 @@ package bitset
 
 import (
 	"errors"
+	"iter"
 	"math/bits"
 )
 
@@ -174,6 +175,38 @@ func (b *Bitset) NextInBoth(o *Bitset, i int) int {
 		}
 	}
 	return -1
+}
+
+// InBoth returns an iterator over the indices set in both b and o, ascending.
+func (b *Bitset) InBoth(o *Bitset) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		bw, ow := b.words, o.words
+		n := min(len(bw), len(ow))
+		bw, ow = bw[:n], ow[:n]
+		for w := range bw {
+			x := bw[w] & ow[w]
+			for x != 0 {
+				if !yield(w<<6 + bits.TrailingZeros64(x)) {
+					return
+				}
+				x &= x - 1
+			}
+		}
+	}
+}
+
+// Indices returns an iterator over the set indices, ascending.
+func (b *Bitset) Indices() iter.Seq[int] {
+	return func(yield func(int) bool) {
+		for w, x := range b.words {
+			for x != 0 {
+				if !yield(w<<6 + bits.TrailingZeros64(x)) {
+					return
+				}
+				x &= x - 1
+			}
+		}
+	}
 }
 
 // Intersects reports whether b and o share any index.

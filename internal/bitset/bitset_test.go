@@ -3,6 +3,7 @@ package bitset
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 )
@@ -119,6 +120,16 @@ func TestNextInBoth(t *testing.T) {
 	}
 	if got := a.NextInBoth(b, 141); got != -1 {
 		t.Fatalf("got %d", got)
+	}
+	var both, idx []int
+	for i := range a.InBoth(b) {
+		both = append(both, i)
+	}
+	for i := range a.Indices() {
+		idx = append(idx, i)
+	}
+	if fmt.Sprint(both) != "[140]" || fmt.Sprint(idx) != "[3 140 170]" {
+		t.Fatalf("InBoth %v Indices %v", both, idx)
 	}
 	if !a.Intersects(b) {
 		t.Fatal("Intersects false")
