@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"runtime"
 	"sync"
@@ -118,40 +119,41 @@ func (v *Verifier) Check(p int, data []byte) bool {
 	if _, n := v.l.pieceRange(p); int64(len(data)) != n {
 		return false
 	}
+	var sum [sha1.Size]byte
 	if v.v1 != nil {
-		if sha1.Sum(data) != [20]byte(v.v1[20*p:]) {
-			return false
-		}
+		sum = sha1.Sum(data)
 	}
-	if v.v2 != nil {
-		if !v.v2ok[p] {
-			// A piece of a v2 torrent covering no file data (only
-			// possible for a hybrid's trailing pad): nothing to check
-			// beyond SHA-1.
-			return v.v1 != nil || v.data[p] == 0
-		}
-		return v.merkle(p, data[:v.data[p]]) == v.v2[p]
-	}
-	return true
-}
-
-func (v *Verifier) merkle(p int, data []byte) metainfo.HashV2 {
 	var stack [64]metainfo.HashV2
 	leaves := stack[:0]
-	nb := (len(data) + metainfo.BlockSize - 1) / metainfo.BlockSize
-	if nb > len(stack) {
-		leaves = make([]metainfo.HashV2, 0, nb)
+	if v.v2 != nil {
+		d := data[:v.data[p]]
+		for len(d) > 0 {
+			m := min(len(d), metainfo.BlockSize)
+			leaves = append(leaves, sha256.Sum256(d[:m]))
+			d = d[m:]
+		}
 	}
-	for len(data) > 0 {
-		m := min(len(data), metainfo.BlockSize)
-		leaves = append(leaves, sha256.Sum256(data[:m]))
-		data = data[m:]
+	return v.match(p, &sum, leaves)
+}
+
+// match compares the SHA-1 of piece p and the hashes of its v2 blocks
+// with the expected ones.
+func (v *Verifier) match(p int, sum *[sha1.Size]byte, leaves []metainfo.HashV2) bool {
+	if v.v1 != nil && *sum != [sha1.Size]byte(v.v1[sha1.Size*p:]) {
+		return false
+	}
+	if v.v2 == nil {
+		return true
+	}
+	if !v.v2ok[p] {
+		// No v2 file data in this piece (only pad): SHA-1 decides.
+		return v.v1 != nil || v.data[p] == 0
 	}
 	width := int(v.l.pieceLen / metainfo.BlockSize)
 	if v.whole[p] {
 		width = len(leaves)
 	}
-	return metainfo.MerkleRoot(leaves, width)
+	return metainfo.MerkleRoot(leaves, width) == v.v2[p]
 }
 
 // RecheckOptions tunes Recheck. The zero value hashes every piece on all
@@ -201,7 +203,7 @@ func (v *Verifier) Recheck(ctx context.Context, r io.ReaderAt, opts *RecheckOpti
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			buf := make([]byte, v.l.pieceLen)
+			ph := v.newPieceHasher()
 			for !stop.Load() {
 				p := int(next.Add(1) - 1)
 				if p >= v.l.numPieces {
@@ -214,16 +216,11 @@ func (v *Verifier) Recheck(ctx context.Context, r io.ReaderAt, opts *RecheckOpti
 					fail(err)
 					return
 				}
-				off, n := v.l.pieceRange(p)
-				b := buf[:n]
-				m, err := r.ReadAt(b, off)
-				if err != nil && !(errors.Is(err, io.EOF) && int64(m) == n) {
-					if !errors.Is(err, io.EOF) {
-						fail(fmt.Errorf("storage: recheck piece %d: %w", p, err))
-						return
-					}
+				good, err := ph.check(r, p)
+				if err != nil {
+					fail(fmt.Errorf("storage: recheck piece %d: %w", p, err))
+					return
 				}
-				good := int64(m) == n && v.Check(p, b)
 				ok[p] = good
 				if o.OnPiece != nil {
 					o.OnPiece(p, good)
@@ -236,4 +233,70 @@ func (v *Verifier) Recheck(ctx context.Context, r io.ReaderAt, opts *RecheckOpti
 		return nil, firstErr
 	}
 	return ok, nil
+}
+
+// recheckChunk is how much of a piece Recheck reads at a time: small
+// enough that the bytes are still in cache when they are hashed, a
+// multiple of the v2 block size so blocks never straddle reads.
+const recheckChunk = 4 * metainfo.BlockSize
+
+// pieceHasher hashes pieces as they are read, one chunk at a time.
+type pieceHasher struct {
+	v      *Verifier
+	buf    []byte
+	sha    hash.Hash
+	leaves []metainfo.HashV2
+}
+
+func (v *Verifier) newPieceHasher() *pieceHasher {
+	ph := &pieceHasher{v: v, buf: make([]byte, min(recheckChunk, v.l.pieceLen))}
+	if v.v1 != nil {
+		ph.sha = sha1.New()
+	}
+	if v.v2 != nil {
+		ph.leaves = make([]metainfo.HashV2, 0, v.l.pieceLen/metainfo.BlockSize)
+	}
+	return ph
+}
+
+// check reads piece p from r and reports whether it matches its hashes.
+// Missing bytes (a short read ending in io.EOF) fail the piece; other read
+// errors are returned.
+func (ph *pieceHasher) check(r io.ReaderAt, p int) (bool, error) {
+	v := ph.v
+	off, n := v.l.pieceRange(p)
+	if ph.sha != nil {
+		ph.sha.Reset()
+	}
+	ph.leaves = ph.leaves[:0]
+	var v2data int64
+	if v.v2 != nil {
+		v2data = v.data[p]
+	}
+	for pos := int64(0); pos < n; {
+		b := ph.buf[:min(int64(len(ph.buf)), n-pos)]
+		m, err := r.ReadAt(b, off+pos)
+		if int64(m) < int64(len(b)) {
+			if err == nil || errors.Is(err, io.EOF) {
+				return false, nil
+			}
+			return false, err
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return false, err
+		}
+		if ph.sha != nil {
+			ph.sha.Write(b)
+		}
+		for lo := pos; lo < min(pos+int64(len(b)), v2data); lo += metainfo.BlockSize {
+			hi := min(lo+metainfo.BlockSize, v2data)
+			ph.leaves = append(ph.leaves, sha256.Sum256(b[lo-pos:hi-pos]))
+		}
+		pos += int64(len(b))
+	}
+	var sum [sha1.Size]byte
+	if ph.sha != nil {
+		ph.sha.Sum(sum[:0])
+	}
+	return v.match(p, &sum, ph.leaves), nil
 }
