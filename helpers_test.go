@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/bittern/bittern/bencode"
 	"github.com/bittern/bittern/metainfo"
@@ -23,6 +24,9 @@ type pipeNet struct {
 	mu        sync.Mutex
 	listeners map[string]*pipeListener
 	nextPort  int
+	// rate, if not zero, limits each connection's writes to rate bytes
+	// per second of virtual time, so that transfers take time.
+	rate int
 }
 
 func newPipeNet() *pipeNet {
@@ -86,8 +90,8 @@ func (d pipeDialer) DialContext(ctx context.Context, network, address string) (n
 	}
 	a, b := net.Pipe()
 	select {
-	case l.conns <- &addrConn{Conn: b, local: l.addr, remote: local}:
-		return &addrConn{Conn: a, local: local, remote: l.addr}, nil
+	case l.conns <- &addrConn{Conn: b, local: l.addr, remote: local, rate: d.n.rate}:
+		return &addrConn{Conn: a, local: local, remote: l.addr, rate: d.n.rate}, nil
 	case <-l.done:
 		return nil, fmt.Errorf("dial %s: %w", address, errRefused)
 	case <-ctx.Done():
@@ -98,6 +102,14 @@ func (d pipeDialer) DialContext(ctx context.Context, network, address string) (n
 type addrConn struct {
 	net.Conn
 	local, remote net.Addr
+	rate          int
+}
+
+func (c *addrConn) Write(p []byte) (int, error) {
+	if c.rate > 0 {
+		time.Sleep(time.Duration(len(p)) * time.Second / time.Duration(c.rate))
+	}
+	return c.Conn.Write(p)
 }
 
 func (c *addrConn) LocalAddr() net.Addr  { return c.local }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -62,6 +64,169 @@ func TestOneSeederOneLeecher(t *testing.T) {
 		}
 		if up := st.Stats().Uploaded; up < int64(len(data)) {
 			t.Errorf("seeder uploaded %d < %d", up, len(data))
+		}
+	})
+}
+
+func TestOneSeederFiveLeechers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := newPipeNet()
+		data := randomData(3<<20+777, 2)
+		mi := makeTorrent(t, "swarm.bin", data, 64<<10)
+		ctx := context.Background()
+
+		seedStore := &storage.Memory{}
+		fill(t, seedStore, mi, data)
+		seeder := newPipeSession(t, n, "10.0.0.1:6881", &Config{Storage: seedStore})
+		defer seeder.Close()
+		if _, err := seeder.AddTorrent(ctx, mi, nil); err != nil {
+			t.Fatal(err)
+		}
+		addrs := []netip.AddrPort{netip.MustParseAddrPort("10.0.0.1:6881")}
+		for i := range 5 {
+			addrs = append(addrs, netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 1, byte(i + 1)}), 6881))
+		}
+		type leech struct {
+			s   *Session
+			st  *storage.Memory
+			tor *Torrent
+		}
+		var ls []leech
+		for i := range 5 {
+			st := &storage.Memory{}
+			s := newPipeSession(t, n, addrs[i+1].String(), &Config{Storage: st})
+			defer s.Close()
+			tor, err := s.AddTorrent(ctx, mi, &TorrentOptions{Peers: addrs})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ls = append(ls, leech{s, st, tor})
+		}
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
+		defer cancel()
+		var fromLeechers int64
+		for i, l := range ls {
+			if err := l.tor.Wait(wctx); err != nil {
+				t.Fatalf("leecher %d: %v; stats %+v", i, err, l.tor.Stats())
+			}
+			fromLeechers += l.tor.Stats().Uploaded
+		}
+		for _, l := range ls {
+			l.s.Close()
+		}
+		seeder.Close()
+		for i, l := range ls {
+			if got := contents(t, l.st, mi); !bytes.Equal(got, data) {
+				t.Errorf("leecher %d: data differs", i)
+			}
+		}
+		if fromLeechers == 0 {
+			t.Error("leechers uploaded nothing to each other")
+		}
+	})
+}
+
+func TestResumeAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	synctest.Test(t, func(t *testing.T) {
+		n := newPipeNet()
+		n.rate = 4 << 20
+		data := randomData(2<<20, 3)
+		mi := makeTorrent(t, "resume.bin", data, 32<<10)
+		ctx := context.Background()
+		seedStore := &storage.Memory{}
+		fill(t, seedStore, mi, data)
+		seeder := newPipeSession(t, n, "10.0.0.1:6881", &Config{Storage: seedStore})
+		defer seeder.Close()
+		if _, err := seeder.AddTorrent(ctx, mi, nil); err != nil {
+			t.Fatal(err)
+		}
+		peers := []netip.AddrPort{netip.MustParseAddrPort("10.0.0.1:6881")}
+		total := mi.Info().NumPieces()
+
+		// First run: stop once half the pieces are in.
+		l1 := newPipeSession(t, n, "10.0.0.2:6881", &Config{DataDir: dir, Storage: &storage.Dir{Root: dir}})
+		t1, err := l1.AddTorrent(ctx, mi, &TorrentOptions{Peers: peers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for t1.Stats().PiecesHave < total/2 {
+			time.Sleep(10 * time.Millisecond)
+		}
+		l1.Close()
+		had := t1.Stats().PiecesHave
+		if had == total {
+			t.Fatal("first run finished before the restart; make the torrent larger")
+		}
+		if err := t1.Wait(ctx); err != ErrClosed {
+			t.Fatalf("Wait after Close = %v, want ErrClosed", err)
+		}
+
+		// Second run on the same directory: the verified pieces are kept.
+		l2 := newPipeSession(t, n, "10.0.0.2:6881", &Config{Storage: &storage.Dir{Root: dir}})
+		defer l2.Close()
+		t2, err := l2.AddTorrent(ctx, mi, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := t2.Stats().PiecesHave; got < had {
+			t.Fatalf("after restart %d pieces, had %d", got, had)
+		}
+		t2.AddPeers(peers...)
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+		defer cancel()
+		if err := t2.Wait(wctx); err != nil {
+			t.Fatalf("wait: %v; %+v", err, t2.Stats())
+		}
+		if d, max := t2.Stats().Downloaded, int64(total-had)*mi.Info().PieceLength+int64(mi.Info().PieceLength)*4; d > max {
+			t.Errorf("second run downloaded %d bytes, want at most %d", d, max)
+		}
+		l2.Close()
+		seeder.Close()
+		got, err := os.ReadFile(filepath.Join(dir, "resume.bin"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, data) {
+			t.Fatal("data on disk differs")
+		}
+	})
+}
+
+func TestCloseDuringTransfer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := newPipeNet()
+		n.rate = 4 << 20
+		data := randomData(4<<20, 4)
+		mi := makeTorrent(t, "close.bin", data, 64<<10)
+		ctx := context.Background()
+		seedStore := &storage.Memory{}
+		fill(t, seedStore, mi, data)
+		seeder := newPipeSession(t, n, "10.0.0.1:6881", &Config{Storage: seedStore})
+		if _, err := seeder.AddTorrent(ctx, mi, nil); err != nil {
+			t.Fatal(err)
+		}
+		leecher := newPipeSession(t, n, "10.0.0.2:6881", nil)
+		lt, err := leecher.AddTorrent(ctx, mi, &TorrentOptions{Peers: []netip.AddrPort{netip.MustParseAddrPort("10.0.0.1:6881")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for lt.Stats().Downloaded < 1<<20 {
+			time.Sleep(time.Millisecond)
+		}
+		// Close the seeder first, in the middle of the transfer, then the
+		// leecher: both return with nothing left running (synctest.Test
+		// fails on goroutines left blocked; TestMain runs goleak).
+		seeder.Close()
+		leecher.Close()
+		if lt.Stats().Complete {
+			t.Fatal("transfer finished before Close")
+		}
+		if err := lt.Wait(ctx); err != ErrClosed {
+			t.Fatalf("Wait = %v, want ErrClosed", err)
+		}
+		if _, err := leecher.AddTorrent(ctx, mi, nil); err != ErrClosed {
+			t.Fatalf("AddTorrent after Close = %v, want ErrClosed", err)
 		}
 	})
 }
