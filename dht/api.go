@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/bittern/bittern/metainfo"
 )
@@ -71,11 +72,12 @@ func (s *Server) Scrape(ctx context.Context, ih metainfo.Hash) (seeds, peers flo
 func (s *Server) peersLookup(ih metainfo.Hash, found func(netip.AddrPort), scrape bool, extra func(*Return)) *lookup {
 	want := s.want()
 	seen := make(map[netip.AddrPort]bool)
+	var l *lookup
 	sc := 0
 	if scrape {
 		sc = 1
 	}
-	return s.newLookup(ID(ih), methodGetPeers, func() *Args {
+	l = s.newLookup(ID(ih), methodGetPeers, func() *Args {
 		return &Args{InfoHash: string(ih[:]), Want: want, Scrape: sc}
 	}, func(c *candidate, r *Return) {
 		if extra != nil {
@@ -95,10 +97,26 @@ func (s *Server) peersLookup(ih metainfo.Hash, found func(netip.AddrPort), scrap
 			}
 		}
 	})
+	l.seenPeers = seen
+	return l
 }
 
 func (s *Server) getPeers(ctx context.Context, ih metainfo.Hash, found func(netip.AddrPort), _ bool) (*LookupStats, *lookup, error) {
+	// We are a node too: peers announced to us count.
+	s.mu.Lock()
+	now := time.Now()
+	local := append(s.peers.get(ID(ih), DefaultMaxPeersPerInfoHash, false, false, now),
+		s.peers.get(ID(ih), DefaultMaxPeersPerInfoHash, true, false, now)...)
+	s.mu.Unlock()
+	if found != nil {
+		for _, p := range local {
+			found(p)
+		}
+	}
 	l := s.peersLookup(ih, found, false, nil)
+	for _, p := range local {
+		l.seenPeers[p] = true
+	}
 	st, err := l.run(ctx)
 	return st, l, err
 }

@@ -73,6 +73,12 @@ func (s *Server) getLookup(target ID, seq *int64, onItem func(*Return)) *lookup 
 // bencoded value, checked against the target. It returns ErrItemNotFound
 // if no node has it.
 func (s *Server) GetImmutable(ctx context.Context, target ID) ([]byte, error) {
+	s.mu.Lock()
+	if it := s.items.get(target, time.Now()); it != nil && !it.Mutable {
+		s.mu.Unlock()
+		return bytes.Clone(it.V), nil
+	}
+	s.mu.Unlock()
 	var v []byte
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -101,6 +107,13 @@ func (s *Server) GetMutable(ctx context.Context, pub ed25519.PublicKey, salt []b
 	k := [32]byte(pub)
 	target := MutableTarget(k, salt)
 	var best *Item
+	s.mu.Lock()
+	if it := s.items.get(target, time.Now()); it != nil && it.Mutable {
+		c := it.Item
+		c.V = bytes.Clone(c.V)
+		best = &c
+	}
+	s.mu.Unlock()
 	l := s.getLookup(target, nil, func(r *Return) {
 		if r.Seq == nil || len(r.Sig) != 64 || r.K != string(k[:]) {
 			return

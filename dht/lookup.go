@@ -54,6 +54,8 @@ type lookup struct {
 	cands   []*candidate
 	seen    map[netip.AddrPort]bool
 	stats   LookupStats
+	// seenPeers are the peers a get_peers lookup has reported.
+	seenPeers map[netip.AddrPort]bool
 }
 
 func (s *Server) newLookup(target ID, method string, args func() *Args, onReply func(*candidate, *Return)) *lookup {
@@ -174,6 +176,7 @@ func (l *lookup) run(ctx context.Context) (*LookupStats, error) {
 func (l *lookup) handle(r lookupReply) {
 	c := r.c
 	if r.err != nil || r.m.R == nil {
+		l.s.log.Debug("dht: lookup query failed", "method", l.method, "node", c.Addr, "err", r.err)
 		c.state = candFailed
 		return
 	}

@@ -229,25 +229,44 @@ func (t *table) remove(id ID) {
 	}
 }
 
-// closest returns up to n nodes closest to target, good nodes first only in
-// the sense that bad nodes are left out.
+// closest returns up to n nodes closest to target, nearest first; bad
+// nodes are left out. It visits buckets in distance order instead of
+// sorting the whole table: with c the prefix target shares with our ID,
+// bucket c holds the nearest nodes, then every bucket deeper than c (whose
+// distances all have top bit c), then buckets c-1 down to 0.
 func (t *table) closest(target ID, n int) []NodeInfo {
 	out := make([]NodeInfo, 0, n+K)
-	// Walk buckets from the target's own outwards: nodes sharing more bits
-	// with target than with each other sit in target's bucket first.
-	var all []NodeInfo
-	for _, b := range t.buckets {
-		for _, nd := range b.nodes {
+	last := len(t.buckets) - 1
+	c := t.bucketIndex(target)
+	sortFrom := func(from int) {
+		seg := out[from:]
+		slices.SortFunc(seg, func(a, b NodeInfo) int { return distCmp(target, a.ID, b.ID) })
+	}
+	addBucket := func(i int) {
+		for _, nd := range t.buckets[i].nodes {
 			if !nd.bad() {
-				all = append(all, nd.NodeInfo)
+				out = append(out, nd.NodeInfo)
 			}
 		}
 	}
-	slices.SortFunc(all, func(a, b NodeInfo) int { return distCmp(target, a.ID, b.ID) })
-	if len(all) > n {
-		all = all[:n]
+	addBucket(c)
+	sortFrom(0)
+	if len(out) < n && c < last {
+		from := len(out)
+		for i := c + 1; i <= last; i++ {
+			addBucket(i)
+		}
+		sortFrom(from)
 	}
-	return append(out, all...)
+	for i := c - 1; i >= 0 && len(out) < n; i-- {
+		from := len(out)
+		addBucket(i)
+		sortFrom(from)
+	}
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
 }
 
 // all returns every node in the table that is not bad.

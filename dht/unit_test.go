@@ -2,6 +2,7 @@ package dht
 
 import (
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -180,4 +181,30 @@ func TestCompact(t *testing.T) {
 	require.Len(t, got, 1)
 	_, ok = parseCompactAddr([]byte{1, 2, 3})
 	require.False(t, ok)
+}
+
+func TestClosestMatchesSort(t *testing.T) {
+	self := RandomID()
+	tb := newTable(self, t0)
+	var all []NodeInfo
+	for i := range 400 {
+		id := RandomID()
+		if i%3 == 0 {
+			id = randomIDWithPrefix(self, 4+i%20)
+		}
+		if res, _ := tb.insert(NodeInfo{id, testAddr(i + 1)}, true, t0); res == inserted {
+			all = append(all, NodeInfo{id, testAddr(i + 1)})
+		}
+	}
+	for range 200 {
+		target := RandomID()
+		if target[0]&1 == 0 {
+			target = randomIDWithPrefix(self, int(target[1]%30))
+		}
+		want := slices.Clone(all)
+		slices.SortFunc(want, func(a, b NodeInfo) int { return distCmp(target, a.ID, b.ID) })
+		for _, n := range []int{1, K, 3 * K} {
+			require.Equal(t, want[:n], tb.closest(target, n))
+		}
+	}
 }

@@ -1,0 +1,95 @@
+//go:build interop
+
+package conformance
+
+import "testing"
+
+// testWriter sends a logger's output to t.Log.
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(b []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(string(b))
+	return len(b), nil
+}
+
+// dhtLibtorrentScript runs two libtorrent sessions with the DHT on, both
+// bootstrapped from our node. Arguments: our UDP port, the two sessions'
+// ports, an info-hash session A announces (as a torrent), an info-hash and
+// an immutable item target it keeps looking up, and how long to run in
+// seconds. It prints one line per event:
+//
+//	READY
+//	PUT_TARGET <hex>                  (A put an immutable item)
+//	PUT <session> <hex> <n>           (the put finished, stored on n nodes)
+//	PEERS <session> <ih> <ip:port>... (get_peers results)
+//	ITEM <session> <hex> <value>      (get of an immutable item)
+//	STATS <session> <n>               (nodes in its routing table)
+const dhtLibtorrentScript = `
+import libtorrent as lt, sys, time, binascii
+
+our_port, port_a, port_b, ih_lt, ih_go, go_target, duration = sys.argv[1:8]
+our_port, port_a, port_b, duration = int(our_port), int(port_a), int(port_b), float(duration)
+
+def out(*a):
+    print(*a, flush=True)
+
+def make(port):
+    mask = (lt.alert.category_t.dht_notification | lt.alert.category_t.dht_operation_notification |
+            lt.alert.category_t.status_notification | lt.alert.category_t.error_notification)
+    s = lt.session({
+        'listen_interfaces': '127.0.0.1:%d' % port,
+        'enable_dht': True, 'enable_lsd': False, 'enable_upnp': False, 'enable_natpmp': False,
+        'dht_bootstrap_nodes': '127.0.0.1:%d' % our_port,
+        'dht_restrict_routing_ips': False, 'dht_restrict_search_ips': False,
+        'dht_prefer_verified_node_ids': False, 'dht_enforce_node_id': False,
+        'dht_ignore_dark_internet': False, 'dht_announce_interval': 5,
+        'allow_multiple_connections_per_ip': True, 'alert_mask': mask,
+    })
+    s.add_dht_node(('127.0.0.1', our_port))
+    return s
+
+a = make(port_a)
+b = make(port_b)
+b.add_dht_node(('127.0.0.1', port_a))
+a.add_dht_node(('127.0.0.1', port_b))
+out('READY')
+
+atp = lt.add_torrent_params()
+atp.info_hashes = lt.info_hash_t(lt.sha1_hash(binascii.unhexlify(ih_lt)))
+atp.save_path = '/tmp'
+atp.flags &= ~lt.torrent_flags.paused
+atp.flags &= ~lt.torrent_flags.auto_managed
+a.add_torrent(atp)
+
+put_done = False
+deadline = time.time() + duration
+last = 0
+while time.time() < deadline:
+    if time.time() - last > 2:
+        last = time.time()
+        if not put_done and a.is_dht_running():
+            t = a.dht_put_immutable_item('bittern interop: put by libtorrent')
+            out('PUT_TARGET', str(t))
+            put_done = True
+        a.dht_get_peers(lt.sha1_hash(binascii.unhexlify(ih_go)))
+        a.dht_get_immutable_item(lt.sha1_hash(binascii.unhexlify(go_target)))
+        a.post_dht_stats()
+    for ses, name in ((a, 'A'), (b, 'B')):
+        for al in ses.pop_alerts():
+            if isinstance(al, lt.dht_get_peers_reply_alert):
+                out('PEERS', name, str(al.info_hash), ' '.join('%s:%d' % p for p in al.peers()))
+            elif isinstance(al, lt.dht_immutable_item_alert):
+                try:
+                    out('ITEM', name, str(al.target), repr(al.item))
+                except RuntimeError:
+                    pass  # not found: an empty entry
+            elif isinstance(al, lt.dht_put_alert):
+                out('PUT', name, str(al.target), al.num_success)
+            elif isinstance(al, lt.dht_stats_alert):
+                out('STATS', name, sum(bk['num_nodes'] for bk in al.routing_table))
+            elif isinstance(al, (lt.dht_bootstrap_alert,)):
+                out('BOOTSTRAP', name)
+    time.sleep(0.1)
+out('DONE')
+`

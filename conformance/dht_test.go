@@ -1,0 +1,112 @@
+//go:build interop
+
+package conformance
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bittern/bittern/dht"
+	"github.com/bittern/bittern/metainfo"
+)
+
+// TestDHTLibtorrent runs our DHT node on loopback with two libtorrent
+// sessions: each side pings and finds the other, libtorrent announces and
+// we find it with get_peers, we announce and libtorrent finds us, and a
+// BEP 44 immutable item put by either side is got by the other.
+func TestDHTLibtorrent(t *testing.T) {
+	ourPort, portA, portB := freePort(t, "udp"), freePort(t, "udp"), freePort(t, "udp")
+	conn, err := net.ListenPacket("udp4", fmt.Sprintf("127.0.0.1:%d", ourPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := dht.NewServer(conn, &dht.Config{BootstrapNodes: []string{},
+		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+
+	ihLT := metainfo.Hash(dht.RandomID())
+	ihGo := metainfo.Hash(dht.RandomID())
+	goValue := []byte("27:bittern interop: put by us")
+	goTarget := dht.ImmutableTarget(goValue)
+	p := startPython(t, dhtLibtorrentScript, fmt.Sprint(ourPort), fmt.Sprint(portA), fmt.Sprint(portB),
+		ihLT.String(), ihGo.String(), goTarget.String(), "90")
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	local := func(port int) netip.AddrPort { return netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port)) }
+
+	// libtorrent bootstraps from us: both sessions enter our table.
+	waitFor(t, 30*time.Second, "both libtorrent nodes in our routing table", func() bool { return s.Stats().Nodes >= 2 })
+	// We ping libtorrent and find it.
+	idA, err := s.Ping(ctx, local(portA))
+	if err != nil {
+		t.Fatalf("ping libtorrent: %v", err)
+	}
+	closest, err := s.FindNode(ctx, idA)
+	if err != nil || len(closest) == 0 || closest[0].ID != idA || closest[0].Addr != local(portA) {
+		t.Fatalf("find_node for libtorrent's ID %v: %v %v", idA, closest, err)
+	}
+	// libtorrent has us in its routing table.
+	waitFor(t, 30*time.Second, "libtorrent's routing table to hold nodes", func() bool {
+		return regexp.MustCompile(`(?m)^STATS A [1-9]`).MatchString(p.Log())
+	})
+
+	// libtorrent announces ihLT (as a torrent on port A); we find it.
+	var mu sync.Mutex
+	found := map[netip.AddrPort]bool{}
+	waitFor(t, 40*time.Second, "get_peers to find libtorrent's announce", func() bool {
+		_, err := s.GetPeers(ctx, ihLT, func(a netip.AddrPort) { mu.Lock(); found[a] = true; mu.Unlock() })
+		if err != nil {
+			t.Logf("get_peers: %v", err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return found[local(portA)]
+	})
+
+	// We announce ihGo; libtorrent's get_peers finds us.
+	n, err := s.Announce(ctx, ihGo, 6881, false, false, nil)
+	if err != nil {
+		t.Fatalf("announce: %v", err)
+	}
+	t.Logf("announce accepted by %d libtorrent nodes", n)
+	wantPeers := regexp.MustCompile(`(?m)^PEERS A ` + ihGo.String() + ` .*127\.0\.0\.1:6881`)
+	waitFor(t, 30*time.Second, "libtorrent to find our announce", func() bool { return wantPeers.MatchString(p.Log()) })
+
+	// BEP 44: libtorrent's item is got by us.
+	targetRe := regexp.MustCompile(`(?m)^PUT_TARGET ([0-9a-f]{40})`)
+	waitFor(t, 30*time.Second, "libtorrent's put", func() bool {
+		return targetRe.MatchString(p.Log()) && strings.Contains(p.Log(), "\nPUT A ")
+	})
+	ltTarget, err := dht.ParseID(targetRe.FindStringSubmatch(p.Log())[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := s.GetImmutable(ctx, ltTarget)
+	if err != nil {
+		t.Fatalf("get libtorrent's item: %v", err)
+	}
+	if want := "34:bittern interop: put by libtorrent"; string(v) != want {
+		t.Fatalf("libtorrent's item = %q, want %q", v, want)
+	}
+	// Our item is got by libtorrent.
+	if _, n, err := s.PutImmutable(ctx, goValue); err != nil {
+		t.Fatalf("put: %v", err)
+	} else {
+		t.Logf("put stored on %d libtorrent nodes", n)
+	}
+	waitFor(t, 30*time.Second, "libtorrent to get our item", func() bool {
+		return strings.Contains(p.Log(), "ITEM A "+goTarget.String()+" b'bittern interop: put by us'") ||
+			strings.Contains(p.Log(), "ITEM A "+goTarget.String()+" 'bittern interop: put by us'")
+	})
+}
