@@ -4,11 +4,13 @@ package conformance
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -182,3 +184,57 @@ while time.time() < deadline:
 `
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// ltMakeTorrentScript: args work-dir tracker-url size. Creates the torrent
+// and its data under work-dir/seed and prints the .torrent path.
+const ltMakeTorrentScript = ltTrackerCommon + `
+path, _ = make_torrent(sys.argv[1], sys.argv[2], int(sys.argv[3]))
+print(path)
+`
+
+// ltLeechScript: args torrent save-dir port timeout. Downloads the torrent
+// with peers from its tracker only; prints a JSON summary when complete.
+const ltLeechScript = ltTrackerCommon + `
+tpath, save, port, timeout = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+deadline = time.time() + timeout
+leecher = session(port)
+h = leecher.add_torrent({'ti': lt.torrent_info(tpath), 'save_path': save})
+last = [time.time()]
+def done():
+    st = h.status()
+    if st.is_seeding:
+        return True
+    # Ask the tracker again every 3 s until a peer is found.
+    if st.num_peers == 0 and time.time() - last[0] > 3:
+        last[0] = time.time()
+        h.force_reannounce()
+    return False
+wait(done, deadline, 'leecher to complete', {'leecher': leecher})
+print(json.dumps({'replies': replies, 'downloaded': h.status().total_payload_download}))
+`
+
+// startTransmission runs transmission-daemon on loopback and returns its
+// RPC address (for transmission-remote) and peer port.
+func startTransmission(t *testing.T) (rpc string, peerPort int) {
+	t.Helper()
+	dir := t.TempDir()
+	peerPort, rpcPort := freePort(t, "tcp"), freePort(t, "tcp")
+	settings := map[string]any{
+		"bind-address-ipv4": "127.0.0.1", "bind-address-ipv6": "::1",
+		"peer-port": peerPort, "peer-port-random-on-start": false, "port-forwarding-enabled": false,
+		"dht-enabled": false, "lpd-enabled": false, "pex-enabled": false, "utp-enabled": false,
+		"rpc-bind-address": "127.0.0.1", "rpc-port": rpcPort, "rpc-authentication-required": false,
+		"rpc-whitelist": "127.0.0.1,::1", "rpc-host-whitelist-enabled": false,
+		"ratio-limit-enabled": false, "encryption": 0, "download-dir": filepath.Join(dir, "dl"),
+	}
+	b, _ := json.Marshal(settings)
+	if err := os.WriteFile(filepath.Join(dir, "settings.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	startProc(t, "transmission-daemon", "-f", "-g", dir)
+	rpc = "127.0.0.1:" + strconv.Itoa(rpcPort)
+	waitFor(t, 15*time.Second, "transmission RPC", func() bool {
+		return exec.Command("transmission-remote", rpc, "-l").Run() == nil
+	})
+	return rpc, peerPort
+}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -211,4 +212,40 @@ func scrapeOnce(t *testing.T, url string, ih metainfo.Hash) (map[metainfo.Hash]t
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	return cl.Scrape(ctx, ih)
+}
+
+// TestTrackerServerTransmission: Transmission seeds and announces to our
+// HTTP tracker; a libtorrent leecher finds it there and downloads from it
+// (Transmission never dials loopback peers itself, but accepts them).
+func TestTrackerServerTransmission(t *testing.T) {
+	ot := startOurTracker(t, &tracker.ServerConfig{Interval: 30 * time.Second})
+	work := t.TempDir()
+	const size = 1<<20 + 4321
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Second)
+	defer cancel()
+	tpath := string(bytes.TrimSpace(runPython(t, ctx, ltMakeTorrentScript, work, ot.httpURL, strconv.Itoa(size))))
+	rpc, peerPort := startTransmission(t)
+	if out, err := exec.CommandContext(ctx, "transmission-remote", rpc, "-a", tpath, "-w", filepath.Join(work, "seed")).CombinedOutput(); err != nil {
+		t.Fatalf("transmission-remote -a: %v\n%s", err, out)
+	}
+	// Transmission verifies the data, then announces as a seeder.
+	ih := torrentInfoHash(t, tpath)
+	want := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(peerPort))
+	waitFor(t, 60*time.Second, "Transmission to announce as a seeder", func() bool {
+		st, err := scrapeOnce(t, ot.httpURL, ih)
+		return err == nil && st[ih].Complete == 1
+	})
+	out := runPython(t, ctx, ltLeechScript, tpath, filepath.Join(work, "leech"), strconv.Itoa(freePort(t, "tcp")), "90")
+	t.Logf("libtorrent leecher: %s (Transmission at %v)", bytes.TrimSpace(out), want)
+	compareFiles(t, filepath.Join(work, "seed", "payload.bin"), filepath.Join(work, "leech", "payload.bin"))
+}
+
+func torrentInfoHash(t *testing.T, path string) metainfo.Hash {
+	t.Helper()
+	out := runPython(t, t.Context(), `import sys, libtorrent as lt; print(lt.torrent_info(sys.argv[1]).info_hashes().v1)`, path)
+	h, err := metainfo.ParseHash(string(bytes.TrimSpace(out)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
