@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,11 +33,13 @@ func TestMetainfoBuilderInLibtorrent(t *testing.T) {
 	writeData(t, multi, metainfoData)
 	single := filepath.Join(dir, "single.bin")
 	writeData(t, dir, map[string]int{"single.bin": 300001})
+	onedir := filepath.Join(dir, "onedir")
+	writeData(t, onedir, map[string]int{"only.bin": 50000})
 
 	var pairs []string
 	var built []*metainfo.MetaInfo
 	for _, v := range []metainfo.Version{metainfo.V1, metainfo.V2, metainfo.Hybrid} {
-		for _, src := range []string{multi, single} {
+		for _, src := range []string{multi, single, onedir} {
 			for _, pl := range []int64{32 << 10, 0} {
 				b := &metainfo.Builder{Version: v, PieceLength: pl, NoCreationDate: true,
 					Trackers: [][]string{{"http://127.0.0.1:1/announce"}}, Comment: "bittern interop"}
@@ -54,7 +57,13 @@ func TestMetainfoBuilderInLibtorrent(t *testing.T) {
 				if err := os.WriteFile(out, data, 0o644); err != nil {
 					t.Fatal(err)
 				}
-				pairs = append(pairs, out+"="+dir)
+				save := dir
+				if mi.Info().SingleFile && src == onedir {
+					// BEP 52: a v2 tree holding one file is a single-file
+					// torrent, stored without the directory.
+					save = onedir
+				}
+				pairs = append(pairs, out+"="+save)
 				built = append(built, mi)
 			}
 		}
@@ -99,6 +108,8 @@ func TestMetainfoLibtorrentTorrentsLoad(t *testing.T) {
 	writeData(t, multi, metainfoData)
 	single := filepath.Join(dir, "single.bin")
 	writeData(t, dir, map[string]int{"single.bin": 300001})
+	onedir := filepath.Join(dir, "onedir")
+	writeData(t, onedir, map[string]int{"only.bin": 50000})
 	outdir := filepath.Join(dir, "torrents")
 	if err := os.Mkdir(outdir, 0o755); err != nil {
 		t.Fatal(err)
@@ -112,13 +123,13 @@ func TestMetainfoLibtorrentTorrentsLoad(t *testing.T) {
 		if err := os.Mkdir(sub, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := json.Unmarshal(runPython(t, ctx, ltCreateScript, sub, pl, multi, single), &w); err != nil {
+		if err := json.Unmarshal(runPython(t, ctx, ltCreateScript, sub, pl, multi, single, onedir), &w); err != nil {
 			t.Fatal(err)
 		}
 		written = append(written, w...)
 	}
-	if len(written) != 12 {
-		t.Fatalf("libtorrent wrote %d torrents, want 12", len(written))
+	if len(written) != 18 {
+		t.Fatalf("libtorrent wrote %d torrents, want 18", len(written))
 	}
 	res := libtorrentInfo(t, written...)
 	for i, path := range written {
@@ -128,9 +139,11 @@ func TestMetainfoLibtorrentTorrentsLoad(t *testing.T) {
 			continue
 		}
 		compareWithLibtorrent(t, mi, res[i])
-		root := multi
-		if mi.Info().SingleFile {
-			root = single
+		_, src, _ := strings.Cut(strings.TrimSuffix(filepath.Base(path), ".torrent"), "-")
+		root := filepath.Join(dir, src)
+		if mi.Info().SingleFile && src == "onedir" {
+			// BEP 52: a v2 tree holding one file is a single-file torrent.
+			root = filepath.Join(onedir, "only.bin")
 		}
 		verifyOnDisk(t, mi, root)
 		if mi.Comment != "libtorrent interop" || mi.Announce != "http://127.0.0.1:1/announce" {

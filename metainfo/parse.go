@@ -138,13 +138,22 @@ func parseInfo(raw []byte, h1 *Hash, h2 *HashV2) (*Info, error) {
 	var files []rawFile
 	switch {
 	case hasV1 && v2:
-		if files, err = mergeHybrid(v1Files, v2Files, v1Single, v2Single, name, pl); err != nil {
+		// The v1 view decides the layout: libtorrent makes a one-file
+		// directory a v1 multi-file torrent whose v2 tree is {"file": …}.
+		if files, err = mergeHybrid(v1Files, v2Files, pl); err != nil {
 			return nil, fieldErr("info.file tree", err)
 		}
 		info.SingleFile = v1Single
 	case v2:
 		files = padV2(v2Files, pl)
 		info.SingleFile = v2Single
+		if v2Single {
+			// BEP 52: a tree holding one file at its root is a single-file
+			// torrent named by its key; "name" is only advisory.
+			if n := sanitizeElement(v2Files[0].path[0]); n != "" {
+				info.Name = n
+			}
+		}
 	default:
 		files = v1Files
 		info.SingleFile = v1Single

@@ -166,10 +166,7 @@ func padFile(n int64) rawFile {
 // mergeHybrid checks that the v1 and v2 views of a hybrid torrent describe
 // the same files, in the same order, with every non-empty file aligned to a
 // piece boundary, and returns the v1 list carrying the v2 roots.
-func mergeHybrid(v1, v2 []rawFile, v1Single, v2Single bool, name string, pl int64) ([]rawFile, error) {
-	if v1Single != v2Single {
-		return nil, detail(ErrInconsistent, "single-file in one view, multi-file in the other")
-	}
+func mergeHybrid(v1, v2 []rawFile, pl int64) ([]rawFile, error) {
 	j := 0
 	var off int64
 	for i := range v1 {
@@ -201,7 +198,6 @@ func mergeHybrid(v1, v2 []rawFile, v1Single, v2Single bool, name string, pl int6
 	if j != len(v2) {
 		return nil, detail(ErrInconsistent, "more files in v2 than in v1")
 	}
-	_ = name
 	return v1, nil
 }
 
