@@ -30,7 +30,7 @@ func TestSanitizeElement(t *testing.T) {
 		{"rtl\u202eexe.txt", "rtl_exe.txt"},
 		{"héllo wörld", "héllo wörld"},
 		{"trailing ", "trailing "},
-		{"..." , "..."},
+		{"...", "..."},
 		{strings.Repeat("a", 300) + ".mkv", strings.Repeat("a", 251) + ".mkv"},
 		{strings.Repeat("é", 200), strings.Repeat("é", 127)},
 	} {
