@@ -114,19 +114,6 @@ func (p *filePool) evictLocked() {
 	}
 }
 
-// forEach calls fn on every pooled handle (under the pool lock).
-func (p *filePool) forEach(fn func(e *poolEntry) error) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var errs []error
-	for el := p.lru.Front(); el != nil; el = el.Next() {
-		if err := fn(el.Value.(*poolEntry)); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
 // closeAll closes every handle. It must be called with no I/O in flight.
 func (p *filePool) closeAll() error {
 	p.mu.Lock()
