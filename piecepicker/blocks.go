@@ -158,9 +158,13 @@ func (p *Picker) Release(peer *Peer, b Block) bool {
 
 // Rejected records a BEP 6 reject-request: the block returns to the pool, and if the peer
 // chokes us the piece leaves its allowed-fast set (the peer no longer honours it). It fails
-// with ErrNotRequested if b was not outstanding from peer (BEP 6: close the connection).
+// with ErrNotRequested if b was not outstanding from peer (BEP 6: close the connection),
+// unless its piece is verified (Verified drops the piece's requests).
 func (p *Picker) Rejected(peer *Peer, b Block) error {
 	if !p.Release(peer, b) {
+		if p.have.Has(b.Piece) {
+			return nil
+		}
 		return fmt.Errorf("%w: reject %v from %v", ErrNotRequested, b, peer)
 	}
 	if peer.choked {
@@ -193,6 +197,11 @@ func (p *Picker) Received(peer *Peer, b Block) (Arrival, error) {
 		return Arrival{}, fmt.Errorf("%w: %v", ErrBadBlock, b)
 	}
 	requested := peer.dropRequest(b)
+	if p.have.Has(b.Piece) {
+		// Verified drops the requests of the piece, so whether this one was outstanding is
+		// unknown; do not accuse the peer.
+		return Arrival{Duplicate: true}, nil
+	}
 	a := Arrival{Unrequested: !requested}
 	pp := p.partialOf(b.Piece)
 	if pp == nil {
@@ -237,8 +246,9 @@ func (p *Picker) Received(peer *Peer, b Block) (Arrival, error) {
 }
 
 // Verified records that piece i passed its hash check and is stored. Requests still
-// outstanding for it are dropped from their peers' lists (cancel them); later data for it
-// is reported Duplicate.
+// outstanding for it (possible only if it is called before the piece is complete, as
+// MarkHave may be) are dropped from their peers' lists: cancel them; later data for the
+// piece is reported Duplicate (never Unrequested) and rejects for it are accepted.
 func (p *Picker) Verified(i int) error {
 	if uint(i) >= uint(p.n) {
 		return fmt.Errorf("%w: verified %d of %d", ErrBadPiece, i, p.n)

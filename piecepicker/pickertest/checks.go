@@ -85,6 +85,12 @@ func (d *driver) received(k int, b piecepicker.Block) error {
 		return fmt.Errorf("%s: %w", d.last, err)
 	}
 	wasOut := m.dropOut(k, b)
+	if m.have[b.Piece] {
+		if !a.Duplicate || a.Unrequested || len(a.Cancel) != 0 || a.Complete {
+			return fmt.Errorf("%s: block of a verified piece: want a bare duplicate, got %+v", d.last, a)
+		}
+		return nil
+	}
 	if a.Unrequested == wasOut {
 		return fmt.Errorf("%s: Unrequested=%v, but outstanding=%v", d.last, a.Unrequested, wasOut)
 	}

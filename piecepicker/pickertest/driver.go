@@ -157,7 +157,7 @@ func (d *driver) step() error {
 		}
 		d.last = fmt.Sprintf("Rejected(%d, %v)", k, b)
 		err := p.Rejected(m.peers[k].p, b)
-		if ok != (err == nil) || (err != nil && !errors.Is(err, piecepicker.ErrNotRequested)) {
+		if (ok || m.have[b.Piece]) != (err == nil) || (err != nil && !errors.Is(err, piecepicker.ErrNotRequested)) {
 			return fmt.Errorf("%s: outstanding %v, error %v", d.last, ok, err)
 		}
 		if ok {
