@@ -284,7 +284,6 @@ func TestHTTPServerRoundTrip(t *testing.T) {
 
 	for _, bad := range []string{"", "info_hash=x", "info_hash=" + strings.Repeat("a", 20),
 		"info_hash=" + strings.Repeat("a", 20) + "&peer_id=" + strings.Repeat("a", 20),
-		"info_hash=" + strings.Repeat("a", 20) + "&peer_id=" + strings.Repeat("a", 20) + "&port=1&left=1&event=bogus",
 		"info_hash=" + strings.Repeat("a", 20) + "&peer_id=" + strings.Repeat("a", 20) + "&port=1&left=1&numwant=x",
 		"info_hash=" + strings.Repeat("a", 20) + "&peer_id=" + strings.Repeat("a", 20) + "&port=1&left=-1",
 	} {
@@ -293,6 +292,9 @@ func TestHTTPServerRoundTrip(t *testing.T) {
 	}
 	_, err = ParseScrapeResponse(httpGet(t, ts.URL+"/scrape"))
 	require.ErrorAs(t, err, new(*FailureError))
+	// An unknown event is a regular announce.
+	_, err = ParseAnnounceResponse(httpGet(t, ts.URL+"/announce?"+q+"&event=paused"))
+	require.NoError(t, err)
 	resp, err := http.Get(ts.URL + "/other")
 	require.NoError(t, err)
 	resp.Body.Close()
@@ -308,4 +310,24 @@ func httpGet(t *testing.T, u string) []byte {
 	_, err = buf.ReadFrom(resp.Body)
 	require.NoError(t, err)
 	return buf.Bytes()
+}
+
+func TestHTTPServerIPv6AndClaimedIP(t *testing.T) {
+	srv := NewServer(&ServerConfig{TrustClientIP: true})
+	get := func(remote, query string) *AnnounceResponse {
+		req := httptest.NewRequest("GET", "/announce?"+query, nil)
+		req.RemoteAddr = remote
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		r, err := ParseAnnounceResponse(rec.Body.Bytes())
+		require.NoError(t, err, rec.Body.String())
+		return r
+	}
+	base := "info_hash=" + string(escapeBinary(nil, testIH[:])) + "&left=1&peer_id="
+	r := get("[fd00::5]:999", base+strings.Repeat("a", 20)+"&port=1")
+	require.Equal(t, netip.MustParseAddr("fd00::5"), r.ExternalIP)
+	get("10.0.0.7:999", base+strings.Repeat("b", 20)+"&port=2&ip=10.9.9.9")
+	r = get("10.0.0.8:999", base+strings.Repeat("c", 20)+"&port=3")
+	require.ElementsMatch(t, []netip.AddrPort{netip.MustParseAddrPort("[fd00::5]:1"), netip.MustParseAddrPort("10.9.9.9:2")}, r.Peers)
+	require.Equal(t, 3, r.Leechers)
 }

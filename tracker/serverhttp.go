@@ -70,10 +70,8 @@ func (s *Server) httpAnnounce(r *http.Request) []byte {
 	if err != nil || left < 0 {
 		return failureBody("invalid left")
 	}
-	ev, ok := ParseEvent(q.Get("event"))
-	if !ok {
-		return failureBody("invalid event")
-	}
+	// Unknown events (libtorrent's "paused", BEP 21) are regular announces.
+	ev, _ := ParseEvent(q.Get("event"))
 	numWant := -1
 	if v := q.Get("numwant"); v != "" {
 		n, err := strconv.Atoi(v)

@@ -136,7 +136,7 @@ func (s *Server) handleUDP(out, pkt []byte, from netip.AddrPort, now time.Time) 
 			want6:    client.Addr().Is6(),
 		}
 		if sa.event > EventStopped {
-			return appendUDPError(out, req.tid, errBadRequest.Error())
+			sa.event = EventNone // e.g. libtorrent's 4, "paused"
 		}
 		res, err := s.announce(&sa)
 		if err != nil {
