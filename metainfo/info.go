@@ -68,14 +68,25 @@ func (info *Info) IsV2() bool { return info.MetaVersion == 2 }
 func (info *Info) IsHybrid() bool { return info.IsV1() && info.IsV2() }
 
 // TotalLength returns the sum of all file lengths, pad files included.
-func (info *Info) TotalLength() int64 { return info.totalLength }
+// It is cached for a parsed Info and computed from Files for one built as a
+// literal.
+func (info *Info) TotalLength() int64 {
+	if info.totalLength > 0 {
+		return info.totalLength
+	}
+	var n int64
+	for i := range info.Files {
+		n += info.Files[i].Length
+	}
+	return n
+}
 
 // NumPieces returns the number of pieces in the torrent's byte space.
 func (info *Info) NumPieces() int {
 	if info.PieceLength <= 0 {
 		return 0
 	}
-	return int((info.totalLength + info.PieceLength - 1) / info.PieceLength)
+	return int((info.TotalLength() + info.PieceLength - 1) / info.PieceLength)
 }
 
 // PieceSize returns the length of piece i; the last piece may be shorter.
@@ -86,7 +97,7 @@ func (info *Info) PieceSize(i int) int64 {
 		return 0
 	}
 	if i == n-1 {
-		return info.totalLength - int64(i)*info.PieceLength
+		return info.TotalLength() - int64(i)*info.PieceLength
 	}
 	return info.PieceLength
 }

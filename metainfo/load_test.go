@@ -258,3 +258,11 @@ func TestV2SingleFileNaming(t *testing.T) {
 	wantEq(t, "single", mi.Info().SingleFile, false)
 	wantFiles(t, mi, "dir/a")
 }
+
+func TestLiteralInfo(t *testing.T) {
+	info := &Info{Name: "t", PieceLength: 16384, Files: []File{{Path: []string{"a"}, Length: 20000}, {Path: []string{"b"}, Length: 5, Offset: 20000}}}
+	wantEq(t, "TotalLength", info.TotalLength(), int64(20005))
+	wantEq(t, "NumPieces", info.NumPieces(), 2)
+	wantEq(t, "PieceSize(1)", info.PieceSize(1), int64(3621))
+	wantEq(t, "FileIndex(20004)", info.FileIndex(20004), 1)
+}
