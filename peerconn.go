@@ -142,9 +142,10 @@ func (c *peerConn) writeLoop(keepAlive time.Duration) {
 	defer c.t.wg.Done()
 	var items []outItem
 	var buf []byte
-	tick := time.NewTicker(keepAlive)
-	defer tick.Stop()
-	wrote := false
+	// The keep-alive timer restarts after every write, so a keep-alive
+	// goes out after exactly keepAlive of silence.
+	timer := time.NewTimer(keepAlive)
+	defer timer.Stop()
 	defer func() {
 		// Return blocks still queued to the pool.
 		c.mu.Lock()
@@ -161,14 +162,12 @@ func (c *peerConn) writeLoop(keepAlive time.Duration) {
 		select {
 		case <-c.done:
 			return
-		case <-tick.C:
-			if !wrote {
-				if err := c.fr.WriteKeepAlive(); err != nil {
-					c.close(err)
-					return
-				}
+		case <-timer.C:
+			if err := c.fr.WriteKeepAlive(); err != nil {
+				c.close(err)
+				return
 			}
-			wrote = false
+			timer.Reset(keepAlive)
 			continue
 		case <-c.wake:
 		}
@@ -211,7 +210,7 @@ func (c *peerConn) writeLoop(keepAlive time.Duration) {
 		}
 		clear(items)
 		items = items[:0]
-		wrote = true
+		timer.Reset(keepAlive)
 	}
 }
 
