@@ -28,14 +28,28 @@
 // Rejected, released, timed-out and disconnected requests and hash-failed pieces return to
 // the pool; a piece with no progress left returns to the rarest-first buckets.
 //
+// # Order
+//
+// Pick prefers, in turn: pieces with a deadline (SetDeadline, SetWindow), earliest first,
+// with time-critical re-requests; then, priority level by level from High down, started
+// pieces, suggested pieces and untouched pieces rarest first with a random tie-break
+// (RarestFirst), or started pieces then untouched pieces by index (Sequential); then, in
+// endgame, duplicates of outstanding blocks. See Pick.
+//
 // # Cost
 //
 // Untouched wanted pieces live in buckets keyed by (priority, availability): unordered
 // slices with a position index, plus a bitmap of non-empty buckets per priority level. A
-// have, a disconnect's per-piece decrement and a priority change move one piece between
-// buckets in O(1); a bitfield is O(n) once per peer; a seed (have-all, or the have that
-// completes a bitfield) is counted apart in O(1). Picking for a seed is O(1) per block;
-// picking for a peer with a fraction d of the pieces probes about 1/d pieces, and at most
-// 256 before switching to an O(n/64) word-wise scan. Started pieces are scanned linearly;
-// there are about as many as there are peers, not pieces.
+// have, each piece of a bitfield or a disconnect, and a priority change move one piece
+// between buckets in O(1); a bitfield or a disconnect is therefore O(pieces the peer has);
+// a seed (have-all, or the have that completes a peer) is counted apart in O(1). Picking
+// for a seed is O(1) per block. For a peer that has a fraction d of the pieces, the bucket
+// walk expects 1/d probes; when 1/d is large, or after 128 probes, it switches to a
+// word-wise scan of the peer's bitfield, O(n/64). Started pieces are scanned linearly;
+// there are about as many as blocks in flight divided by blocks per piece, not n.
+//
+// # Limits
+//
+// MaxPieces pieces, MaxPieceLength bytes per piece, MaxAllowedFast allowed-fast and
+// MaxSuggested suggested pieces per peer, Config.MaxDuplicates requesters per block.
 package piecepicker
