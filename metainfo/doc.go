@@ -22,6 +22,18 @@
 //		}
 //	}
 //
+// Magnet links:
+//
+//	m, err := metainfo.ParseMagnet(link) // btih (hex or base32), btmh, dn, tr, ws, x.pe, so, xl
+//	fmt.Println(m.SwarmHash(), m.Name, m.Trackers)
+//	fmt.Println(m) // formats it back
+//
+// Creating a torrent (v1, v2 or hybrid; hashed on all cores):
+//
+//	b := &metainfo.Builder{Version: metainfo.Hybrid, Trackers: [][]string{{url}}}
+//	mi, err := b.Build(ctx, "path/to/dir")
+//	err = mi.Write(f)
+//
 // # The byte space
 //
 // Info.Files lists every file of the torrent in order, pad files included,
@@ -30,6 +42,25 @@
 // torrents, pad entries are synthesized so that every non-empty file starts
 // on a piece boundary, exactly as in a hybrid torrent, so callers can treat
 // v1, v2 and hybrid torrents alike. Symlinks (attribute 'l') take no space.
+//
+// # v2 and hybrid torrents
+//
+// A v2 file's PiecesRoot is the root of the merkle tree over its 16 KiB
+// blocks (BlockHashes, MerkleRoot). For a file longer than one piece,
+// MetaInfo.PieceLayers holds its piece layer, one hash per piece; Load
+// checks that every layer present hashes up to its file's pieces root
+// (PiecesRoot) and belongs to a file of the torrent, and rejects the
+// torrent otherwise (libtorrent defers that check until the torrent is
+// added). Absent layers are accepted, as libtorrent does: they can be
+// fetched from peers like a magnet link's metadata. PieceHashesV2 returns a
+// file's piece hashes.
+//
+// BEP 52 reads a file tree holding one file at its root as a single-file
+// torrent named by that file ("name" being only advisory), so for such a v2
+// torrent Info.Name is the file's name. A hybrid torrent is laid out by its
+// v1 file list, which must describe the same files as the v2 tree, in the
+// same order, with every non-empty file starting on a piece boundary (pad
+// files between them); otherwise Load fails with ErrInconsistent.
 //
 // # Info-hashes
 //
@@ -65,13 +96,21 @@
 //     "name.2.ext", …; more than MaxDuplicateNames collisions reject the
 //     torrent (ErrTooManyDuplicates).
 //
-// Characters that only Windows forbids (<>:"|?*) and trailing spaces or dots
-// are kept: storage backends for such file systems must map them.
+// Characters that only Windows forbids (<>:"|?*), reserved Windows device
+// names and trailing spaces or dots are kept, and names differing only in
+// case are not treated as duplicates: storage backends for such file
+// systems must map them. Pad files are never renamed. The Builder refuses
+// to create torrents whose names the rule would change, skips symbolic
+// links and special files, and does not record empty directories.
 //
 // # Limits
 //
 // Load rejects files larger than MaxTorrentSize, torrents with more than
 // MaxPieces pieces, paths nested deeper than MaxFileTreeDepth, piece lengths
 // above MaxPieceLength and v2 files above MaxV2FileLength. Bencode nesting is
-// limited by the bencode package's default depth.
+// limited by the bencode package's default depth; magnet links by
+// MaxMagnetLength. Bytes after the top-level dictionary are ignored, as
+// libtorrent does. Malformed optional top-level fields (announce-list,
+// url-list, nodes, …) are skipped rather than fatal; anything wrong in the
+// info dictionary or the piece layers rejects the torrent.
 package metainfo
