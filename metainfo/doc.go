@@ -57,10 +57,12 @@
 //
 // BEP 52 reads a file tree holding one file at its root as a single-file
 // torrent named by that file ("name" being only advisory), so for such a v2
-// torrent Info.Name is the file's name. A hybrid torrent is laid out by its
-// v1 file list, which must describe the same files as the v2 tree, in the
-// same order, with every non-empty file starting on a piece boundary (pad
-// files between them); otherwise Load fails with ErrInconsistent.
+// torrent Info.Name is the file's name; a tree with several root entries
+// (BEP 52's "rootless" torrent) is stored under Name, as libtorrent does. A
+// hybrid torrent is laid out by its v1 file list, which must describe the
+// same files as the v2 tree, in the same order, with every non-empty file
+// starting on a piece boundary (pad files between them); otherwise Load
+// fails with ErrInconsistent.
 //
 // # Info-hashes
 //
