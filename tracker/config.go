@@ -3,6 +3,7 @@ package tracker
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -28,6 +29,9 @@ type Config struct {
 	UDPRetries int
 	// Dial opens the UDP socket to a tracker. If nil, a net.Dialer is used.
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
+	// Logger receives protocol chatter at Debug level (each announce and
+	// scrape with its outcome). If nil, nothing is logged.
+	Logger *slog.Logger
 }
 
 const (
@@ -62,6 +66,9 @@ func (c *Config) orDefault() Config {
 	} else if out.UDPRetries < 0 {
 		out.UDPRetries = 0
 	}
+	if out.Logger == nil {
+		out.Logger = slog.New(slog.DiscardHandler)
+	}
 	if out.Dial == nil {
 		d := &net.Dialer{}
 		out.Dial = d.DialContext
@@ -83,4 +90,17 @@ func New(announceURL string, cfg *Config) (Tracker, error) {
 		return NewUDP(announceURL, cfg)
 	}
 	return nil, fmt.Errorf("%w: %q", ErrUnsupportedScheme, u.Scheme)
+}
+
+// logAnnounce records one announce at Debug level.
+func logAnnounce(ctx context.Context, l *slog.Logger, url string, req *AnnounceRequest, resp *AnnounceResponse, err error) {
+	if !l.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	if err != nil {
+		l.DebugContext(ctx, "announce failed", "tracker", url, "info_hash", req.InfoHash, "event", req.Event.String(), "err", err)
+		return
+	}
+	l.DebugContext(ctx, "announce", "tracker", url, "info_hash", req.InfoHash, "event", req.Event.String(),
+		"peers", len(resp.Peers), "seeders", resp.Seeders, "leechers", resp.Leechers, "interval", resp.Interval)
 }

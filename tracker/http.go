@@ -146,12 +146,13 @@ func (t *HTTPTracker) AnnounceURL(req AnnounceRequest) string {
 // Announce sends an HTTP announce. A tracker refusal is a *FailureError; a
 // reply that cannot be parsed matches ErrMalformed; a body larger than
 // Config.MaxResponseSize is ErrResponseTooLarge.
-func (t *HTTPTracker) Announce(ctx context.Context, req AnnounceRequest) (*AnnounceResponse, error) {
+func (t *HTTPTracker) Announce(ctx context.Context, req AnnounceRequest) (r *AnnounceResponse, err error) {
+	defer func() { logAnnounce(ctx, t.cfg.Logger, t.url, &req, r, err) }()
 	body, err := t.get(ctx, t.AnnounceURL(req))
 	if err != nil {
 		return nil, err
 	}
-	r, err := ParseAnnounceResponse(body)
+	r, err = ParseAnnounceResponse(body)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -49,7 +50,9 @@ func TestHTTPAnnounceRequest(t *testing.T) {
 		w.Write([]byte("d8:intervali900e12:min intervali60e10:tracker id3:abc5:peers6:\x01\x02\x03\x04\x00\x50e"))
 	}))
 	defer ts.Close()
-	tr, err := NewHTTP(ts.URL+"/announce?passkey=s3cret", nil)
+	var logBuf bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	tr, err := NewHTTP(ts.URL+"/announce?passkey=s3cret", &Config{Logger: logger})
 	require.NoError(t, err)
 	ih := metainfo.Hash{0x00, 0x20, 0xff, 'a', '+', '%', '&'}
 	req := AnnounceRequest{InfoHash: ih, PeerID: peerID(0x7e), Port: 6881, Uploaded: 1, Downloaded: 2, Left: 3,
@@ -80,6 +83,8 @@ func TestHTTPAnnounceRequest(t *testing.T) {
 	require.Equal(t, "0", q.Get("numwant"))
 	require.Equal(t, "stopped", q.Get("event"))
 	require.False(t, q.Has("key"))
+	require.Contains(t, logBuf.String(), "msg=announce")
+	require.Contains(t, logBuf.String(), "event=stopped")
 }
 
 func TestParseAnnounceResponse(t *testing.T) {

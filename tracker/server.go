@@ -52,6 +52,7 @@ var (
 	errSwarmFull   = errors.New("swarm full")
 	errTrackerFull = errors.New("tracker full")
 	errBadRequest  = errors.New("invalid request")
+	errPeerIDInUse = errors.New("peer id in use at another address")
 )
 
 // Server is an in-memory BitTorrent tracker serving HTTP (as an
@@ -107,6 +108,7 @@ type serverAnnounce struct {
 	infoHash metainfo.Hash
 	peerID   [20]byte
 	addr     netip.AddrPort // where peers reach the client
+	key      string         // the client's "key", if sent
 	left     int64
 	event    Event
 	numWant  int // <0: default
@@ -152,9 +154,9 @@ func (s *Server) announce(a *serverAnnounce) (announceResult, error) {
 	sw.expire(now.Add(-s.cfg.PeerTimeout))
 	addr := netip.AddrPortFrom(a.addr.Addr().Unmap(), a.addr.Port())
 	key := peerKey{id: a.peerID, v6: addr.Addr().Is6()}
-	self, ok := sw.update(key, addr, a.left, a.event, now, s.cfg.MaxPeersPerSwarm)
-	if !ok {
-		return announceResult{}, errSwarmFull
+	self, err := sw.update(key, addr, a.key, a.left, a.event, now, s.cfg.MaxPeersPerSwarm)
+	if err != nil {
+		return announceResult{}, err
 	}
 	n := a.numWant
 	if n < 0 {

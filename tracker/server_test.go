@@ -49,6 +49,28 @@ func TestServerCountsAndEvents(t *testing.T) {
 	_, _ = s.announce(ann(testIH, 1, "1.1.1.1:1", 0, EventStopped))
 	require.Equal(t, ServerStats{}, s.Stats())
 
+	// A peer ID listed at another address cannot be taken over or
+	// stopped without the key it was listed with.
+	a := ann(testIH, 5, "5.5.5.5:5", 1, EventStarted)
+	a.key = "k1"
+	_, err = s.announce(a)
+	require.NoError(t, err)
+	for _, k := range []string{"", "k2"} {
+		b := ann(testIH, 5, "6.6.6.6:5", 1, EventStopped)
+		b.key = k
+		_, err = s.announce(b)
+		require.ErrorIs(t, err, errPeerIDInUse)
+	}
+	a.addr, a.event = netip.MustParseAddrPort("6.6.6.6:5"), EventNone
+	_, err = s.announce(a) // right key: the peer moved
+	require.NoError(t, err)
+	r, _ = s.announce(ann(testIH, 6, "7.7.7.7:7", 1, EventNone))
+	require.Equal(t, []swarmPeer{{peerID(5), netip.MustParseAddrPort("6.6.6.6:5")}}, r.peers)
+	_, _ = s.announce(ann(testIH, 6, "7.7.7.7:7", 1, EventStopped))
+	a.event = EventStopped
+	_, _ = s.announce(a)
+	require.Equal(t, ServerStats{}, s.Stats())
+
 	// Invalid port.
 	_, err = s.announce(ann(testIH, 1, "1.1.1.1:0", 0, EventStarted))
 	require.ErrorIs(t, err, errBadRequest)
@@ -212,7 +234,7 @@ func TestServerUDPScrapeAndErrors(t *testing.T) {
 	require.Equal(t, actionAnnounce, r.action)
 
 	// Announced IP is ignored unless trusted.
-	a = udpAnnounce{connID: id, tid: 9, infoHash: testIH, peerID: peerID(1), port: 1, ip: [4]byte{8, 8, 8, 8}, left: 1}
+	a = udpAnnounce{connID: id, tid: 9, infoHash: testIH, peerID: peerID(1), port: 1, ip: [4]byte{8, 8, 8, 8}, left: 1, key: 77}
 	s.handleUDP(nil, appendUDPAnnounce(nil, &a), from, now)
 	res, _ := s.announce(ann(testIH, 2, "3.3.3.3:3", 1, EventNone))
 	require.Equal(t, netip.MustParseAddrPort("10.0.0.2:1"), res.peers[0].addr)

@@ -94,6 +94,7 @@ func (s *Server) httpAnnounce(r *http.Request) []byte {
 		infoHash: ih,
 		peerID:   id,
 		addr:     netip.AddrPortFrom(ip, uint16(port)),
+		key:      q.Get("key"),
 		left:     left,
 		event:    ev,
 		numWant:  numWant,

@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash"
 	"net"
 	"net/netip"
@@ -91,6 +92,15 @@ func (s *Server) ServeUDP(ctx context.Context, pc net.PacketConn) error {
 	}
 }
 
+// udpKey renders a UDP announce key as the HTTP "key" parameter would be
+// sent (8 hex digits); 0 means no key.
+func udpKey(k uint32) string {
+	if k == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%08X", k)
+}
+
 // addrPortOf extracts an address and port from a net.Addr.
 func addrPortOf(a net.Addr) (netip.AddrPort, bool) {
 	if u, ok := a.(interface{ AddrPort() netip.AddrPort }); ok {
@@ -129,6 +139,7 @@ func (s *Server) handleUDP(out, pkt []byte, from netip.AddrPort, now time.Time) 
 			infoHash: a.infoHash,
 			peerID:   a.peerID,
 			addr:     netip.AddrPortFrom(ip, a.port),
+			key:      udpKey(a.key),
 			left:     a.left,
 			event:    a.event,
 			numWant:  int(a.numWant),

@@ -17,6 +17,7 @@ type peer struct {
 	key        peerKey
 	addr       netip.AddrPort
 	left       int64
+	clientKey  string // the announce "key", proving identity across IP changes
 	lastSeen   time.Time
 	completed  bool // has sent "completed" (counted once in downloaded)
 	idx        int  // position in swarm.list
@@ -84,18 +85,23 @@ func (sw *swarm) expire(deadline time.Time) {
 }
 
 // update records an announce and returns the peer (nil after "stopped").
-// It reports false if the swarm is full and the peer is new.
-func (sw *swarm) update(key peerKey, addr netip.AddrPort, left int64, ev Event, now time.Time, maxPeers int) (*peer, bool) {
+// It fails with errSwarmFull if the swarm is full and the peer new, and with
+// errPeerIDInUse if the peer ID is listed at another IP address and the
+// announce does not carry the key it was listed with.
+func (sw *swarm) update(key peerKey, addr netip.AddrPort, clientKey string, left int64, ev Event, now time.Time, maxPeers int) (*peer, error) {
 	p := sw.byKey[key]
+	if p != nil && p.addr.Addr() != addr.Addr() && (p.clientKey == "" || p.clientKey != clientKey) {
+		return nil, errPeerIDInUse
+	}
 	if ev == EventStopped {
 		if p != nil {
 			sw.remove(p)
 		}
-		return nil, true
+		return nil, nil
 	}
 	if p == nil {
 		if len(sw.list) >= maxPeers {
-			return nil, false
+			return nil, errSwarmFull
 		}
 		p = &peer{key: key, idx: len(sw.list), left: -1}
 		sw.list = append(sw.list, p)
@@ -107,6 +113,7 @@ func (sw *swarm) update(key peerKey, addr netip.AddrPort, left int64, ev Event, 
 		}
 	}
 	p.addr = addr
+	p.clientKey = clientKey
 	p.left = max(left, 0)
 	p.lastSeen = now
 	if p.seeder() {
@@ -117,7 +124,7 @@ func (sw *swarm) update(key peerKey, addr netip.AddrPort, left int64, ev Event, 
 		sw.downloaded++
 	}
 	sw.pushBack(p)
-	return p, true
+	return p, nil
 }
 
 // sample returns up to n random peers other than self, of the wanted

@@ -73,7 +73,8 @@ func (t *UDPTracker) Close() error {
 // Announce sends an announce and returns the tracker's answer. A tracker
 // error packet is a *FailureError; no reply after all retransmissions is
 // ErrTimeout.
-func (t *UDPTracker) Announce(ctx context.Context, req AnnounceRequest) (*AnnounceResponse, error) {
+func (t *UDPTracker) Announce(ctx context.Context, req AnnounceRequest) (resp *AnnounceResponse, err error) {
+	defer func() { logAnnounce(ctx, t.cfg.Logger, t.url, &req, resp, err) }()
 	a := udpAnnounce{
 		infoHash:   req.InfoHash,
 		peerID:     req.PeerID,
@@ -96,8 +97,12 @@ func (t *UDPTracker) Announce(ctx context.Context, req AnnounceRequest) (*Announ
 	if err != nil {
 		return nil, err
 	}
+	interval := time.Duration(min(r.interval, uint32(maxInterval/time.Second))) * time.Second
+	if interval == 0 {
+		interval = defaultInterval
+	}
 	return &AnnounceResponse{
-		Interval: time.Duration(r.interval) * time.Second,
+		Interval: interval,
 		Seeders:  clampInt(r.seeders),
 		Leechers: clampInt(r.leechers),
 		Peers:    dedupPeers(r.peers),
