@@ -277,6 +277,10 @@ func (p *Picker) validBlock(b Block) bool {
 // HasPiece reports whether piece i was verified.
 func (p *Picker) HasPiece(i int) bool { return p.have.Has(i) }
 
+// Wanted reports whether piece i has priority above zero and is not verified: a peer that
+// announces it becomes interesting (BEP 3), an O(1) test for each have message.
+func (p *Picker) Wanted(i int) bool { return p.wanted.Has(i) }
+
 // NumHave reports how many pieces were verified.
 func (p *Picker) NumHave() int { return p.have.Count() }
 

@@ -184,6 +184,9 @@ func (d *driver) check() error {
 		if p.HasPiece(i) != m.have[i] {
 			return fmt.Errorf("p.HasPiece(%d) %v, want %v", i, !m.have[i], m.have[i])
 		}
+		if p.Wanted(i) != m.wanted(i) {
+			return fmt.Errorf("p.Wanted(%d) %v, want %v", i, !m.wanted(i), m.wanted(i))
+		}
 		if p.Priority(i) != m.prio[i] {
 			return fmt.Errorf("p.Priority(%d) %d, want %d", i, p.Priority(i), m.prio[i])
 		}
