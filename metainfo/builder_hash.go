@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"runtime"
@@ -58,7 +59,7 @@ func (h *hasher) run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	for range workers {
 		g.Go(func() error {
-			w := worker{h: h, buf: make([]byte, h.pieceLength)}
+			w := newWorker(h)
 			defer w.close()
 			for {
 				p := int(next.Add(1) - 1)
@@ -106,12 +107,22 @@ func (h *hasher) report(n int64) {
 	h.b.Progress(max(done, h.done.Load()), h.total)
 }
 
+// chunkSize is how much of a piece a worker reads at a time: memory per
+// worker stays bounded whatever the piece length. It is a multiple of
+// BlockSize, so v2 leaf blocks never straddle two reads.
+const chunkSize = 1 << 20
+
 type worker struct {
 	h      *hasher
 	buf    []byte
+	sha1   hash.Hash
 	blocks []HashV2
-	open   int // index of the file in f, or -1
+	open   int // index of the file in f
 	f      *os.File
+}
+
+func newWorker(h *hasher) *worker {
+	return &worker{h: h, buf: make([]byte, min(h.pieceLength, chunkSize)), sha1: sha1.New(), open: -1}
 }
 
 func (w *worker) close() {
@@ -134,53 +145,79 @@ func (w *worker) file(i int) (*os.File, error) {
 	return f, nil
 }
 
-func (w *worker) hashPiece(p int) error {
+// read fills buf with the byte space at off (pad files read as zeros),
+// starting the file search at index i; it returns the index of the file
+// holding the last byte read.
+func (w *worker) read(buf []byte, off int64, i int) (int, error) {
 	h := w.h
-	start := int64(p) * h.pieceLength
-	size := min(h.pieceLength, h.total-start)
-	buf := w.buf[:size]
-	first := h.fileAt(start)
-	// Fill buf from the files (pad files read as zeros).
-	for i, off := first, start; off < start+size; i++ {
+	end := off + int64(len(buf))
+	for ; off < end; i++ {
 		f := &h.files[i]
-		if f.length == 0 {
-			continue
+		if f.offset+f.length <= off {
+			continue // empty, or already consumed
 		}
-		lo := off - f.offset
-		n := min(f.offset+f.length, start+size) - off
-		dst := buf[off-start : off-start+n]
+		n := min(f.offset+f.length, end) - off
+		dst := buf[len(buf)-int(end-off):][:n]
 		if f.pad {
 			clear(dst)
 		} else {
 			fd, err := w.file(i)
 			if err != nil {
-				return err
+				return i, err
 			}
-			if _, err := fd.ReadAt(dst, lo); err != nil {
+			if _, err := fd.ReadAt(dst, off-f.offset); err != nil {
 				if errors.Is(err, io.EOF) {
-					return fmt.Errorf("%w: %s is shorter than %d bytes", ErrBuildChanged, f.disk, f.length)
+					return i, fmt.Errorf("%w: %s is shorter than %d bytes", ErrBuildChanged, f.disk, f.length)
 				}
-				return err
+				return i, err
 			}
 		}
 		off += n
+		if off == end {
+			return i, nil
+		}
+	}
+	return i, nil
+}
+
+func (w *worker) hashPiece(p int) error {
+	h := w.h
+	start := int64(p) * h.pieceLength
+	end := start + min(h.pieceLength, h.total-start)
+	// In a v2 layout a piece starts at the start of a file or inside it,
+	// and holds only that file's data, then padding.
+	owner := h.fileAt(start)
+	ownerEnd := h.files[owner].offset + h.files[owner].length
+	w.sha1.Reset()
+	w.blocks = w.blocks[:0]
+	i := owner
+	for off := start; off < end; {
+		n := min(int64(len(w.buf)), end-off)
+		buf := w.buf[:n]
+		var err error
+		if i, err = w.read(buf, off, i); err != nil {
+			return err
+		}
+		if h.v1 {
+			w.sha1.Write(buf)
+		}
+		if h.v2 && off < ownerEnd {
+			w.blocks = appendBlockHashes(w.blocks, buf[:min(n, ownerEnd-off)])
+		}
+		off += n
+		h.report(n)
 	}
 	if h.v1 {
-		sum := sha1.Sum(buf)
-		copy(h.pieces[p*sha1.Size:], sum[:])
+		w.sha1.Sum(h.pieces[p*sha1.Size : p*sha1.Size : (p+1)*sha1.Size])
 	}
 	if h.v2 {
-		// In a v2 layout a piece starts at a file's start or inside it.
-		f := &h.files[first]
-		n := min(size, f.offset+f.length-start)
-		w.blocks = appendBlockHashes(w.blocks[:0], buf[:n])
+		f := &h.files[owner]
 		if f.layer != nil {
 			f.layer[(start-f.offset)/h.pieceLength] = MerkleRoot(w.blocks, int(h.pieceLength/BlockSize))
 		} else {
 			f.root = MerkleRoot(w.blocks, len(w.blocks))
 		}
 	}
-	h.report(size)
 	return nil
 }
 

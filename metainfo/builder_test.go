@@ -209,3 +209,28 @@ func TestAutoPieceLength(t *testing.T) {
 		}
 	}
 }
+
+// Pieces larger than the read chunk are hashed in several reads.
+func TestBuilderLargePieces(t *testing.T) {
+	dir := t.TempDir()
+	root := filepath.Join(dir, "big")
+	writeTree(t, root, map[string]int{"a": 2*chunkSize + 12345, "b": 3 * chunkSize, "c": 100})
+	for _, v := range []Version{V1, V2, Hybrid} {
+		mi, err := (&Builder{Version: v, PieceLength: 4 * chunkSize, NoCreationDate: true}).Build(context.Background(), root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkInvariants(t, mi)
+		verifyAgainstDisk(t, mi, root)
+	}
+}
+
+func TestBuilderFileShrank(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]int{"f": 1000})
+	h := hasher{b: &Builder{}, pieceLength: BlockSize, v1: true,
+		files: []buildFile{{path: []string{"f"}, disk: filepath.Join(dir, "f"), length: 2000}}}
+	if err := h.run(context.Background()); !errors.Is(err, ErrBuildChanged) {
+		t.Errorf("hashing a file shorter than listed: %v, want ErrBuildChanged", err)
+	}
+}
