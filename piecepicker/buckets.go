@@ -118,8 +118,11 @@ func (p *Picker) bestUntouched(peer *Peer, prio Priority) int {
 		// Expected probes exceed maxProbes/2: scan straight away.
 		return p.scanUntouched(peer, prio)
 	}
-	probes := 0
-	for a := p.buckets.nextBucket(prio, 0); a >= 0; a = p.buckets.nextBucket(prio, a+1) {
+	probes, first := 0, 0
+	if !peer.seed {
+		first = 1 // a piece this peer has counts it: availability >= 1
+	}
+	for a := p.buckets.nextBucket(prio, first); a >= 0; a = p.buckets.nextBucket(prio, a+1) {
 		b := p.buckets.levels[prio].b[a]
 		if peer.seed {
 			return int(b[p.rnd.IntN(len(b))])
