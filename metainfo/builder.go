@@ -13,7 +13,10 @@ import (
 	"github.com/bittern/bittern/bencode"
 )
 
-// Version selects the kind of torrent a Builder makes.
+// Version selects the kind of torrent a Builder makes. Hybrid torrents work
+// with v1-only and v2 clients alike in principle, but some older clients
+// cannot read them (Transmission 3.x rejects them; aria2 1.36 computes a
+// wrong v1 info-hash): choose V1 for those.
 type Version int
 
 // Torrent versions.
