@@ -229,9 +229,12 @@ func TestServerUDPScrapeAndErrors(t *testing.T) {
 	require.Equal(t, "torrent not allowed", r.message)
 
 	// Unknown events are regular announces.
-	a := udpAnnounce{connID: id, tid: 9, infoHash: testIH, port: 1, event: 4}
+	a := udpAnnounce{connID: id, tid: 9, infoHash: testIH, peerID: peerID(9), port: 1, event: 4}
 	r, _ = parseUDPReply(s.handleUDP(nil, appendUDPAnnounce(nil, &a), from, now), false)
 	require.Equal(t, actionAnnounce, r.action)
+	a.event = EventStopped
+	s.handleUDP(nil, appendUDPAnnounce(nil, &a), from, now)
+	require.Equal(t, ServerStats{}, s.Stats())
 
 	// Announced IP is ignored unless trusted.
 	a = udpAnnounce{connID: id, tid: 9, infoHash: testIH, peerID: peerID(1), port: 1, ip: [4]byte{8, 8, 8, 8}, left: 1, key: 77}
