@@ -37,6 +37,7 @@ const (
 	DefaultChokeInterval        = 10 * time.Second
 	DefaultOptimisticEvery      = 3 // choke rounds: 30 s with the default interval
 	DefaultRetryBackoff         = 30 * time.Second
+	DefaultRequestTimeout       = time.Minute
 	DefaultMaxPendingHandshakes = 64
 )
 
@@ -101,6 +102,11 @@ type Config struct {
 	// DefaultChokeInterval. The optimistic unchoke rotates every
 	// DefaultOptimisticEvery rounds.
 	ChokeInterval time.Duration
+	// RequestTimeout: a peer that has had requests outstanding for this
+	// long without sending any block is snubbed: its requests are
+	// cancelled and returned to the picker, and it gets one request at a
+	// time until it sends a block. If zero, DefaultRequestTimeout.
+	RequestTimeout time.Duration
 	// RetryBackoff is the wait before a failed peer address is dialled
 	// again; it doubles with each failure. If zero, DefaultRetryBackoff.
 	RetryBackoff time.Duration
@@ -140,6 +146,7 @@ func (c *Config) withDefaults() Config {
 	setDefault(&d.IdleTimeout, DefaultIdleTimeout)
 	setDefault(&d.ChokeInterval, DefaultChokeInterval)
 	setDefault(&d.RetryBackoff, DefaultRetryBackoff)
+	setDefault(&d.RequestTimeout, DefaultRequestTimeout)
 	setDefault(&d.IOWorkers, 2*runtime.GOMAXPROCS(0))
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)

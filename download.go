@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/bittern/bittern/bencode"
 	"github.com/bittern/bittern/peerwire"
@@ -153,13 +154,20 @@ func (t *Torrent) request(c *peerConn) {
 	if c.reqq > 0 && c.reqq < depth {
 		depth = c.reqq
 	}
-	want := depth - t.picker.NumRequests(c.pp)
+	if c.snubbed {
+		depth = 1
+	}
+	outstanding := t.picker.NumRequests(c.pp)
+	want := depth - outstanding
 	if want <= 0 {
 		return
 	}
 	c.blocks = t.picker.Pick(c.pp, want, c.blocks[:0])
 	if len(c.blocks) == 0 {
 		return
+	}
+	if outstanding == 0 {
+		c.lastBlock = time.Now() // the request timeout starts now
 	}
 	msg := make([]byte, 0, 17*len(c.blocks))
 	for _, b := range c.blocks {
@@ -195,6 +203,8 @@ func (t *Torrent) onPiece(c *peerConn, ev peerEvent) {
 		discard()
 		return
 	}
+	c.lastBlock = time.Now()
+	c.snubbed = false
 	a, err := t.picker.Received(c.pp, b)
 	if err != nil || a.Duplicate {
 		discard()
@@ -305,6 +315,7 @@ func (t *Torrent) onHashed(piece int, ok bool) {
 		return
 	}
 	t.numHave.Store(int64(t.picker.NumHave()))
+	t.bytesHave.Add(t.info.PieceSize(piece))
 	have := peerwire.Have{Index: uint32(piece)}.AppendTo(nil)
 	for c := range t.conns {
 		if !c.have.Has(piece) {
@@ -341,5 +352,33 @@ func (t *Torrent) onComplete() {
 				t.log.Debug("save completion", "err", err)
 			}
 		})
+	}
+}
+
+// checkRequestTimeouts snubs peers that let their requests time out: the
+// requests are cancelled and go back to the picker for other peers.
+func (t *Torrent) checkRequestTimeouts(now time.Time) {
+	timeout := t.s.cfg.RequestTimeout
+	released := false
+	for c := range t.conns {
+		if t.picker.NumRequests(c.pp) == 0 || now.Sub(c.lastBlock) < timeout {
+			continue
+		}
+		c.log.Debug("snubbed", "requests", t.picker.NumRequests(c.pp))
+		c.snubbed = true
+		c.lastBlock = now
+		c.blocks = t.picker.AppendRequests(c.pp, c.blocks[:0])
+		var msg []byte
+		for _, b := range c.blocks {
+			if begin, length, ok := t.picker.BlockSpan(b); ok {
+				msg = peerwire.Cancel{Index: uint32(b.Piece), Begin: uint32(begin), Length: uint32(length)}.AppendTo(msg)
+			}
+		}
+		t.picker.ReleaseAll(c.pp)
+		c.send(msg)
+		released = true
+	}
+	if released {
+		t.requestAll()
 	}
 }

@@ -107,6 +107,7 @@ func (t *Torrent) onTick(now time.Time) {
 			t.dropConn(c, errIdle)
 		}
 	}
+	t.checkRequestTimeouts(now)
 	if now.Sub(t.lastChoke) >= t.s.cfg.ChokeInterval {
 		t.chokeRound++
 		t.runChoker(now)

@@ -55,6 +55,8 @@ type peerConn struct {
 	uploads        map[blockKey]struct{} // requests we were asked and will serve
 	removed        bool
 	optimistic     bool
+	snubbed        bool      // it let requests time out; one at a time
+	lastBlock      time.Time // last block received, or first request sent
 	lastUnchoke    time.Time
 	roundDown      int64 // downloaded at the start of the choke round
 	roundUp        int64 // uploaded at the start of the choke round

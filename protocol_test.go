@@ -307,3 +307,54 @@ func TestKeepAliveAndIdleTimeout(t *testing.T) {
 		}
 	})
 }
+
+// A peer that lets requests time out is snubbed: they are cancelled and it
+// gets one request at a time.
+func TestRequestTimeoutSnubs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := newPipeNet()
+		data := randomData(1<<20, 11)
+		mi := makeTorrent(t, "snub.bin", data, 64<<10)
+		s := newPipeSession(t, n, "10.0.0.1:6881", &Config{RequestQueueDepth: 8})
+		defer s.Close()
+		if _, err := s.AddTorrent(context.Background(), mi, nil); err != nil {
+			t.Fatal(err)
+		}
+		p := dialRaw(t, n, "10.0.0.9", "10.0.0.1:6881", mi, rawID('f'), fastExt)
+		p.next()
+		p.next()
+		p.send(peerwire.HaveAll{})
+		p.next() // interested
+		start := time.Now()
+		p.send(peerwire.Unchoke{})
+		requested := map[peerwire.Request]bool{}
+		for len(requested) < 8 {
+			if m, ok := p.next().(*peerwire.Request); ok {
+				requested[*m] = true
+			} else {
+				t.Fatalf("got %v, want requests", m)
+			}
+		}
+		for cancelled := 0; cancelled < 8; cancelled++ {
+			m, ok := p.next().(*peerwire.Cancel)
+			if !ok || !requested[peerwire.Request(*m)] {
+				t.Fatalf("got %v, want a cancel of one of the 8 requests", m)
+			}
+		}
+		if d := time.Since(start); d < DefaultRequestTimeout || d > DefaultRequestTimeout+2*time.Second {
+			t.Errorf("cancelled after %v, want about %v", d, DefaultRequestTimeout)
+		}
+		m, ok := p.next().(*peerwire.Request)
+		if !ok {
+			t.Fatalf("got %v, want one request", m)
+		}
+		// Answering it lifts the snub: the pipeline refills.
+		off := int(m.Index)*64<<10 + int(m.Begin)
+		p.send(peerwire.Piece{Index: m.Index, Begin: m.Begin, Block: data[off : off+int(m.Length)]})
+		for range 8 {
+			if m, ok := p.next().(*peerwire.Request); !ok {
+				t.Fatalf("got %v, want the pipeline refilled", m)
+			}
+		}
+	})
+}

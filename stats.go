@@ -42,11 +42,7 @@ func (t *Torrent) Stats() TorrentStats {
 		st.Complete = true
 	default:
 	}
-	// Every piece but the last is PieceLength bytes.
-	st.BytesHave = int64(have) * t.info.PieceLength
-	if st.Complete || st.BytesHave > st.Length {
-		st.BytesHave = st.Length
-	}
+	st.BytesHave = t.bytesHave.Load()
 	return st
 }
 

@@ -56,6 +56,7 @@ type Torrent struct {
 	wasted     atomic.Int64 // bytes discarded: duplicates and failed pieces
 	hashFails  atomic.Int64
 	numHave    atomic.Int64
+	bytesHave  atomic.Int64
 	numPeers   atomic.Int64
 	downRate   atomic.Uint64 // math.Float64bits, bytes/s
 	upRate     atomic.Uint64
@@ -162,6 +163,11 @@ func (s *Session) newTorrent(ctx context.Context, mi *metainfo.MetaInfo, st stor
 	t.ctx, t.cancel = context.WithCancel(s.ctx)
 	t.initOwner(picker)
 	t.numHave.Store(int64(picker.NumHave()))
+	for i, ok := range have {
+		if ok {
+			t.bytesHave.Add(info.PieceSize(i))
+		}
+	}
 	if picker.Done() {
 		t.markComplete()
 	}
