@@ -391,3 +391,64 @@ func TestPriorityBeatsPartial(t *testing.T) {
 		t.Fatalf("got %v, want the High piece before the Low partial: %v", got, want)
 	}
 }
+
+func TestRarestFirstNonSeed(t *testing.T) {
+	// A dense peer (bucket walk) and a sparse one (word-wise scan) both start their
+	// rarest pieces first.
+	for _, n := range []int{12, 5000} {
+		p := newTest(t, Config{NumPieces: n, PieceLength: BlockSize})
+		mine := []int{n - 1, 3, n / 2, 7}
+		// Piece mine[k] gets k extra copies.
+		for k, i := range mine {
+			for range k {
+				unchoked(p, bitsOf(n, i))
+			}
+		}
+		// Background copies make everything else common.
+		for range 6 {
+			all := make(bools, n)
+			for i := range all {
+				all[i] = !slices.Contains(mine, i)
+			}
+			unchoked(p, all)
+		}
+		pe := unchoked(p, bitsOf(n, mine...))
+		if got := pieces(p.Pick(pe, 4, nil)); !slices.Equal(got, mine) {
+			t.Fatalf("n=%d: order %v, want %v", n, got, mine)
+		}
+	}
+}
+
+func TestRarestFirstProbeFallback(t *testing.T) {
+	// The peer has only the most common pieces, so the bucket walk gives up after its probe
+	// budget and the word-wise scan must still find the rarest of them.
+	const n = 5000
+	p := newTest(t, Config{NumPieces: n, PieceLength: BlockSize})
+	var mine []int
+	for i := 0; i < n; i += 25 {
+		mine = append(mine, i)
+	}
+	common := bitsOf(n, mine...)
+	for range 3 {
+		unchoked(p, common)
+	}
+	rest := make(bools, n)
+	for i := range rest {
+		rest[i] = !common[i]
+	}
+	unchoked(p, rest) // 4,800 rarer pieces (one copy) this peer lacks
+	p.PeerHave(unchoked(p, bitsOf(n)), 1000) // piece 1000: one more copy than the rest of mine
+	pe := unchoked(p, common)
+	got := p.Pick(pe, 1, nil)
+	if len(got) != 1 || got[0].Piece == 1000 || !slices.Contains(mine, got[0].Piece) {
+		t.Fatalf("got %v", got)
+	}
+	// Others of mine have 4 copies, piece 1000 five: it must come last.
+	var order []int
+	for range len(mine) - 1 {
+		order = append(order, pieces(p.Pick(pe, 1, nil))...)
+	}
+	if order[len(order)-1] != 1000 {
+		t.Fatalf("piece 1000 (most common) not picked last: %v", order[len(order)-5:])
+	}
+}
