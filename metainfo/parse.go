@@ -2,6 +2,7 @@ package metainfo
 
 import (
 	"bytes"
+	"errors"
 	"encoding/hex"
 	"fmt"
 	"strconv"
@@ -344,7 +345,7 @@ func isLegacyPad(p []string) bool {
 
 // v1FileFields is the common shape of a v1 "files" entry.
 type v1FileFields struct {
-	Length   *int64   `bencode:"length"`
+	Length   optInt   `bencode:"length"`
 	Path     []string `bencode:"path"`
 	PathUTF8 []string `bencode:"path.utf-8"`
 	Attr     string   `bencode:"attr"`
@@ -366,7 +367,7 @@ func fastV1Files(raw []byte) ([]rawFile, bool) {
 		if e.PathUTF8 != nil {
 			p = e.PathUTF8
 		}
-		if e.Length == nil || *e.Length < 0 || len(p) == 0 || len(p) > MaxFileTreeDepth ||
+		if !e.Length.set || e.Length.v < 0 || len(p) == 0 || len(p) > MaxFileTreeDepth ||
 			hasAttr(e.Attr, 'l') || e.Symlink != nil {
 			return nil, false
 		}
@@ -376,10 +377,31 @@ func fastV1Files(raw []byte) ([]rawFile, bool) {
 			}
 		}
 		f := &files[i]
-		f.path, f.length, f.attr = p, *e.Length, e.Attr
+		f.path, f.length, f.attr = p, e.Length.v, e.Attr
 		if isLegacyPad(p) {
 			f.attr += "p"
 		}
 	}
 	return files, true
+}
+
+// optInt decodes a bencode integer and records that it was present.
+type optInt struct {
+	v   int64
+	set bool
+}
+
+var errNotInt = errors.New("metainfo: not an integer")
+
+// UnmarshalBencode implements bencode.Unmarshaler.
+func (o *optInt) UnmarshalBencode(b []byte) error {
+	if len(b) < 3 || b[0] != 'i' {
+		return errNotInt
+	}
+	v, err := strconv.ParseInt(string(b[1:len(b)-1]), 10, 64)
+	if err != nil {
+		return errNotInt
+	}
+	o.v, o.set = v, true
+	return nil
 }

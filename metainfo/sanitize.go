@@ -74,6 +74,13 @@ func truncateElement(s string) string {
 // sanitizePath sanitizes every element of p, dropping empty, "." and ".."
 // ones. A path that ends up empty becomes []string{"_"}.
 func sanitizePath(p []string) []string {
+	plain := len(p) > 0
+	for _, e := range p {
+		plain = plain && e != "." && e != ".." && e != "" && isPlainElement(e)
+	}
+	if plain {
+		return p // nothing to change: share the decoded slice
+	}
 	out := make([]string, 0, len(p))
 	for _, e := range p {
 		if s := sanitizeElement(e); s != "" {
