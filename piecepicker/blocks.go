@@ -19,6 +19,7 @@ type partial struct {
 	free     int // blocks in blockFree
 	received int // blocks in blockReceived
 	nextFree int // every free block index is >= nextFree
+	openPos  int // index in Picker.open while free > 0, else -1
 }
 
 type blockState struct {
@@ -63,9 +64,10 @@ func (p *Picker) startPiece(i int) *partial {
 		pp.blocks = make([]blockState, nb)
 	}
 	pp.blocks = pp.blocks[:nb]
-	pp.piece, pp.free, pp.received, pp.nextFree = i, nb, 0, 0
+	pp.piece, pp.free, pp.received, pp.nextFree, pp.openPos = i, nb, 0, 0, -1
 	p.part[i] = int32(len(p.partials))
 	p.partials = append(p.partials, pp)
+	p.freeChanged(pp)
 	p.partialsAt[p.prio[i]]++
 	return pp
 }
@@ -78,6 +80,8 @@ func (p *Picker) endPiece(i int) {
 		return
 	}
 	pp := p.partials[k]
+	pp.free = 0
+	p.freeChanged(pp)
 	last := p.partials[len(p.partials)-1]
 	p.partials[k] = last
 	p.part[last.piece] = k
@@ -96,6 +100,22 @@ func (p *Picker) endPiece(i int) {
 	}
 }
 
+// freeChanged keeps pp in Picker.open exactly while it has free blocks.
+func (p *Picker) freeChanged(pp *partial) {
+	switch {
+	case pp.free > 0 && pp.openPos < 0:
+		pp.openPos = len(p.open)
+		p.open = append(p.open, pp)
+	case pp.free == 0 && pp.openPos >= 0:
+		last := p.open[len(p.open)-1]
+		p.open[pp.openPos] = last
+		last.openPos = pp.openPos
+		p.open[len(p.open)-1] = nil
+		p.open = p.open[:len(p.open)-1]
+		pp.openPos = -1
+	}
+}
+
 // partialOf returns the block state of piece i, or nil if it was not started.
 func (p *Picker) partialOf(i int) *partial {
 	if k := p.part[i]; k >= 0 {
@@ -111,6 +131,7 @@ func (p *Picker) request(peer *Peer, pp *partial, j int, now int64) {
 		b.state = blockRequested
 		b.at = now
 		pp.free--
+		p.freeChanged(pp)
 	}
 	b.reqs = append(b.reqs, peer)
 	peer.reqs = append(peer.reqs, Block{Piece: pp.piece, Index: j})
@@ -130,6 +151,7 @@ func (p *Picker) unrequest(peer *Peer, pp *partial, j int) bool {
 		b.at = 0
 		pp.free++
 		pp.nextFree = min(pp.nextFree, j)
+		p.freeChanged(pp)
 	}
 	return true
 }
@@ -223,12 +245,14 @@ func (p *Picker) Received(peer *Peer, b Block) (Arrival, error) {
 			bs.state = blockFree
 			pp.free++
 			pp.nextFree = min(pp.nextFree, b.Index)
+			p.freeChanged(pp)
 			p.maybeEnd(pp)
 		}
 		return a, nil
 	}
 	if bs.state == blockFree {
 		pp.free--
+		p.freeChanged(pp)
 	}
 	p.cancel = p.cancel[:0]
 	for _, o := range bs.reqs {
@@ -315,6 +339,7 @@ func (p *Picker) HashFailed(i int) ([]*Peer, error) {
 		pp.free++
 	}
 	pp.nextFree = 0
+	p.freeChanged(pp)
 	p.maybeEnd(pp)
 	return p.senders, nil
 }

@@ -98,6 +98,20 @@ func checkInvariants(p *Picker, peers []*Peer) error {
 			return fmt.Errorf("piece %d: free %d/%d received %d/%d of %d", pp.piece, pp.free, free, pp.received, recv, len(pp.blocks))
 		}
 	}
+	open := 0
+	for _, pp := range p.partials {
+		if pp.free > 0 {
+			open++
+			if pp.openPos < 0 || p.open[pp.openPos] != pp {
+				return fmt.Errorf("piece %d has free blocks but is not open", pp.piece)
+			}
+		} else if pp.openPos >= 0 {
+			return fmt.Errorf("piece %d has no free blocks but is open", pp.piece)
+		}
+	}
+	if open != len(p.open) {
+		return fmt.Errorf("%d open partials, want %d", len(p.open), open)
+	}
 	if atLevel != p.partialsAt {
 		return fmt.Errorf("partialsAt %v, want %v", p.partialsAt, atLevel)
 	}

@@ -159,8 +159,8 @@ func (p *Picker) pickSuggested(peer *Peer, dst []Block, want *int, now int64, lv
 func (p *Picker) pickPartials(peer *Peer, dst []Block, want *int, now int64, lvl Priority) []Block {
 	for *want > 0 {
 		var best *partial
-		for _, pp := range p.partials {
-			if pp.free > 0 && (lvl == Skip || p.prio[pp.piece] == lvl) && p.candidate(peer, pp.piece) && (best == nil || p.betterPartial(pp, best)) {
+		for _, pp := range p.open {
+			if (lvl == Skip || p.prio[pp.piece] == lvl) && p.candidate(peer, pp.piece) && (best == nil || p.betterPartial(pp, best)) {
 				best = pp
 			}
 		}

@@ -138,6 +138,7 @@ type Picker struct {
 	part       []int32 // index into partials, -1 if none
 	partialsAt [MaxPrio + 1]int
 	partials   []*partial
+	open       []*partial // partials with free blocks
 	pool       []*partial
 
 	deadlines []deadline

@@ -436,7 +436,7 @@ func TestRarestFirstProbeFallback(t *testing.T) {
 	for i := range rest {
 		rest[i] = !common[i]
 	}
-	unchoked(p, rest) // 4,800 rarer pieces (one copy) this peer lacks
+	unchoked(p, rest)                        // 4,800 rarer pieces (one copy) this peer lacks
 	p.PeerHave(unchoked(p, bitsOf(n)), 1000) // piece 1000: one more copy than the rest of mine
 	pe := unchoked(p, common)
 	got := p.Pick(pe, 1, nil)
