@@ -24,6 +24,8 @@ var (
 	// ErrTooManyHashes is returned when a scrape names more info-hashes than
 	// one request can carry (MaxScrapeHashes).
 	ErrTooManyHashes = errors.New("tracker: too many info-hashes in one scrape")
+	// ErrClosed is returned by requests on a closed client.
+	ErrClosed = errors.New("tracker: client closed")
 	// ErrNoTrackers is returned by Multi when it has no tracker it may try
 	// (the list is empty or every tracker is backing off).
 	ErrNoTrackers = errors.New("tracker: no tracker available")

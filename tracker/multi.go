@@ -37,6 +37,7 @@ type Multi struct {
 	newTracker func(url string, cfg *Config) (Tracker, error)
 	sem        chan struct{} // serialises announces; guards tiers
 	tiers      [][]*trackerState
+	all        []*trackerState // every tracker, fixed at construction
 }
 
 type trackerState struct {
@@ -78,6 +79,7 @@ func newMulti(tiers [][]string, cfg *MultiConfig, newTracker func(string, *Confi
 			st := &trackerState{url: u}
 			st.t, st.err = m.newTracker(u, &m.cfg.Config)
 			ts = append(ts, st)
+			m.all = append(m.all, st)
 		}
 		rand.Shuffle(len(ts), func(i, j int) { ts[i], ts[j] = ts[j], ts[i] })
 		if len(ts) > 0 {
@@ -100,16 +102,12 @@ func (m *Multi) Tiers() [][]string {
 	return out
 }
 
-// Close closes every tracker client.
+// Close closes every tracker client; an announce in flight fails.
 func (m *Multi) Close() error {
-	m.sem <- struct{}{}
-	defer func() { <-m.sem }()
 	var errs []error
-	for _, tier := range m.tiers {
-		for _, st := range tier {
-			if st.t != nil {
-				errs = append(errs, st.t.Close())
-			}
+	for _, st := range m.all {
+		if st.t != nil {
+			errs = append(errs, st.t.Close())
 		}
 	}
 	return errors.Join(errs...)

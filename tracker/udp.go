@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/bittern/bittern/metainfo"
@@ -21,13 +22,14 @@ type UDPTracker struct {
 	urlData string // BEP 41 path and query, "" if none
 	cfg     Config
 
-	sem chan struct{} // held while one exchange runs; guards the fields below
-
-	conn   net.Conn
+	sem    chan struct{} // held while one exchange runs; guards the fields below
 	ipv6   bool
 	buf    []byte
 	connID uint64
 	idAt   time.Time // when connID was received; zero if none
+
+	mu     sync.Mutex // guards conn and closed, so Close interrupts an exchange
+	conn   net.Conn
 	closed bool
 }
 
@@ -57,10 +59,11 @@ func NewUDP(announceURL string, cfg *Config) (*UDPTracker, error) {
 // URL returns the announce URL.
 func (t *UDPTracker) URL() string { return t.url }
 
-// Close closes the socket; later requests fail.
+// Close closes the socket: a request in flight fails at once, later ones
+// fail with an error too.
 func (t *UDPTracker) Close() error {
-	t.sem <- struct{}{}
-	defer func() { <-t.sem }()
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	t.closed = true
 	if t.conn != nil {
 		err := t.conn.Close()
@@ -68,6 +71,39 @@ func (t *UDPTracker) Close() error {
 		return err
 	}
 	return nil
+}
+
+// socket returns the open socket, dialing one if needed.
+func (t *UDPTracker) socket(ctx context.Context) (net.Conn, error) {
+	t.mu.Lock()
+	c, closed := t.conn, t.closed
+	t.mu.Unlock()
+	if closed {
+		return nil, ErrClosed
+	}
+	if c != nil {
+		return c, nil
+	}
+	c, err := t.cfg.Dial(ctx, "udp", t.host)
+	if err != nil {
+		return nil, fmt.Errorf("tracker: %s: %w", t.url, err)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		_ = c.Close()
+		return nil, ErrClosed
+	}
+	t.conn = c
+	t.ipv6 = false
+	if ap, ok := addrPortOf(c.RemoteAddr()); ok {
+		t.ipv6 = ap.Addr().Unmap().Is6()
+	}
+	if t.buf == nil {
+		t.buf = make([]byte, 64<<10)
+	}
+	t.idAt = time.Time{} // a new socket may have a new address
+	return c, nil
 }
 
 // Announce sends an announce and returns the tracker's answer. A tracker
@@ -149,8 +185,6 @@ func (t *UDPTracker) Scrape(ctx context.Context, hashes ...metainfo.Hash) (map[m
 	return out, nil
 }
 
-var errClosed = errors.New("tracker: client closed")
-
 // exchange runs one request of the given action, connecting first when no
 // fresh connection ID is held, retransmitting after UDPTimeout·2^n with n
 // counting every timeout of the exchange (BEP 15).
@@ -161,21 +195,10 @@ func (t *UDPTracker) exchange(ctx context.Context, action uint32, build func(b [
 		return udpReply{}, ctx.Err()
 	}
 	defer func() { <-t.sem }()
-	if t.closed {
-		return udpReply{}, errClosed
+	conn, err := t.socket(ctx)
+	if err != nil {
+		return udpReply{}, err
 	}
-	if t.conn == nil {
-		c, err := t.cfg.Dial(ctx, "udp", t.host)
-		if err != nil {
-			return udpReply{}, fmt.Errorf("tracker: %s: %w", t.url, err)
-		}
-		t.conn = c
-		if ap, ok := addrPortOf(c.RemoteAddr()); ok {
-			t.ipv6 = ap.Addr().Unmap().Is6()
-		}
-		t.buf = make([]byte, 64<<10)
-	}
-	conn := t.conn
 
 	fired := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
@@ -201,7 +224,7 @@ func (t *UDPTracker) exchange(ctx context.Context, action uint32, build func(b [
 			out = build(out[:0], t.connID, tid)
 		}
 		if _, err := conn.Write(out); err != nil {
-			t.dropConn()
+			t.dropConn(conn)
 			return udpReply{}, t.ioErr(ctx, err)
 		}
 		deadline := time.Now().Add(t.cfg.UDPTimeout << n)
@@ -245,7 +268,7 @@ var errWait = errors.New("tracker: retransmit")
 func (t *UDPTracker) await(ctx context.Context, conn net.Conn, tid uint32, deadline time.Time) (udpReply, error) {
 	for {
 		if err := conn.SetReadDeadline(deadline); err != nil {
-			t.dropConn()
+			t.dropConn(conn)
 			return udpReply{}, t.ioErr(ctx, err)
 		}
 		if err := ctx.Err(); err != nil {
@@ -260,7 +283,7 @@ func (t *UDPTracker) await(ctx context.Context, conn net.Conn, tid uint32, deadl
 			if errors.As(err, &ne) && ne.Timeout() {
 				return udpReply{}, errWait
 			}
-			t.dropConn()
+			t.dropConn(conn)
 			return udpReply{}, t.ioErr(ctx, err)
 		}
 		r, err := parseUDPReply(t.buf[:n], t.ipv6)
@@ -275,14 +298,22 @@ func (t *UDPTracker) ioErr(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	t.mu.Lock()
+	closed := t.closed
+	t.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
 	return fmt.Errorf("tracker: %s: %w", t.url, err)
 }
 
 // dropConn forgets a failed socket; the next exchange dials again.
-func (t *UDPTracker) dropConn() {
-	if t.conn != nil {
-		_ = t.conn.Close()
+func (t *UDPTracker) dropConn(c net.Conn) {
+	_ = c.Close()
+	t.mu.Lock()
+	if t.conn == c {
 		t.conn = nil
 	}
+	t.mu.Unlock()
 	t.idAt = time.Time{}
 }

@@ -2,7 +2,6 @@ package tracker
 
 import (
 	"context"
-	"errors"
 	"net/netip"
 	"sync"
 	"testing"
@@ -283,7 +282,25 @@ func TestUDPContextCancel(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, a.Close())
 		_, err = a.Announce(t.Context(), AnnounceRequest{InfoHash: testIH, Port: 1})
-		require.True(t, errors.Is(err, errClosed))
+		require.ErrorIs(t, err, ErrClosed)
+	})
+}
+
+func TestUDPCloseInterrupts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mn := newMemNet()
+		mn.drop = func(netip.AddrPort, netip.AddrPort, []byte) bool { return true }
+		a, _ := NewUDP("udp://10.0.0.1:6969", &Config{Dial: mn.dialer(cliIP4)})
+		start := time.Now()
+		errc := make(chan error, 1)
+		go func() {
+			_, err := a.Announce(context.Background(), AnnounceRequest{Port: 1})
+			errc <- err
+		}()
+		time.Sleep(5 * time.Second)
+		require.NoError(t, a.Close())
+		require.ErrorIs(t, <-errc, ErrClosed)
+		require.Equal(t, 5*time.Second, time.Since(start))
 	})
 }
 
