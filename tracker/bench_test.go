@@ -1,7 +1,11 @@
 package tracker
 
 import (
+	"context"
+	"net"
+	"net/http/httptest"
 	"net/netip"
+	"sync"
 	"testing"
 	"time"
 )
@@ -85,6 +89,50 @@ func BenchmarkParseUDPAnnounceReply(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := parseUDPReply(pkt, false); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkUDPLoopbackAnnounce measures a full UDP announce round trip,
+// client to server, over real loopback sockets.
+func BenchmarkUDPLoopbackAnnounce(b *testing.B) {
+	s := benchServer()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = s.ServeUDP(ctx, pc) })
+	defer func() { cancel(); wg.Wait(); pc.Close() }()
+	cl, err := NewUDP("udp://"+pc.LocalAddr().String(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cl.Close()
+	req := AnnounceRequest{InfoHash: testIH, PeerID: peerID(1), Port: 1, Left: 1, NumWant: 50}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := cl.Announce(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkHTTPLoopbackAnnounce measures a full HTTP announce round trip
+// over a real loopback connection (kept alive).
+func BenchmarkHTTPLoopbackAnnounce(b *testing.B) {
+	ts := httptest.NewServer(benchServer())
+	defer ts.Close()
+	cl, err := NewHTTP(ts.URL+"/announce", &Config{HTTPClient: ts.Client()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := AnnounceRequest{InfoHash: testIH, PeerID: peerID(1), Port: 1, Left: 1, NumWant: 50}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := cl.Announce(context.Background(), req); err != nil {
 			b.Fatal(err)
 		}
 	}

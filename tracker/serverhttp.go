@@ -78,7 +78,9 @@ func (s *Server) httpAnnounce(r *http.Request) []byte {
 		if err != nil {
 			return failureBody("invalid numwant")
 		}
-		numWant = max(n, 0)
+		if n >= 0 { // some clients send -1 for "the default"
+			numWant = n
+		}
 	}
 	src, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
