@@ -45,6 +45,9 @@ def make(port):
         'dht_prefer_verified_node_ids': False, 'dht_enforce_node_id': False,
         'dht_ignore_dark_internet': False, 'dht_announce_interval': 5,
         'allow_multiple_connections_per_ip': True, 'alert_mask': mask,
+        # Every node is 127.0.0.1: lift the per-IP query block and the
+        # DHT upload cap, which would otherwise silence the loopback DHT.
+        'dht_block_ratelimit': 100000, 'dht_upload_rate_limit': 1000000,
     })
     s.add_dht_node(('127.0.0.1', our_port))
     return s
@@ -81,9 +84,12 @@ while time.time() < deadline:
                 out('PEERS', name, str(al.info_hash), ' '.join('%s:%d' % p for p in al.peers()))
             elif isinstance(al, lt.dht_immutable_item_alert):
                 try:
-                    out('ITEM', name, str(al.target), repr(al.item))
+                    v = al.item
                 except RuntimeError:
-                    pass  # not found: an empty entry
+                    continue  # not found: an empty entry
+                if isinstance(v, dict) and 'value' in v:
+                    v = v['value']
+                out('ITEM', name, str(al.target), repr(v))
             elif isinstance(al, lt.dht_put_alert):
                 out('PUT', name, str(al.target), al.num_success)
             elif isinstance(al, lt.dht_stats_alert):

@@ -106,9 +106,17 @@ func (s *Server) addNodes(r *Return, target ID, from netip.AddrPort, want []stri
 		v4, v6 = slices.Contains(want, "n4"), slices.Contains(want, "n6")
 	}
 	if v4 {
-		r.Nodes = string(appendCompactNodes(nil, s.tables[0].closest(target, K), false))
+		r.Nodes = string(appendCompactNodes(nil, closestExcept(s.tables[0], target, from), false))
 	}
 	if v6 {
-		r.Nodes6 = string(appendCompactNodes(nil, s.tables[1].closest(target, K), true))
+		r.Nodes6 = string(appendCompactNodes(nil, closestExcept(s.tables[1], target, from), true))
 	}
+}
+
+// closestExcept returns the K closest nodes to target other than the
+// requester itself, whom telling about itself would only mislead.
+func closestExcept(t *table, target ID, requester netip.AddrPort) []NodeInfo {
+	nodes := t.closest(target, K+1)
+	nodes = slices.DeleteFunc(nodes, func(n NodeInfo) bool { return n.Addr == requester })
+	return nodes[:min(len(nodes), K)]
 }
