@@ -275,3 +275,101 @@ func wantLine(t *testing.T, out, line string) {
 	}
 	t.Errorf("output lacks %q:\n%s", line, out)
 }
+
+// ltMagnetScript parses each magnet link given with libtorrent and, for
+// each path after "--", makes libtorrent's magnet link of that torrent.
+const ltMagnetScript = `
+import sys, json, libtorrent as lt
+args = sys.argv[1:]
+sep = args.index('--')
+parsed, made = [], []
+for uri in args[:sep]:
+    p = lt.parse_magnet_uri(uri)
+    ih = p.info_hashes
+    parsed.append({'v1': str(ih.v1) if ih.has_v1() else '', 'v2': str(ih.v2) if ih.has_v2() else '',
+                   'name': p.name, 'trackers': list(p.trackers), 'peers': [('[%s]:%d' if ':' in pe[0] else '%s:%d') % pe for pe in p.peers],
+                   'web_seeds': list(p.url_seeds), 'priorities': list(p.file_priorities)})
+for path in args[sep + 1:]:
+    made.append(lt.make_magnet_uri(lt.torrent_info(path)))
+print(json.dumps({'parsed': parsed, 'made': made}))
+`
+
+// TestMetainfoMagnetLibtorrent: magnet links formatted by bittern parse in
+// libtorrent to the same hashes, name, trackers, peers, web seeds and BEP 53
+// selection, and libtorrent's links for v1, v2 and hybrid torrents parse in
+// bittern to the torrents' hashes and names.
+func TestMetainfoMagnetLibtorrent(t *testing.T) {
+	h1, _ := metainfo.ParseHash("c0fda1edafdbdbb96443424e0b3899af7159d10e")
+	h2, _ := metainfo.ParseHashV2("597b180c1a170a585dfc5e85d834d69013ceda174b8f357d5bb1a0ca509faf0a")
+	ours := []*metainfo.Magnet{
+		{InfoHash: h1, Name: "plain"},
+		{InfoHashV2: h2, Name: "v2 only & spaces/ü", Trackers: []string{"udp://127.0.0.1:6969/announce"}},
+		{InfoHash: h1, InfoHashV2: h2, Name: "hybrid", Trackers: []string{"http://a.example/announce?x=1&y=2", "udp://b.example:80"},
+			WebSeeds: []string{"http://ws.example/files/"}, Peers: []string{"127.0.0.1:6881", "[::1]:51413"},
+			SelectOnly: []metainfo.Range{{First: 0, Last: 0}, {First: 2, Last: 3}}},
+	}
+	corpus := []string{"v2_hybrid.torrent", "v2_only.torrent", "base.torrent", "sample.torrent"}
+	args := []string{}
+	for _, m := range ours {
+		args = append(args, m.String())
+	}
+	args = append(args, "--")
+	for _, c := range corpus {
+		args = append(args, filepath.Join("..", "metainfo", "testdata", "libtorrent", c))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var res struct {
+		Parsed []struct {
+			V1, V2, Name              string
+			Trackers, Peers, WebSeeds []string
+			Priorities                []int
+		}
+		Made []string
+	}
+	out := runPython(t, ctx, ltMagnetScript, args...)
+	if err := json.Unmarshal([]byte(strings.ReplaceAll(string(out), `"web_seeds"`, `"WebSeeds"`)), &res); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for i, m := range ours {
+		got := res.Parsed[i]
+		v1, v2 := "", ""
+		if !m.InfoHash.IsZero() {
+			v1 = m.InfoHash.String()
+		}
+		if !m.InfoHashV2.IsZero() {
+			v2 = m.InfoHashV2.String()
+		}
+		if got.V1 != v1 || got.V2 != v2 || got.Name != m.Name ||
+			strings.Join(got.Trackers, " ") != strings.Join(m.Trackers, " ") ||
+			strings.Join(got.Peers, " ") != strings.Join(m.Peers, " ") ||
+			strings.Join(got.WebSeeds, " ") != strings.Join(m.WebSeeds, " ") {
+			t.Errorf("libtorrent read %s as %+v", m, got)
+		}
+		for f, prio := range got.Priorities {
+			if (prio != 0) != m.Selected(f) {
+				t.Errorf("%s: libtorrent priority %d for file %d, bittern selected=%v", m, prio, f, m.Selected(f))
+			}
+		}
+		if len(m.SelectOnly) > 0 && len(got.Priorities) == 0 {
+			t.Errorf("%s: libtorrent saw no file selection", m)
+		}
+	}
+	for i, c := range corpus {
+		mi, err := metainfo.LoadFile(filepath.Join("..", "metainfo", "testdata", "libtorrent", c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := metainfo.ParseMagnet(res.Made[i])
+		if err != nil {
+			t.Errorf("%s: libtorrent's link %q: %v", c, res.Made[i], err)
+			continue
+		}
+		if m.InfoHash != mi.InfoHash() || m.InfoHashV2 != mi.InfoHashV2() || m.Name != mi.Info().Name {
+			t.Errorf("%s: libtorrent's link %q parsed as %+v", c, res.Made[i], m)
+		}
+		if ourLink := mi.Magnet().String(); ourLink != res.Made[i] {
+			t.Logf("%s: links differ in form:\nlibtorrent %s\nbittern    %s", c, res.Made[i], ourLink)
+		}
+	}
+}

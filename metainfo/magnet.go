@@ -4,6 +4,7 @@ import (
 	"encoding/base32"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net"
 	"net/url"
 	"sort"
@@ -269,7 +270,9 @@ func (m *Magnet) String() string {
 		add("ws", url.QueryEscape(w))
 	}
 	for _, p := range m.Peers {
-		add("x.pe", url.QueryEscape(p))
+		// Peers keep their ':', '[' and ']' readable: libtorrent does not
+		// decode an escaped x.pe.
+		add("x.pe", escapeKeep(p, ":[]"))
 	}
 	if len(m.SelectOnly) > 0 {
 		parts := make([]string, len(m.SelectOnly))
@@ -318,4 +321,14 @@ func isDigits(s string) bool {
 		}
 	}
 	return true
+}
+
+// escapeKeep query-escapes s but leaves the bytes in keep as they are.
+func escapeKeep(s, keep string) string {
+	e := url.QueryEscape(s)
+	for i := 0; i < len(keep); i++ {
+		enc := fmt.Sprintf("%%%02X", keep[i])
+		e = strings.ReplaceAll(e, enc, keep[i:i+1])
+	}
+	return e
 }
