@@ -26,6 +26,7 @@ const (
 	V2                    // BEP 52 only
 )
 
+// String returns "hybrid", "v1" or "v2".
 func (v Version) String() string {
 	switch v {
 	case Hybrid:

@@ -36,6 +36,7 @@ type FieldError struct {
 	Err   error // a sentinel above, possibly wrapped with detail
 }
 
+// Error returns "metainfo: <field>: <problem>".
 func (e *FieldError) Error() string {
 	return "metainfo: " + e.Field + ": " + strings.TrimPrefix(e.Err.Error(), "metainfo: ")
 }
