@@ -64,20 +64,32 @@ func benchPick(b *testing.B, p *Picker, pe *Peer) {
 
 func BenchmarkPick(b *testing.B) {
 	p, peers := swarm(b, RarestFirst)
-	// 1,000 pieces already partial, outstanding from other peers.
+	// Steady state: 1,000 pieces in flight, fully requested by other peers (whole-piece
+	// requests), so the partial scan has nothing to offer.
+	for k := range 1000 {
+		p.Pick(peers[50+k%450], benchBlocks, nil)
+	}
+	benchPickers(b, p, peers)
+	// Worst case for the partial scan: 1,000 more started pieces, each with 15 free blocks.
 	for k := range 1000 {
 		p.Pick(peers[50+k%450], 1, nil)
 	}
+	b.Run("openPartials", func(b *testing.B) { benchPickers(b, p, peers) })
+}
+
+func benchPickers(b *testing.B, p *Picker, peers []*Peer) {
 	b.Run("seed", func(b *testing.B) { benchPick(b, p, peers[0]) })
 	b.Run("half", func(b *testing.B) {
 		pe := p.AddPeer()
+		defer p.RemovePeer(pe)
 		p.PeerBitfield(pe, randomBits(rand.New(rand.NewPCG(3, 4)), benchPieces, 0.5))
 		p.PeerChoked(pe, false)
 		benchPick(b, p, pe)
 	})
 	b.Run("sparse", func(b *testing.B) {
-		// 0.1% of the pieces, so the bucket walk gives up and scans the bitfield.
+		// 0.1% of the pieces, so the bucket walk gives way to the word-wise scan.
 		pe := p.AddPeer()
+		defer p.RemovePeer(pe)
 		p.PeerBitfield(pe, randomBits(rand.New(rand.NewPCG(5, 6)), benchPieces, 0.001))
 		p.PeerChoked(pe, false)
 		benchPick(b, p, pe)

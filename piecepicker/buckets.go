@@ -104,31 +104,35 @@ func (p *Picker) addAvail(i int, d int32) {
 // bestUntouched returns the untouched piece of priority prio the peer has with the lowest
 // availability, ties broken at random, or -1.
 //
-// It walks the level's non-empty buckets, rarest first, and scans each from a random offset;
-// a peer that has a fraction d of the pieces is expected to match after 1/d probes. When
-// 1/d is large, or after maxProbes probes, it switches to a word-wise scan of the peer's bitfield against the
-// untouched set, O(n/64 + matches), so a peer that has only common pieces never costs O(n)
-// probes.
+// It walks the level's non-empty buckets, rarest first, probing each from a random offset;
+// a peer that has a fraction d of a bucket's pieces matches after about 1/d probes. A
+// bucket is probed in full only while the probe budget lasts; past it, or straight away for
+// a peer that has few pieces, it scans the peer's bitfield against the untouched set word
+// by word from a random place (scanUntouched), stopping at the first piece as rare as the
+// rarest bucket not yet ruled out.
 func (p *Picker) bestUntouched(peer *Peer, prio Priority) int {
-	const maxProbes = 128
-	if p.buckets.nextBucket(prio, 0) < 0 {
-		return -1
-	}
-	if !peer.seed && peer.has.Count()*maxProbes/2 < p.untouched.Count() {
-		// Expected probes exceed maxProbes/2: scan straight away.
-		return p.scanUntouched(peer, prio)
-	}
-	probes, first := 0, 0
+	const maxProbes = 1024
+	first := 0
 	if !peer.seed {
 		first = 1 // a piece this peer has counts it: availability >= 1
 	}
-	for a := p.buckets.nextBucket(prio, first); a >= 0; a = p.buckets.nextBucket(prio, a+1) {
+	a := p.buckets.nextBucket(prio, first)
+	if a < 0 {
+		return -1
+	}
+	if peer.seed {
 		b := p.buckets.levels[prio].b[a]
-		if peer.seed {
-			return int(b[p.rnd.IntN(len(b))])
-		}
+		return int(b[p.rnd.IntN(len(b))])
+	}
+	if peer.has.Count()*64 < p.untouched.Count() {
+		// Expected probes per bucket exceed 64: scan straight away.
+		return p.scanUntouched(peer, prio, int32(a))
+	}
+	budget := maxProbes
+	for ; a >= 0; a = p.buckets.nextBucket(prio, a+1) {
+		b := p.buckets.levels[prio].b[a]
 		start := p.rnd.IntN(len(b))
-		for k := range b {
+		for k := range min(len(b), budget) {
 			j := start + k
 			if j >= len(b) {
 				j -= len(b)
@@ -136,25 +140,30 @@ func (p *Picker) bestUntouched(peer *Peer, prio Priority) int {
 			if peer.has.Has(int(b[j])) {
 				return int(b[j])
 			}
-			probes++
-			if probes >= maxProbes {
-				return p.scanUntouched(peer, prio)
-			}
 		}
+		if len(b) > budget {
+			// Buckets below a hold none of the peer's pieces.
+			return p.scanUntouched(peer, prio, int32(a))
+		}
+		budget -= len(b)
 	}
 	return -1
 }
 
-// scanUntouched is the word-wise fallback of bestUntouched: reservoir sampling over the
-// untouched pieces of priority prio the peer has with the lowest availability.
-func (p *Picker) scanUntouched(peer *Peer, prio Priority) int {
+// scanUntouched is the word-wise fallback of bestUntouched: it visits the untouched pieces
+// of priority prio the peer has, from a random word, and returns the first with
+// availability at most lower (no rarer one exists), else one of the rarest seen, chosen by
+// reservoir sampling. Cost: O(n/64 + pieces visited).
+func (p *Picker) scanUntouched(peer *Peer, prio Priority, lower int32) int {
 	best, seen := -1, 0
 	var bestAvail int32
-	for i := range p.untouched.InBoth(peer.has) {
+	for i := range p.untouched.InBothFrom(peer.has, p.rnd.IntN(max(p.n, 1))) {
 		if p.prio[i] != prio {
 			continue
 		}
 		switch av := p.avail[i]; {
+		case av <= lower:
+			return i
 		case best < 0 || av < bestAvail:
 			best, bestAvail, seen = i, av, 1
 		case av == bestAvail:

@@ -195,6 +195,37 @@ func (b *Bitset) InBoth(o *Bitset) iter.Seq[int] {
 	}
 }
 
+// InBothFrom returns an iterator over the indices set in both b and o, ascending from the
+// word holding index start to the end, then wrapping around from 0: a scan that begins at
+// a chosen (for example random) place and still visits every common index once.
+func (b *Bitset) InBothFrom(o *Bitset, start int) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		bw, ow := b.words, o.words
+		n := min(len(bw), len(ow))
+		if n == 0 {
+			return
+		}
+		bw, ow = bw[:n], ow[:n]
+		first := 0
+		if start > 0 {
+			first = (start >> 6) % n
+		}
+		for k := range n {
+			w := first + k
+			if w >= n {
+				w -= n
+			}
+			x := bw[w] & ow[w]
+			for x != 0 {
+				if !yield(w<<6 + bits.TrailingZeros64(x)) {
+					return
+				}
+				x &= x - 1
+			}
+		}
+	}
+}
+
 // Indices returns an iterator over the set indices, ascending.
 func (b *Bitset) Indices() iter.Seq[int] {
 	return func(yield func(int) bool) {

@@ -128,6 +128,13 @@ func TestNextInBoth(t *testing.T) {
 	for i := range a.Indices() {
 		idx = append(idx, i)
 	}
+	var wrapped []int
+	for i := range a.InBothFrom(a, 150) {
+		wrapped = append(wrapped, i)
+	}
+	if fmt.Sprint(wrapped) != "[140 170 3]" {
+		t.Fatalf("InBothFrom(150) %v", wrapped)
+	}
 	if fmt.Sprint(both) != "[140]" || fmt.Sprint(idx) != "[3 140 170]" {
 		t.Fatalf("InBoth %v Indices %v", both, idx)
 	}
