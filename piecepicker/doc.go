@@ -43,10 +43,12 @@
 // have, each piece of a bitfield or a disconnect, and a priority change move one piece
 // between buckets in O(1); a bitfield or a disconnect is therefore O(pieces the peer has);
 // a seed (have-all, or the have that completes a peer) is counted apart in O(1). Picking
-// for a seed is O(1) per block. For a peer that has a fraction d of the pieces, the bucket
-// walk expects 1/d probes; when 1/d is large, or after 128 probes, it switches to a
-// word-wise scan of the peer's bitfield, O(n/64). Started pieces are scanned linearly;
-// there are about as many as blocks in flight divided by blocks per piece, not n.
+// for a seed is O(1) per block. For other peers the walk probes the rarest buckets from a
+// random offset; a peer that has a fraction d of a bucket matches after about 1/d probes.
+// Past a budget of 1,024 probes, or at once for a peer with under 1/64 of the pieces, it
+// scans the peer's bitfield against the untouched set word by word from a random place,
+// O(n/64 + pieces visited), stopping early at a piece as rare as any left. Started pieces
+// with free blocks are scanned linearly; there are about as many as peers, not pieces.
 //
 // # Limits
 //
