@@ -116,7 +116,11 @@ func (b *Builder) Build(ctx context.Context, path string) (*MetaInfo, error) {
 	}
 	name := b.Name
 	if name == "" {
-		name = filepath.Base(filepath.Clean(path))
+		abs, err := filepath.Abs(path) // so that "." is named after the directory
+		if err != nil {
+			return nil, err
+		}
+		name = filepath.Base(abs)
 	}
 	if sanitizeElement(name) != name {
 		return nil, fmt.Errorf("%w: %q is not a safe torrent name", ErrName, name)

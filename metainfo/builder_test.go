@@ -234,3 +234,24 @@ func TestBuilderFileShrank(t *testing.T) {
 		t.Errorf("hashing a file shorter than listed: %v, want ErrBuildChanged", err)
 	}
 }
+
+func TestBuilderNames(t *testing.T) {
+	dir := t.TempDir()
+	root := filepath.Join(dir, "named")
+	writeTree(t, root, map[string]int{"f": 10})
+	t.Chdir(root)
+	mi, err := (&Builder{}).Build(context.Background(), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEq(t, "name of .", mi.Info().Name, "named")
+	mi, err = (&Builder{Name: "other"}).Build(context.Background(), "f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEq(t, "given name", mi.Info().Name, "other")
+	wantFiles(t, mi, "other")
+	if _, err := (&Builder{Name: "../evil"}).Build(context.Background(), "f"); !errors.Is(err, ErrName) {
+		t.Errorf("unsafe name: %v, want ErrName", err)
+	}
+}
