@@ -38,6 +38,7 @@ func (t *Torrent) handleMessage(c *peerConn, ev peerEvent) {
 		c.peerInterested = false
 		if !c.amChoking {
 			t.choke(c)
+			t.fillSlots()
 		}
 	case peerwire.IDHave:
 		i := int(ev.index)

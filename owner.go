@@ -300,7 +300,7 @@ func (t *Torrent) acceptConn(ev peerEvent) {
 
 	var msg []byte
 	if c.ext {
-		payload, err := bencode.Marshal(extHandshake{M: map[string]int{}, V: "bittern 0.1", Reqq: cfg.MaxUploadQueue})
+		payload, err := bencode.Marshal(extHandshake{M: map[string]int{}, V: "bittern 0.1", Reqq: cfg.MaxUploadQueue, P: t.s.listenPort()})
 		if err == nil {
 			msg = peerwire.Extended{ExtendedID: 0, Payload: payload}.AppendTo(msg)
 		}
@@ -327,6 +327,7 @@ type extHandshake struct {
 	M    map[string]int `bencode:"m"`
 	V    string         `bencode:"v,omitempty"`
 	Reqq int            `bencode:"reqq,omitempty"`
+	P    int            `bencode:"p,omitempty"` // our listening port
 }
 
 // dropConn forgets a connection and closes it.
@@ -346,6 +347,9 @@ func (t *Torrent) dropConn(c *peerConn, err error) {
 	t.numPeers.Store(int64(len(t.conns)))
 	if c.outgoing {
 		t.dialDone(c.addr, false)
+	}
+	if !c.amChoking {
+		t.fillSlots()
 	}
 	// Its outstanding requests went back to the pool.
 	t.requestAll()

@@ -358,3 +358,35 @@ func TestRequestTimeoutSnubs(t *testing.T) {
 		}
 	})
 }
+
+// A slot freed between choker rounds goes to a waiting peer at once.
+func TestFreedSlotGoesToWaitingPeer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := newPipeNet()
+		s, mi, _ := seederSetup(t, n, &Config{UploadSlots: 1})
+		defer s.Close()
+		a := dialRaw(t, n, "10.0.0.8", "10.0.0.1:6881", mi, rawID('g'), fastExt)
+		a.next()
+		a.next()
+		b := dialRaw(t, n, "10.0.0.9", "10.0.0.1:6881", mi, rawID('h'), fastExt)
+		b.next()
+		b.next()
+		a.send(peerwire.Interested{})
+		if m, ok := a.next().(*peerwire.Unchoke); !ok {
+			t.Fatalf("a: %v, want unchoke", m)
+		}
+		b.send(peerwire.Interested{})
+		synctest.Wait()
+		a.send(peerwire.NotInterested{})
+		if m, ok := a.next().(*peerwire.Choke); !ok {
+			t.Fatalf("a: %v, want choke", m)
+		}
+		start := time.Now()
+		if m, ok := b.next().(*peerwire.Unchoke); !ok {
+			t.Fatalf("b: %v, want unchoke", m)
+		}
+		if d := time.Since(start); d != 0 {
+			t.Errorf("b waited %v for the free slot", d)
+		}
+	})
+}

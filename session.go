@@ -81,6 +81,29 @@ func (s *Session) Addr() net.Addr {
 	return s.ln.Addr()
 }
 
+// listenPort returns the TCP port the session listens on, or 0.
+func (s *Session) listenPort() int {
+	if s.ln == nil {
+		return 0
+	}
+	if a, ok := s.ln.Addr().(*net.TCPAddr); ok {
+		return a.Port
+	}
+	return 0
+}
+
+// Remove stops the torrent and forgets it, keeping its data in storage
+// (with its completion record, when the storage keeps one, so adding it
+// again resumes). It returns once everything the torrent started has ended.
+func (s *Session) Remove(t *Torrent) {
+	s.mu.Lock()
+	if s.torrents[t.ih] == t {
+		delete(s.torrents, t.ih)
+	}
+	s.mu.Unlock()
+	t.shutdown()
+}
+
 // Torrents returns the session's torrents, in no particular order.
 func (s *Session) Torrents() []*Torrent {
 	s.mu.Lock()

@@ -230,3 +230,67 @@ func TestCloseDuringTransfer(t *testing.T) {
 		}
 	})
 }
+
+func TestRemoveKeepsDataAndStats(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := newPipeNet()
+		n.rate = 1 << 20
+		data := randomData(2<<20, 15)
+		mi := makeTorrent(t, "remove.bin", data, 32<<10)
+		ctx := context.Background()
+		seedStore := &storage.Memory{}
+		fill(t, seedStore, mi, data)
+		seeder := newPipeSession(t, n, "10.0.0.1:6881", &Config{Storage: seedStore})
+		defer seeder.Close()
+		if _, err := seeder.AddTorrent(ctx, mi, nil); err != nil {
+			t.Fatal(err)
+		}
+		peers := []netip.AddrPort{netip.MustParseAddrPort("10.0.0.1:6881")}
+		leecher := newPipeSession(t, n, "10.0.0.2:6881", nil)
+		defer leecher.Close()
+		lt, err := leecher.AddTorrent(ctx, mi, &TorrentOptions{Peers: peers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := leecher.AddTorrent(ctx, mi, nil); err != ErrDuplicateTorrent {
+			t.Fatalf("second AddTorrent = %v, want ErrDuplicateTorrent", err)
+		}
+		if eta := lt.Stats().ETA; eta != -1 {
+			t.Errorf("ETA before any data = %v, want -1", eta)
+		}
+		time.Sleep(1500 * time.Millisecond) // past the first rate sample
+		st := lt.Stats()
+		if st.PiecesHave == 0 || st.Complete {
+			t.Fatalf("after 1.5 s at 1 MiB/s: %+v", st)
+		}
+		if st.ETA <= 0 || st.DownloadRate <= 0 || st.Peers != 1 {
+			t.Errorf("mid-transfer stats %+v: want a rate, an ETA and one peer", st)
+		}
+		if ss := leecher.Stats(); ss.Torrents != 1 || ss.Peers != 1 || ss.Downloaded != lt.Stats().Downloaded {
+			t.Errorf("session stats %+v", ss)
+		}
+		leecher.Remove(lt)
+		had := lt.Stats().PiecesHave
+		if err := lt.Wait(ctx); err != ErrClosed {
+			t.Fatalf("Wait after Remove = %v, want ErrClosed", err)
+		}
+		if leecher.Torrent(mi.InfoHash()) != nil || len(leecher.Torrents()) != 0 {
+			t.Fatal("removed torrent still listed")
+		}
+		lt2, err := leecher.AddTorrent(ctx, mi, &TorrentOptions{Peers: peers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := lt2.Stats().PiecesHave; got < had {
+			t.Fatalf("re-added torrent has %d pieces, had %d", got, had)
+		}
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+		defer cancel()
+		if err := lt2.Wait(wctx); err != nil {
+			t.Fatal(err)
+		}
+		if st := lt2.Stats(); st.ETA != 0 || st.BytesHave != int64(len(data)) {
+			t.Errorf("complete stats %+v", st)
+		}
+	})
+}

@@ -3,6 +3,7 @@ package bittern
 import (
 	"math"
 	"net"
+	"time"
 )
 
 // TorrentStats is a snapshot of a torrent's progress and traffic.
@@ -19,6 +20,9 @@ type TorrentStats struct {
 	DownloadRate float64 // payload bytes/s received, over the last second
 	UploadRate   float64 // payload bytes/s sent, over the last second
 	Complete     bool    // every piece is verified
+	// ETA estimates the time until completion at the current download
+	// rate: 0 once complete, -1 while nothing is being received.
+	ETA time.Duration
 }
 
 // Stats returns a snapshot of the torrent's progress. It does not block.
@@ -43,6 +47,13 @@ func (t *Torrent) Stats() TorrentStats {
 	default:
 	}
 	st.BytesHave = t.bytesHave.Load()
+	switch {
+	case st.Complete:
+	case st.DownloadRate <= 0:
+		st.ETA = -1
+	default:
+		st.ETA = time.Duration(float64(st.Length-st.BytesHave) / st.DownloadRate * float64(time.Second))
+	}
 	return st
 }
 

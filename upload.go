@@ -69,6 +69,26 @@ func (t *Torrent) numUnchoked() int {
 	return n
 }
 
+// fillSlots unchokes interested peers, those unchoked longest ago first,
+// while upload slots are free: a slot freed between choker rounds does not
+// stay idle until the next one.
+func (t *Torrent) fillSlots() {
+	free := t.s.cfg.UploadSlots - t.numUnchoked()
+	for free > 0 {
+		var best *peerConn
+		for c := range t.conns {
+			if c.amChoking && c.peerInterested && (best == nil || c.lastUnchoke.Before(best.lastUnchoke)) {
+				best = c
+			}
+		}
+		if best == nil {
+			return
+		}
+		t.unchoke(best)
+		free--
+	}
+}
+
 func (t *Torrent) unchoke(c *peerConn) {
 	c.amChoking = false
 	c.lastUnchoke = time.Now()
