@@ -41,7 +41,7 @@ func startOpentracker(t *testing.T, hashes ...metainfo.Hash) (httpURL, udpURL st
 	p := startProc(t, "opentracker", "-i", "127.0.0.1", "-p", strconv.Itoa(hp), "-P", strconv.Itoa(up),
 		"-d", dir, "-w", "/whitelist.txt", "-A", "127.0.0.1")
 	httpURL = fmt.Sprintf("http://127.0.0.1:%d/announce", hp)
-	udpURL = fmt.Sprintf("udp://127.0.0.1:%d", up)
+	udpURL = fmt.Sprintf("udp://127.0.0.1:%d/announce", up) // with BEP 41 URL data
 	waitFor(t, 10*time.Second, "opentracker to answer", func() bool {
 		select {
 		case <-p.done:
