@@ -50,8 +50,12 @@
 //
 // # Server
 //
-// Server keeps swarms in memory. Peers expire ServerConfig.PeerTimeout after
-// their last announce. UDP connection IDs are an HMAC of the client's IP
+// Server keeps swarms in memory; nothing is persisted, and a swarm's
+// "downloaded" count is forgotten when its last peer leaves. Peers expire
+// ServerConfig.PeerTimeout after their last announce. A peer ID listed at one
+// IP address can be updated or stopped from another only with the "key" it
+// announced with. Seeders are given only leechers. Unknown events (such as
+// libtorrent's "paused") count as regular announces. UDP connection IDs are an HMAC of the client's IP
 // address and a two-minute time window under a per-process secret, so the
 // server keeps no per-client state; a reply to a request without a valid
 // connection ID is never larger than the request, so the server cannot be
