@@ -295,3 +295,25 @@ func TestRoundTripCorpus(t *testing.T) {
 		}
 	}
 }
+
+func TestLimitBoundaries(t *testing.T) {
+	at := v2Torrent(t, map[string]any{"a": leaf(MaxV2FileLength, root1)}, map[string]any{"piece length": MaxPieceLength})
+	if _, err := Parse(at); err != nil {
+		t.Errorf("file of MaxV2FileLength: %v", err)
+	}
+	over := v2Torrent(t, map[string]any{"a": leaf(MaxV2FileLength+1, root1)}, map[string]any{"piece length": MaxPieceLength})
+	if _, err := Parse(over); !errors.Is(err, ErrLength) {
+		t.Errorf("file of MaxV2FileLength+1: %v, want ErrLength", err)
+	}
+	// MaxPieces pieces load; one more does not.
+	for n, want := range map[int64]error{MaxPieces: nil, MaxPieces + 1: ErrTooManyPieces} {
+		info := map[string]any{"name": "t", "piece length": 16384, "length": n * 16384, "pieces": strings.Repeat("x", int(20*n))}
+		if _, err := Parse(v1Torrent(t, info, nil)); !errors.Is(err, want) && !(want == nil && err == nil) {
+			t.Errorf("%d pieces: %v, want %v", n, err, want)
+		}
+	}
+	so := "magnet:?xt=urn:btih:c0fda1edafdbdbb96443424e0b3899af7159d10e&so=" + strings.Repeat("1,", maxRanges+1)
+	if _, err := ParseMagnet(so); !errors.Is(err, ErrMagnet) || len(so) > MaxMagnetLength {
+		t.Errorf("too many so ranges: %v", err)
+	}
+}

@@ -32,7 +32,7 @@ const (
 	// MaxV2FileLength is the largest file a v2 torrent may hold: just under
 	// 2^30 leaf blocks of 16 KiB (16 TiB), so that a file's merkle tree
 	// indexes fit in 31 bits, as in libtorrent.
-	MaxV2FileLength = (maxV2Blocks - 1) * BlockSize
+	MaxV2FileLength = maxV2Blocks*BlockSize - 1
 	maxV2Blocks     = 1<<30 - 1
 )
 

@@ -127,7 +127,7 @@ func parseLeaf(v any, field string) (rawFile, error) {
 		}
 		f.symlink = p
 	}
-	if f.length < 0 || f.length/BlockSize >= maxV2Blocks {
+	if f.length < 0 || f.length > MaxV2FileLength {
 		return f, fieldErr(field+".length", detail(ErrLength, strconv.FormatInt(f.length, 10)))
 	}
 	if f.length > 0 {
