@@ -58,16 +58,18 @@ func (p *Picker) SetWindow(from, count int, first time.Time, step time.Duration)
 			p.deadlines = append(p.deadlines, deadline{piece: i, at: base + int64(k)*int64(step)})
 		}
 	}
-	if step < 0 {
-		slices.SortFunc(p.deadlines, func(a, b deadline) int {
+	// A negative (or overflowing) step leaves them out of order.
+	byTime := func(a, b deadline) int {
+		if a.at != b.at {
 			if a.at < b.at {
 				return -1
 			}
-			if a.at > b.at {
-				return 1
-			}
-			return 0
-		})
+			return 1
+		}
+		return a.piece - b.piece
+	}
+	if !slices.IsSortedFunc(p.deadlines, byTime) {
+		slices.SortFunc(p.deadlines, byTime)
 	}
 	return nil
 }

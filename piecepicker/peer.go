@@ -96,6 +96,9 @@ func (p *Picker) PeerBitfield(peer *Peer, bf Bitfield) error {
 	if peer.removed {
 		return ErrPeerRemoved
 	}
+	if bs, ok := bf.(*bitset.Bitset); bf == nil || (ok && bs == nil) {
+		return fmt.Errorf("%w: nil bitfield", ErrBitfieldLen)
+	}
 	if bf.Len() != p.n {
 		return fmt.Errorf("%w: %d bits for %d pieces", ErrBitfieldLen, bf.Len(), p.n)
 	}

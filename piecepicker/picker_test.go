@@ -452,3 +452,40 @@ func TestRarestFirstProbeFallback(t *testing.T) {
 		t.Fatalf("piece 1000 (most common) not picked last: %v", order[len(order)-5:])
 	}
 }
+
+func TestNilBitfieldAndHugeWindow(t *testing.T) {
+	p := newTest(t, Config{NumPieces: 4, PieceLength: BlockSize})
+	pe := p.AddPeer()
+	var nilSet *bitset.Bitset
+	for _, bf := range []Bitfield{nil, nilSet} {
+		if err := p.PeerBitfield(pe, bf); !errors.Is(err, ErrBitfieldLen) {
+			t.Fatalf("PeerBitfield(%v) = %v", bf, err)
+		}
+	}
+	if err := p.SetWindow(0, 1<<40, time.Unix(0, 0), time.Duration(1<<62)); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.IsSortedFunc(p.deadlines, func(a, b deadline) int { return int(min(max(a.at-b.at, -1), 1)) }) {
+		t.Fatalf("deadlines out of order after overflow: %v", p.deadlines)
+	}
+	p.PeerHaveAll(pe)
+	p.PeerChoked(pe, false)
+	if got := p.Pick(pe, 1<<30, nil); len(got) != 4 {
+		t.Fatalf("huge n: %v", got)
+	}
+}
+
+func TestRandomTieBreakNonSeed(t *testing.T) {
+	first := map[int]bool{}
+	bf := make(bools, 200)
+	for i := range bf {
+		bf[i] = i%2 == 0
+	}
+	for seed := range uint64(40) {
+		p := newTest(t, Config{NumPieces: 200, PieceLength: BlockSize, Rand: rand.New(rand.NewPCG(seed, 5))})
+		first[p.Pick(unchoked(p, bf), 1, nil)[0].Piece] = true
+	}
+	if len(first) < 20 {
+		t.Fatalf("40 pickers chose only %d distinct first pieces", len(first))
+	}
+}
