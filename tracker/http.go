@@ -136,9 +136,13 @@ func (t *HTTPTracker) AnnounceURL(req AnnounceRequest) string {
 		q = append(q, "&trackerid="...)
 		q = escapeBinary(q, []byte(tid))
 	}
-	if req.IP.IsValid() {
-		q = append(q, "&ip="...)
-		q = escapeBinary(q, []byte(req.IP.Unmap().String()))
+	if ip := req.IP.Unmap(); ip.IsValid() {
+		if ip.Is6() {
+			q = append(q, "&ipv6="...) // BEP 7
+		} else {
+			q = append(q, "&ip="...)
+		}
+		q = escapeBinary(q, []byte(ip.WithZone("").String()))
 	}
 	return withQuery(t.url, q)
 }

@@ -335,4 +335,13 @@ func TestHTTPServerIPv6AndClaimedIP(t *testing.T) {
 	r = get("10.0.0.8:999", base+strings.Repeat("c", 20)+"&port=3")
 	require.ElementsMatch(t, []netip.AddrPort{netip.MustParseAddrPort("[fd00::5]:1"), netip.MustParseAddrPort("10.9.9.9:2")}, r.Peers)
 	require.Equal(t, 3, r.Leechers)
+	get("10.0.0.8:999", base+strings.Repeat("d", 20)+"&port=4&ipv6=fd00::9")
+	r = get("10.0.0.8:999", base+strings.Repeat("c", 20)+"&port=3")
+	require.Contains(t, r.Peers, netip.MustParseAddrPort("[fd00::9]:4"))
+
+	// The client sends an IPv6 address as ipv6=.
+	tr, _ := NewHTTP("http://x/announce", nil)
+	u := tr.AnnounceURL(AnnounceRequest{IP: netip.MustParseAddr("fd00::1")})
+	require.Contains(t, u, "&ipv6=fd00%3A%3A1")
+	require.NotContains(t, u, "&ip=")
 }

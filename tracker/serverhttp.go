@@ -88,7 +88,13 @@ func (s *Server) httpAnnounce(r *http.Request) []byte {
 	}
 	ip := src.Addr().Unmap()
 	if s.cfg.TrustClientIP {
-		if claimed, err := netip.ParseAddr(q.Get("ip")); err == nil {
+		claim := q.Get("ip")
+		for _, k := range []string{"ipv6", "ipv4"} { // BEP 7
+			if claim == "" {
+				claim = q.Get(k)
+			}
+		}
+		if claimed, err := netip.ParseAddr(claim); err == nil {
 			ip = claimed.Unmap()
 		}
 	}
