@@ -1,0 +1,118 @@
+//go:build interop
+
+package conformance
+
+import (
+	"context"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/bittern/bittern/metainfo"
+)
+
+// sessionLTSettings is the Python expression for a loopback-only
+// libtorrent session listening on 127.0.0.1:port, TCP only, plaintext
+// allowed, no DHT/LSD/UPnP.
+const sessionLTSettings = `{"listen_interfaces": "127.0.0.1:" + port, "enable_dht": False, "enable_lsd": False,
+ "enable_upnp": False, "enable_natpmp": False, "dht_bootstrap_nodes": "",
+ "allow_multiple_connections_per_ip": True, "ssrf_mitigation": False,
+ "enable_outgoing_utp": False, "enable_incoming_utp": False,
+ "alert_mask": lt.alert.category_t.status_notification | lt.alert.category_t.error_notification | lt.alert.category_t.peer_notification}`
+
+// sessionLTSeed is run by libtorrent: it seeds the torrent argv[1] from
+// save path argv[2], listening on argv[3], prints "seeding" once its check
+// passed, and serves until killed (at most argv[4] seconds).
+const sessionLTSeed = `
+import sys, time, libtorrent as lt
+tor, save, port, limit = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+s = lt.session(` + sessionLTSettings + `)
+atp = lt.add_torrent_params()
+atp.ti = lt.torrent_info(tor)
+atp.save_path = save
+atp.flags &= ~(lt.torrent_flags.auto_managed | lt.torrent_flags.paused)
+h = s.add_torrent(atp)
+h.replace_trackers([])
+deadline = time.time() + limit
+said = False
+while time.time() < deadline:
+    s.wait_for_alert(200)
+    for a in s.pop_alerts():
+        if isinstance(a, lt.torrent_error_alert):
+            sys.exit("torrent error: " + a.message())
+    st = h.status()
+    if not said and st.is_seeding:
+        print("seeding", flush=True)
+        said = True
+    if said:
+        print("uploaded", st.total_payload_upload, "peers", st.num_peers, flush=True)
+`
+
+// sessionLTLeech is run by libtorrent: it downloads the torrent argv[1]
+// into argv[2], listening on argv[3], from the peer 127.0.0.1:argv[4], and
+// prints "finished" once every piece is verified (failing after argv[5]
+// seconds).
+const sessionLTLeech = `
+import sys, time, libtorrent as lt
+tor, save, port, peer, limit = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5])
+s = lt.session(` + sessionLTSettings + `)
+atp = lt.add_torrent_params()
+atp.ti = lt.torrent_info(tor)
+atp.save_path = save
+atp.flags &= ~(lt.torrent_flags.auto_managed | lt.torrent_flags.paused)
+h = s.add_torrent(atp)
+h.replace_trackers([])
+deadline = time.time() + limit
+connected = 0
+while time.time() < deadline:
+    st = h.status()
+    if st.is_seeding:
+        print("finished", st.total_payload_download, flush=True)
+        sys.exit(0)
+    if st.num_peers == 0 and time.time() > connected + 2:
+        h.connect_peer(("127.0.0.1", peer))
+        connected = time.time()
+    s.wait_for_alert(200)
+    for a in s.pop_alerts():
+        if isinstance(a, (lt.torrent_error_alert, lt.peer_error_alert, lt.peer_disconnected_alert)):
+            print("alert:", a.message(), flush=True)
+st = h.status()
+sys.exit("not finished: progress %.3f, peers %d, state %s" % (st.progress, st.num_peers, st.state))
+`
+
+// sessionWriteFile writes n deterministic random bytes to path.
+func sessionWriteFile(t *testing.T, path string, n int, seed uint64) []byte {
+	t.Helper()
+	r := rand.New(rand.NewPCG(seed, 11))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// sessionBuildV1 makes a v1 torrent of path with our Builder and writes it
+// to out.
+func sessionBuildV1(t *testing.T, path, out string, pieceLen int64) *metainfo.MetaInfo {
+	t.Helper()
+	mi, err := (&metainfo.Builder{Version: metainfo.V1, PieceLength: pieceLen, NoCreationDate: true}).Build(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := mi.Write(f); err != nil {
+		t.Fatal(err)
+	}
+	return mi
+}

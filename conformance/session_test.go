@@ -1,0 +1,106 @@
+//go:build interop
+
+package conformance
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bittern/bittern"
+)
+
+// TestSessionLeechFromLibtorrent downloads a v1 torrent from libtorrent
+// seeding on loopback and checks the bytes.
+func TestSessionLeechFromLibtorrent(t *testing.T) {
+	dir := t.TempDir()
+	want := sessionWriteFile(t, filepath.Join(dir, "seed", "data.bin"), 8<<20+123, 1)
+	torrent := filepath.Join(dir, "data.torrent")
+	mi := sessionBuildV1(t, filepath.Join(dir, "seed", "data.bin"), torrent, 256<<10)
+
+	port := freePort(t, "tcp")
+	p := startPython(t, sessionLTSeed, torrent, filepath.Join(dir, "seed"), fmt.Sprint(port), "120")
+	waitFor(t, 60*time.Second, "libtorrent to seed", func() bool { return strings.Contains(p.Log(), "seeding") })
+
+	s, err := bittern.NewSession(&bittern.Config{ListenAddr: "127.0.0.1:0", DataDir: filepath.Join(dir, "leech")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	tor, err := s.AddTorrent(ctx, mi, &bittern.TorrentOptions{Peers: []netip.AddrPort{netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tor.Wait(ctx); err != nil {
+		t.Fatalf("wait: %v; stats %+v", err, tor.Stats())
+	}
+	st := tor.Stats()
+	s.Close()
+	got, err := os.ReadFile(filepath.Join(dir, "leech", "data.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("downloaded data differs")
+	}
+	if st.HashFailures != 0 {
+		t.Errorf("%d hash failures from libtorrent", st.HashFailures)
+	}
+	t.Logf("stats: %+v", st)
+}
+
+// TestSessionSeedToLibtorrent seeds a multi-file v1 torrent that libtorrent
+// downloads from us over loopback.
+func TestSessionSeedToLibtorrent(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]int{"a.bin": 3<<20 + 17, "sub/b.bin": 1, "sub/c.bin": 5<<20 - 3, "d.txt": 40000}
+	contents := map[string][]byte{}
+	i := uint64(2)
+	for name, n := range files {
+		contents[name] = sessionWriteFile(t, filepath.Join(dir, "seed", "tree", filepath.FromSlash(name)), n, i)
+		i++
+	}
+	torrent := filepath.Join(dir, "tree.torrent")
+	mi := sessionBuildV1(t, filepath.Join(dir, "seed", "tree"), torrent, 128<<10)
+
+	s, err := bittern.NewSession(&bittern.Config{ListenAddr: "127.0.0.1:0", DataDir: filepath.Join(dir, "seed")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	tor, err := s.AddTorrent(ctx, mi, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tor.Stats().Complete {
+		t.Fatalf("our seed is not complete after its check: %+v", tor.Stats())
+	}
+	ourPort := s.Addr().(*net.TCPAddr).Port
+	out := runPython(t, ctx, sessionLTLeech, torrent, filepath.Join(dir, "lt"), fmt.Sprint(freePort(t, "tcp")), fmt.Sprint(ourPort), "90")
+	if !strings.Contains(string(out), "finished") {
+		t.Fatalf("libtorrent did not finish:\n%s", out)
+	}
+	for name, want := range contents {
+		got, err := os.ReadFile(filepath.Join(dir, "lt", "tree", filepath.FromSlash(name)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s differs", name)
+		}
+	}
+	if up := tor.Stats().Uploaded; up < mi.Info().TotalLength() {
+		t.Errorf("uploaded %d bytes, want at least %d", up, mi.Info().TotalLength())
+	}
+}
