@@ -176,7 +176,11 @@ func (t *dirTorrent) openFile(i int) func(write bool) (*os.File, bool, error) {
 			if err := t.mkParent(name); err != nil {
 				return nil, false, err
 			}
-			f, err := t.root.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o666)
+			perm := os.FileMode(0o666)
+			if t.l.files[i].exec {
+				perm = 0o777 // BEP 47 'x', subject to the umask like any file
+			}
+			f, err := t.root.OpenFile(name, os.O_RDWR|os.O_CREATE, perm)
 			if err != nil {
 				return nil, false, fmt.Errorf("storage: %w", err)
 			}
@@ -343,7 +347,10 @@ func (t *dirTorrent) flushLocked() error {
 	t.dirtyMu.Unlock()
 	var errs []error
 	for _, i := range files {
-		e, err := t.pool.get(i, true, t.openFile(i))
+		e, err := t.pool.get(i, false, t.openFile(i))
+		if err == errNotExist {
+			continue // removed behind our back: nothing left to sync
+		}
 		if err == nil {
 			err = e.f.Sync()
 			t.pool.put(e)

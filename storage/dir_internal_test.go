@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -286,5 +287,84 @@ func TestMoveCrossDevice(t *testing.T) {
 	}
 	if b, err := os.ReadFile(filepath.Join(dst, "t", "link")); err != nil || string(b) != "hello" {
 		t.Errorf("copied tree: %q, %v", b, err)
+	}
+}
+
+func TestExecutableAttr(t *testing.T) {
+	root := t.TempDir()
+	info := testInfo(16<<10, 10, 10)
+	info.Files[0].Attr = "x"
+	tor := openT(t, &Dir{Root: root}, info)
+	defer tor.Close()
+	if _, err := tor.WriteAt(make([]byte, 20), 0); err != nil {
+		t.Fatal(err)
+	}
+	for name, exec := range map[string]bool{"a": true, "b": false} {
+		fi, err := os.Stat(filepath.Join(root, "t", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fi.Mode().Perm()&0o100 != 0; got != exec {
+			t.Errorf("%s: mode %v, executable %v want %v", name, fi.Mode(), got, exec)
+		}
+	}
+}
+
+// TestDeselectExisting: a file already on disk keeps its data in place
+// when deselected (as in libtorrent), no part file is made for it.
+func TestDeselectExisting(t *testing.T) {
+	root := t.TempDir()
+	info := testInfo(16<<10, 10000, 30000, 20000)
+	tor := openT(t, &Dir{Root: root}, info)
+	defer tor.Close()
+	ref := bytes.Repeat([]byte{4}, 60000)
+	if _, err := tor.WriteAt(ref, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := tor.SetWantedFiles([]bool{true, false, true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tor.WriteAt(bytes.Repeat([]byte{5}, 100), 15000); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(root, "t", "b"))
+	if err != nil || b[5000] != 5 {
+		t.Fatalf("write to an existing deselected file did not land in it: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "."+metainfo.Hash{7}.String()+".parts")); !os.IsNotExist(err) {
+		t.Errorf("part file created: %v", err)
+	}
+}
+
+func TestMemoryDelete(t *testing.T) {
+	m := new(Memory)
+	info := testInfo(16<<10, 100)
+	tor, _ := m.Open(context.Background(), info, metainfo.Hash{1})
+	_, _ = tor.WriteAt([]byte{1}, 0)
+	tor.Close()
+	m.Delete(metainfo.Hash{1})
+	tor, _ = m.Open(context.Background(), info, metainfo.Hash{1})
+	defer tor.Close()
+	b := make([]byte, 1)
+	if _, err := tor.ReadAt(b, 0); err != nil || b[0] != 0 {
+		t.Errorf("data survived Delete: %v %v", b, err)
+	}
+}
+
+func TestPathErrorText(t *testing.T) {
+	_, err := newLayout(testInfo(16<<10, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := testInfo(16<<10, 1)
+	info.Files[0].Path = []string{"ok", ".."}
+	_, err = newLayout(info)
+	if err == nil || err.Error() != `storage: file 0 ["ok" ".."]: storage: unsafe path: component ".."` {
+		t.Errorf("error text: %v", err)
+	}
+	info.Name = ".."
+	_, err = newLayout(info)
+	if err == nil || !strings.HasPrefix(err.Error(), `storage: torrent name [".."]`) {
+		t.Errorf("error text: %v", err)
 	}
 }

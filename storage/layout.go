@@ -23,6 +23,7 @@ type lfile struct {
 	off, length int64
 	pad         bool
 	symlink     bool
+	exec        bool   // BEP 47 'x': created executable
 	name        string // slash-separated path relative to the download directory
 	target      string // symlink target relative to the link's directory
 }
@@ -93,7 +94,7 @@ func newLayout(info *metainfo.Info) (*layout, error) {
 		if off+f.Length < off {
 			return nil, fmt.Errorf("%w: total length overflows", ErrBadLayout)
 		}
-		lf := lfile{off: off, length: f.Length, pad: f.Pad}
+		lf := lfile{off: off, length: f.Length, pad: f.Pad, exec: f.Executable()}
 		off += f.Length
 		l.files[i] = lf
 		if f.Pad {
