@@ -34,6 +34,9 @@
 //	mi, err := b.Build(ctx, "path/to/dir")
 //	err = mi.Write(f)
 //
+// A MetaInfo and its Info are not modified after Load returns them and may
+// be read from any number of goroutines.
+//
 // # The byte space
 //
 // Info.Files lists every file of the torrent in order, pad files included,
