@@ -105,7 +105,10 @@ type buildFile struct {
 // Build hashes the file or directory at path and returns the torrent. In a
 // directory, regular files are included in lexical path order (the order
 // BEP 52 file trees imply); symbolic links and other special files are
-// skipped, and empty directories are not represented.
+// skipped, and empty directories are not represented. As BEP 52 reads a v2
+// file tree holding a single file as a single-file torrent, a v2-only
+// torrent of a directory holding one file is such a torrent, named after the
+// file (libtorrent does the same); v1 and hybrid torrents keep the directory.
 func (b *Builder) Build(ctx context.Context, path string) (*MetaInfo, error) {
 	if b.Version < Hybrid || b.Version > V2 {
 		return nil, fmt.Errorf("metainfo: unknown torrent version %d", b.Version)
@@ -151,7 +154,7 @@ func (b *Builder) Build(ctx context.Context, path string) (*MetaInfo, error) {
 	}
 	v1 := b.Version != V2
 	v2 := b.Version != V1
-	if v2 || b.Version == Hybrid {
+	if v2 {
 		files = alignFiles(files, pl)
 	} else {
 		var off int64
