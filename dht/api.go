@@ -140,9 +140,6 @@ func (e *AnnounceError) Unwrap() error { return e.Last }
 // socket with uTP). seed marks us as a seed (BEP 33). It returns the
 // number of nodes that accepted.
 func (s *Server) Announce(ctx context.Context, ih metainfo.Hash, port int, impliedPort, seed bool, found func(netip.AddrPort)) (int, error) {
-	if s.cfg.ReadOnly {
-		return 0, ErrReadOnly
-	}
 	if !impliedPort && (port <= 0 || port > 65535) {
 		return 0, fmt.Errorf("dht: announce port %d out of range", port)
 	}

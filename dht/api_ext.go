@@ -41,9 +41,6 @@ func (s *Server) PutMutable(ctx context.Context, priv ed25519.PrivateKey, salt [
 }
 
 func (s *Server) put(ctx context.Context, target ID, it *Item, cas *int64) (int, error) {
-	if s.cfg.ReadOnly {
-		return 0, ErrReadOnly
-	}
 	l := s.getLookup(target, nil, nil)
 	if _, err := l.run(ctx); err != nil {
 		return 0, err

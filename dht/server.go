@@ -47,8 +47,6 @@ var (
 	// ErrBadResponse is returned when a node answers with a response missing
 	// what the query asks for.
 	ErrBadResponse = errors.New("dht: bad response")
-	// ErrReadOnly is returned by Announce and Put on a read-only server.
-	ErrReadOnly = errors.New("dht: read-only node cannot store")
 )
 
 // Config configures a Server. The zero value (or nil) works.
@@ -73,7 +71,9 @@ type Config struct {
 	// refreshed with a lookup. If zero, DefaultRefreshInterval.
 	RefreshInterval time.Duration
 	// ReadOnly puts the node in BEP 43 read-only mode: it marks its queries
-	// "ro", answers no queries and stores nothing.
+	// "ro" so that other nodes leave it out of their routing tables, and
+	// answers no queries. It can still look up, announce and put; use it
+	// for short-lived or unreachable nodes.
 	ReadOnly bool
 	// EnforceNodeID keeps nodes whose IDs do not match their IPs (BEP 42)
 	// out of the routing table. If false, they are accepted, as libtorrent
