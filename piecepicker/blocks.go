@@ -269,6 +269,26 @@ func (p *Picker) Received(peer *Peer, b Block) (Arrival, error) {
 	return a, nil
 }
 
+// Lost returns a received block to the pool: its data never reached storage (a failed
+// write). It reports whether b was received and not yet verified.
+func (p *Picker) Lost(b Block) bool {
+	if !p.validBlock(b) {
+		return false
+	}
+	pp := p.partialOf(b.Piece)
+	if pp == nil || pp.blocks[b.Index].state != blockReceived {
+		return false
+	}
+	bs := &pp.blocks[b.Index]
+	bs.state, bs.from = blockFree, nil
+	pp.received--
+	pp.free++
+	pp.nextFree = min(pp.nextFree, b.Index)
+	p.freeChanged(pp)
+	p.maybeEnd(pp)
+	return true
+}
+
 // Verified records that piece i passed its hash check and is stored. Requests still
 // outstanding for it (possible only if it is called before the piece is complete, as
 // MarkHave may be) are dropped from their peers' lists: cancel them; later data for the

@@ -221,7 +221,9 @@ func driveRandom(t *testing.T, r *rand.Rand, steps int) {
 		case 17:
 			now = now.Add(time.Duration(r.IntN(1000)) * time.Millisecond)
 		case 18:
-			if r.IntN(2) == 0 {
+			if r.IntN(3) == 0 {
+				p.Lost(Block{i, r.IntN(p.NumBlocks(i))})
+			} else if r.IntN(2) == 0 {
 				p.MarkHave(i)
 			} else {
 				p.ClearHave(i)

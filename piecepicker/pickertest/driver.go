@@ -218,7 +218,17 @@ func (d *driver) step() error {
 		}
 		m.have[i] = false
 	case 25:
-		return d.removedPeer()
+		if d.in.byte()&1 == 0 {
+			return d.removedPeer()
+		}
+		i := d.in.intn(m.n)
+		b := piecepicker.Block{Piece: i, Index: d.in.intn(m.blocks[i])}
+		d.last = fmt.Sprintf("Lost(%v)", b)
+		_, recv := m.recv[b]
+		if got := p.Lost(b); got != recv {
+			return fmt.Errorf("%s = %v, want %v", d.last, got, recv)
+		}
+		delete(m.recv, b)
 	}
 	return nil
 }
