@@ -317,3 +317,19 @@ func TestLimitBoundaries(t *testing.T) {
 		t.Errorf("too many so ranges: %v", err)
 	}
 }
+
+func TestDuplicateInfoRejected(t *testing.T) {
+	one := v1Torrent(t, map[string]any{"name": "a", "piece length": 16384, "length": 1, "pieces": strings.Repeat("x", 20)}, nil)
+	infoA := one[len("d4:info") : len(one)-1]
+	data := append(append(append([]byte("d4:info"), infoA...), "4:info"...), infoA...)
+	data = append(data, 'e')
+	if _, err := Parse(data); !errors.Is(err, ErrBencoding) || !strings.Contains(err.Error(), "duplicate key") {
+		t.Errorf("two info keys: %v", err)
+	}
+	// A nested "4:infod" (here inside the comment) is not a duplicate.
+	data = v1Torrent(t, map[string]any{"name": "a", "piece length": 16384, "length": 1, "pieces": strings.Repeat("x", 20)},
+		map[string]any{"comment": "4:infod4:infod"})
+	if _, err := Parse(data); err != nil {
+		t.Errorf("info-like comment: %v", err)
+	}
+}

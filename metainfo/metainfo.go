@@ -138,6 +138,13 @@ func Parse(data []byte) (*MetaInfo, error) {
 			return nil, bencodingErr(err)
 		}
 	}
+	if bytes.Count(data, []byte("4:infod")) > 1 {
+		// Two "info" keys would give clients different info-hashes
+		// (libtorrent takes the first, a map the last): refuse.
+		if n, err := countTopKey(data, "info"); err != nil || n > 1 {
+			return nil, fieldErr("info", detail(ErrBencoding, "duplicate key"))
+		}
+	}
 	infoRaw, ok := top["info"]
 	if !ok {
 		return nil, fieldErr("info", ErrMissing)
@@ -362,4 +369,29 @@ func mergeStrings(a, b []string) []string {
 		}
 	}
 	return a
+}
+
+// countTopKey counts the occurrences of key in the top-level dictionary of
+// data, skipping over the values.
+func countTopKey(data []byte, key string) (int, error) {
+	dec := bencode.NewDecoder(bytes.NewReader(data))
+	dec.SetMaxSize(MaxTorrentSize)
+	if _, err := dec.Token(); err != nil { // 'd', checked by the caller
+		return 0, err
+	}
+	n := 0
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return 0, err
+		}
+		if kb, ok := k.([]byte); ok && string(kb) == key {
+			n++
+		}
+		var skip bencode.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
 }
