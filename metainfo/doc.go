@@ -73,7 +73,9 @@
 // appear in the file; InfoHash is SHA-1 over them and InfoHashV2 SHA-256.
 // Nothing is re-encoded before hashing, so unusual but valid encodings keep
 // their hash. v2 info dictionaries must be canonical (sorted keys), as BEP
-// 52 requires; v1 ones may have unsorted keys, as many real torrents do.
+// 52 requires; v1 ones may have unsorted keys, as many real torrents do. A
+// file with two top-level "info" keys is rejected, since clients would
+// disagree on which one the info-hash covers.
 //
 // # Path safety
 //
