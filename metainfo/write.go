@@ -27,7 +27,9 @@ type torrentFile struct {
 }
 
 // Marshal encodes mi as a .torrent file: the top-level keys canonically
-// ordered, InfoBytes copied verbatim.
+// ordered, InfoBytes copied verbatim (so the info-hashes never change).
+// Only the fields of MetaInfo are written: unknown top-level keys of a
+// loaded torrent are not kept.
 func (mi *MetaInfo) Marshal() ([]byte, error) {
 	t := torrentFile{
 		Announce:     mi.Announce,
