@@ -123,7 +123,7 @@ func (t *Torrent) handleMessage(c *peerConn, ev peerEvent) {
 // anything to give the other.
 func (t *Torrent) dropIfBothSeeds(c *peerConn) {
 	if c.have.All() && t.picker.Done() && t.picker.NumHave() == t.picker.NumPieces() {
-		t.dropConn(c, nil)
+		t.dropConnGraceful(c)
 	}
 }
 
@@ -318,10 +318,10 @@ func (t *Torrent) onHashed(piece int, ok bool) {
 	t.numHave.Store(int64(t.picker.NumHave()))
 	t.bytesHave.Add(t.info.PieceSize(piece))
 	have := peerwire.Have{Index: uint32(piece)}.AppendTo(nil)
+	// Like libtorrent (send_redundant_have), peers that have the piece
+	// are told too: a seed learns that we are done and can hang up.
 	for c := range t.conns {
-		if !c.have.Has(piece) {
-			c.send(have)
-		}
+		c.send(have)
 		if c.amInterested && !t.picker.Interesting(c.pp) {
 			t.setInterested(c, false)
 		}

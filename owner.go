@@ -39,6 +39,7 @@ type peerAddr struct {
 	addr    netip.AddrPort
 	busy    bool // dialling or connected
 	self    bool // it was ourselves: never dial again
+	seed    bool // it had every piece: not dialled while we seed
 	fails   int
 	nextTry time.Time
 }
@@ -151,19 +152,18 @@ func (t *Torrent) addPeerAddrs(addrs []netip.AddrPort) {
 	t.connectPeers()
 }
 
-// connectPeers dials known addresses while the torrent is incomplete and
-// the connection limits allow.
+// connectPeers dials known addresses while the connection limits allow.
+// A seed dials too (leechers behind a NAT can only be reached that way),
+// but not addresses that were seeds themselves.
 func (t *Torrent) connectPeers() {
-	if t.picker.Done() {
-		return
-	}
+	seeding := t.picker.Done()
 	cfg := &t.s.cfg
 	now := time.Now()
 	for _, pa := range t.addrs {
 		if t.halfOpen >= cfg.MaxHalfOpen || len(t.conns)+t.halfOpen >= cfg.MaxPeers {
 			return
 		}
-		if pa.busy || pa.self || now.Before(pa.nextTry) {
+		if pa.busy || pa.self || (seeding && pa.seed) || now.Before(pa.nextTry) {
 			continue
 		}
 		pa.busy = true
@@ -335,8 +335,28 @@ func (t *Torrent) dropConn(c *peerConn, err error) {
 	if c.removed {
 		return
 	}
-	c.removed = true
 	c.close(err)
+	t.forget(c)
+}
+
+// dropConnGraceful forgets a connection and closes it once the messages
+// already queued (the last haves) are sent.
+func (t *Torrent) dropConnGraceful(c *peerConn) {
+	if c.removed {
+		return
+	}
+	c.closeAfterFlush()
+	t.forget(c)
+}
+
+// forget removes a closed or closing connection from the torrent's state.
+func (t *Torrent) forget(c *peerConn) {
+	c.removed = true
+	if c.outgoing && c.have.All() {
+		if a, err := netip.ParseAddrPort(c.addr); err == nil && t.addrs[a] != nil {
+			t.addrs[a].seed = true
+		}
+	}
 	t.picker.RemovePeer(c.pp)
 	delete(t.conns, c)
 	if t.byID[c.id] == c {

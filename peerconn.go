@@ -71,6 +71,7 @@ type blockKey struct{ index, begin, length uint32 }
 // to write with the framer (the block goes back to the pool afterwards).
 type outItem struct {
 	msg          []byte
+	closeConn    bool // close the connection once what precedes is sent
 	piece        bool
 	index, begin uint32
 	block        []byte
@@ -132,6 +133,20 @@ func (c *peerConn) sendPiece(index, begin uint32, block []byte) {
 	c.signal()
 }
 
+// closeAfterFlush closes the connection once the messages queued so far
+// are sent (within flushTimeout). It never blocks.
+func (c *peerConn) closeAfterFlush() {
+	c.conn.SetWriteDeadline(time.Now().Add(flushTimeout))
+	c.mu.Lock()
+	c.queue = append(c.queue, outItem{closeConn: true})
+	c.mu.Unlock()
+	c.signal()
+}
+
+// flushTimeout bounds the sending of the last messages of a connection
+// closed gracefully.
+const flushTimeout = 10 * time.Second
+
 func (c *peerConn) signal() {
 	select {
 	case c.wake <- struct{}{}:
@@ -177,6 +192,14 @@ func (c *peerConn) writeLoop(keepAlive time.Duration) {
 		items, c.queue = c.queue, items[:0]
 		c.mu.Unlock()
 		for i, it := range items {
+			if it.closeConn {
+				if len(buf) > 0 {
+					c.conn.Write(buf)
+				}
+				c.close(nil)
+				items = items[i+1:]
+				return
+			}
 			if !it.piece {
 				buf = append(buf, it.msg...)
 				continue

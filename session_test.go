@@ -294,3 +294,49 @@ func TestRemoveKeepsDataAndStats(t *testing.T) {
 		}
 	})
 }
+
+// A seed dials the leechers it is told about (a leecher may not be
+// reachable the other way), and a seed it reaches is dropped and not
+// dialled again.
+func TestSeederDialsLeecher(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := newPipeNet()
+		data := randomData(1<<20, 16)
+		mi := makeTorrent(t, "dial.bin", data, 64<<10)
+		ctx := context.Background()
+		seedStore := &storage.Memory{}
+		fill(t, seedStore, mi, data)
+		seeder := newPipeSession(t, n, "10.0.0.1:6881", &Config{Storage: seedStore, RetryBackoff: time.Second})
+		defer seeder.Close()
+		cd := &countingDialer{Dialer: seeder.cfg.Dialer}
+		seeder.cfg.Dialer = cd
+		st, err := seeder.AddTorrent(ctx, mi, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		leechStore := &storage.Memory{}
+		leecher := newPipeSession(t, n, "10.0.0.2:6881", &Config{Storage: leechStore})
+		defer leecher.Close()
+		lt, err := leecher.AddTorrent(ctx, mi, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.AddPeers(netip.MustParseAddrPort("10.0.0.2:6881"))
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+		defer cancel()
+		if err := lt.Wait(wctx); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(contents(t, leechStore, mi), data) {
+			t.Fatal("data differs")
+		}
+		// Now both are seeds: the connection goes, and is not redialled.
+		time.Sleep(time.Hour)
+		if p := st.Stats().Peers; p != 0 {
+			t.Errorf("seed still has %d peers", p)
+		}
+		if d := cd.n.Load(); d != 1 {
+			t.Errorf("seed dialled %d times, want 1", d)
+		}
+	})
+}

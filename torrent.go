@@ -235,8 +235,10 @@ func (t *Torrent) Wait(ctx context.Context) error {
 }
 
 // AddPeers gives the torrent addresses of peers to connect to. It does not
-// block; the connections are made while the torrent is incomplete, within
-// Config.MaxPeers and Config.MaxHalfOpen.
+// block; the connections are made within Config.MaxPeers and
+// Config.MaxHalfOpen, and retried with backoff (Config.RetryBackoff) when
+// they fail or drop. A seeding torrent dials too, except addresses found to
+// be seeds.
 func (t *Torrent) AddPeers(addrs ...netip.AddrPort) {
 	addrs = append([]netip.AddrPort(nil), addrs...)
 	t.inbox.post(func() { t.addPeerAddrs(addrs) })
