@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"sync"
 
 	"github.com/bittern/bittern/metainfo"
@@ -46,10 +47,14 @@ func (d *Dir) Open(ctx context.Context, info *metainfo.Info, ih metainfo.Hash) (
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(d.Root, 0o777); err != nil {
+	dir, err := filepath.Abs(d.Root) // Move renames by path: pin it now
+	if err != nil {
 		return nil, fmt.Errorf("storage: %w", err)
 	}
-	root, err := os.OpenRoot(d.Root)
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		return nil, fmt.Errorf("storage: %w", err)
+	}
+	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, fmt.Errorf("storage: %w", err)
 	}
@@ -57,7 +62,7 @@ func (d *Dir) Open(ctx context.Context, info *metainfo.Info, ih metainfo.Hash) (
 		l:       l,
 		ih:      ih,
 		root:    root,
-		dir:     d.Root,
+		dir:     dir,
 		pool:    newFilePool(d.MaxOpenFiles),
 		usePart: make([]bool, len(l.files)),
 		dirty:   make(map[int]bool),
@@ -187,10 +192,10 @@ func (t *dirTorrent) openFile(i int) func(write bool) (*os.File, bool, error) {
 			return f, true, nil
 		}
 		f, err := t.root.OpenFile(name, os.O_RDWR, 0)
-		if errors.Is(err, fs.ErrPermission) {
-			f, err = t.root.OpenFile(name, os.O_RDONLY, 0)
-			if err == nil {
-				return f, false, nil
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			// Read-only file or file system (EACCES, EROFS): seed from it.
+			if rf, rerr := t.root.OpenFile(name, os.O_RDONLY, 0); rerr == nil {
+				return rf, false, nil
 			}
 		}
 		if errors.Is(err, fs.ErrNotExist) {

@@ -368,3 +368,27 @@ func TestPathErrorText(t *testing.T) {
 		t.Errorf("error text: %v", err)
 	}
 }
+
+// TestReadOnlyFiles: data on read-only files can be read (seeded); writes
+// fail with an error instead of succeeding silently.
+func TestReadOnlyFiles(t *testing.T) {
+	root := t.TempDir()
+	info := testInfo(16<<10, 10)
+	if err := os.MkdirAll(filepath.Join(root, "t"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "t", "a"), []byte("0123456789"), 0o444); err != nil {
+		t.Fatal(err)
+	}
+	tor := openT(t, &Dir{Root: root}, info)
+	defer tor.Close()
+	b := make([]byte, 10)
+	if _, err := tor.ReadAt(b, 0); err != nil || string(b) != "0123456789" {
+		t.Fatalf("read of a read-only file: %q, %v", b, err)
+	}
+	if os.Geteuid() != 0 { // root ignores permission bits
+		if _, err := tor.WriteAt([]byte("x"), 0); err == nil {
+			t.Error("write to a read-only file succeeded")
+		}
+	}
+}

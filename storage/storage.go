@@ -15,7 +15,8 @@ type Storage interface {
 	// Open returns the torrent's contiguous byte space: the files of info
 	// in order, pad files included, as one range [0, info.TotalLength()).
 	// ih identifies the torrent (the v1 info-hash, or the truncated v2
-	// info-hash of a v2-only torrent).
+	// info-hash of a v2-only torrent): data written and closed is found
+	// again by a later Open of the same torrent on the same Storage.
 	Open(ctx context.Context, info *metainfo.Info, ih metainfo.Hash) (Torrent, error)
 }
 
