@@ -104,3 +104,88 @@ func TestSessionSeedToLibtorrent(t *testing.T) {
 		t.Errorf("uploaded %d bytes, want at least %d", up, mi.Info().TotalLength())
 	}
 }
+
+// TestSessionSeedToAria2 seeds to aria2, which cannot be given a peer:
+// our seeding session dials its listening port.
+func TestSessionSeedToAria2(t *testing.T) {
+	requireBinary(t, "aria2c")
+	dir := t.TempDir()
+	want := sessionWriteFile(t, filepath.Join(dir, "seed", "movie.bin"), 6<<20+999, 20)
+	torrent := filepath.Join(dir, "movie.torrent")
+	mi := sessionBuildV1(t, filepath.Join(dir, "seed", "movie.bin"), torrent, 256<<10)
+
+	s, err := bittern.NewSession(&bittern.Config{ListenAddr: "127.0.0.1:0", DataDir: filepath.Join(dir, "seed")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	tor, err := s.AddTorrent(ctx, mi, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t, "tcp")
+	p := startProc(t, "aria2c", "--enable-dht=false", "--enable-dht6=false", "--bt-enable-lpd=false",
+		"--enable-peer-exchange=false", fmt.Sprintf("--listen-port=%d", port), "--seed-time=0",
+		"--file-allocation=none", "--summary-interval=0", "--console-log-level=notice",
+		"-d", filepath.Join(dir, "aria2"), torrent)
+	ap := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))
+	// aria2 opens its port a moment after it starts; the session retries.
+	waitFor(t, 30*time.Second, "aria2 to listen", func() bool {
+		c, err := net.Dial("tcp", ap.String())
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	tor.AddPeers(ap)
+	if err := p.Wait(ctx); err != nil {
+		t.Fatalf("aria2: %v\n%s", err, p.Log())
+	}
+	got, err := os.ReadFile(filepath.Join(dir, "aria2", "movie.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("aria2's data differs")
+	}
+}
+
+// TestSessionLeechFromAria2 downloads from aria2 seeding on loopback.
+func TestSessionLeechFromAria2(t *testing.T) {
+	requireBinary(t, "aria2c")
+	dir := t.TempDir()
+	want := sessionWriteFile(t, filepath.Join(dir, "seed", "song.bin"), 5<<20+7, 21)
+	torrent := filepath.Join(dir, "song.torrent")
+	mi := sessionBuildV1(t, filepath.Join(dir, "seed", "song.bin"), torrent, 64<<10)
+	port := freePort(t, "tcp")
+	startProc(t, "aria2c", "--enable-dht=false", "--enable-dht6=false", "--bt-enable-lpd=false",
+		"--enable-peer-exchange=false", fmt.Sprintf("--listen-port=%d", port), "-V", "--seed-ratio=0.0",
+		"--file-allocation=none", "--summary-interval=0", "--console-log-level=notice",
+		"-d", filepath.Join(dir, "seed"), torrent)
+	ap := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))
+
+	s, err := bittern.NewSession(&bittern.Config{ListenAddr: "127.0.0.1:0", DataDir: filepath.Join(dir, "leech"), RetryBackoff: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	tor, err := s.AddTorrent(ctx, mi, &bittern.TorrentOptions{Peers: []netip.AddrPort{ap}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tor.Wait(ctx); err != nil {
+		t.Fatalf("wait: %v; %+v", err, tor.Stats())
+	}
+	s.Close()
+	got, err := os.ReadFile(filepath.Join(dir, "leech", "song.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("data differs")
+	}
+}
