@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/netip"
 	"slices"
+	"time"
 )
 
 // maxCandidates bounds the node list one lookup keeps.
@@ -23,6 +24,7 @@ type candidate struct {
 	state candState
 	depth int    // round trip on which we learnt of it (1 for table nodes)
 	token string // from get_peers / get
+	slow  bool   // in flight past the short timeout
 }
 
 // LookupStats describes a finished iterative lookup.
@@ -47,6 +49,7 @@ type lookupReply struct {
 // caller's goroutine; responses arrive on a channel.
 type lookup struct {
 	s       *Server
+	self    ID
 	target  ID
 	method  string
 	args    func() *Args
@@ -59,7 +62,7 @@ type lookup struct {
 }
 
 func (s *Server) newLookup(target ID, method string, args func() *Args, onReply func(*candidate, *Return)) *lookup {
-	l := &lookup{s: s, target: target, method: method, args: args, onReply: onReply,
+	l := &lookup{s: s, self: s.ID(), target: target, method: method, args: args, onReply: onReply,
 		seen: make(map[netip.AddrPort]bool)}
 	s.mu.Lock()
 	var seed []NodeInfo
@@ -78,7 +81,7 @@ func (s *Server) newLookup(target ID, method string, args func() *Args, onReply 
 
 // add considers a node as a candidate.
 func (l *lookup) add(n NodeInfo, depth int) {
-	if l.seen[n.Addr] || n.ID == l.s.id || !l.s.usable(n.Addr) {
+	if l.seen[n.Addr] || n.ID == l.self || !l.s.usable(n.Addr) {
 		return
 	}
 	if l.s.cfg.EnforceNodeID && !NodeIDValid(n.ID, n.Addr.Addr()) {
@@ -129,16 +132,24 @@ func (l *lookup) next() (c *candidate, done bool) {
 	return c, done
 }
 
-// run drives the lookup to completion or ctx's end.
+// run drives the lookup to completion or ctx's end. A query that has not
+// been answered within a third of the query timeout stops counting against
+// Alpha, so that dead nodes slow a lookup down less (it still waits for
+// them to time out before deciding they are not among the closest).
 func (l *lookup) run(ctx context.Context) (*LookupStats, error) {
 	if len(l.cands) == 0 {
 		return &l.stats, ErrNoNodes
 	}
 	alpha := l.s.cfg.Alpha
-	ch := make(chan lookupReply, alpha)
-	inflight := 0
+	slowAfter := l.s.cfg.QueryTimeout / 3
+	// Every query sends exactly one final reply; at most maxCandidates+1
+	// queries are in flight (in-flight candidates are never dropped), so
+	// sends never block even after run returns.
+	ch := make(chan lookupReply, maxCandidates+1)
+	slow := make(chan *candidate, alpha)
+	inflight, slowCount := 0, 0
 	for {
-		for inflight < alpha {
+		for inflight-slowCount < alpha {
 			c, _ := l.next()
 			if c == nil {
 				break
@@ -146,7 +157,14 @@ func (l *lookup) run(ctx context.Context) (*LookupStats, error) {
 			c.state = candInFlight
 			inflight++
 			l.stats.Queried++
+			timer := time.AfterFunc(slowAfter, func() {
+				select {
+				case slow <- c:
+				default: // a lost hint only costs speed
+				}
+			})
 			l.s.sendQuery(c.Addr, l.method, l.args(), func(m *Msg, err error) {
+				timer.Stop()
 				ch <- lookupReply{c, m, err}
 			})
 		}
@@ -156,7 +174,15 @@ func (l *lookup) run(ctx context.Context) (*LookupStats, error) {
 		select {
 		case r := <-ch:
 			inflight--
+			if r.c.slow {
+				slowCount--
+			}
 			l.handle(r)
+		case c := <-slow:
+			if c.state == candInFlight && !c.slow {
+				c.slow = true
+				slowCount++
+			}
 		case <-ctx.Done():
 			return &l.stats, ctx.Err()
 		}

@@ -117,9 +117,7 @@ func (s *Server) handleReply(m *Msg, from netip.AddrPort) {
 // vote on our external IP. s.mu held.
 func (s *Server) noteResponder(m *Msg, from netip.AddrPort) {
 	if ip, ok := parseCompactAddr([]byte(m.IP)); ok && ip.Addr().IsValid() {
-		if len(s.votes) < 64 || s.votes[ip.Addr()] > 0 {
-			s.votes[ip.Addr()]++
-		}
+		s.vote(from.Addr(), ip.Addr())
 	}
 	if m.RO == 1 {
 		return // BEP 43: read-only nodes stay out of routing tables

@@ -133,7 +133,7 @@ type Server struct {
 	peers   *peerStore
 	items   *itemStore
 	limiter *ipLimiter
-	votes   map[netip.Addr]int // external IP votes (BEP 42)
+	voters  map[netip.Addr]netip.Addr // responder IP -> our IP as it sees it (BEP 42)
 	stats   Stats
 	closed  bool
 
@@ -147,7 +147,7 @@ type Server struct {
 // and closes it in Close. cfg may be nil.
 func NewServer(conn net.PacketConn, cfg *Config) (*Server, error) {
 	s := &Server{conn: conn, txs: make(map[string]*transaction), done: make(chan struct{}),
-		votes: make(map[netip.Addr]int)}
+		voters: make(map[netip.Addr]netip.Addr)}
 	if cfg != nil {
 		s.cfg = *cfg
 	}
@@ -279,14 +279,8 @@ func (s *Server) AddNode(ctx context.Context, addr netip.AddrPort) error {
 func (s *Server) ExternalIP() (netip.Addr, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var best netip.Addr
-	n := 0
-	for ip, c := range s.votes {
-		if c > n {
-			best, n = ip, c
-		}
-	}
-	return best, n > 0
+	ip, n := s.externalIP()
+	return ip, n > 0
 }
 
 func (s *Server) tableFor(a netip.AddrPort) *table {
