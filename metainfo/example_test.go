@@ -108,3 +108,14 @@ func ExampleMerkleRoot() {
 	// Output:
 	// 3 1cb5a249f6e721060aae623d21d3eca23056bda8c19e4e89f9a086151553713d
 }
+
+func ExampleMetaInfo_Magnet() {
+	mi, err := metainfo.LoadFile("testdata/libtorrent/v2_hybrid.torrent")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(mi.Magnet())
+	// Output:
+	// magnet:?xt=urn:btih:514c76c1f27ec61ca8b37851bcd1cbf0b26cf120&xt=urn:btmh:1220518fbaf39b37020c896e8768a967da6d76bbd5ef7a02c761021b65a72c6cfa11&dn=bittorrent-v1-v2-hybrid-test
+}
