@@ -4,10 +4,15 @@ package conformance
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/bittern/bittern/metainfo"
 )
@@ -115,4 +120,47 @@ func sessionBuildV1(t *testing.T, path, out string, pieceLen int64) *metainfo.Me
 		t.Fatal(err)
 	}
 	return mi
+}
+
+// sessionStartTransmission starts transmission-daemon on loopback with the
+// given peer and RPC ports, downloading into dir, and waits for its RPC.
+func sessionStartTransmission(t *testing.T, dir string, peerPort, rpcPort int) *proc {
+	t.Helper()
+	requireBinary(t, "transmission-daemon")
+	conf := filepath.Join(dir, "config")
+	if err := os.MkdirAll(conf, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	settings := map[string]any{
+		"bind-address-ipv4": "127.0.0.1", "bind-address-ipv6": "::1",
+		"peer-port": peerPort, "peer-port-random-on-start": false, "port-forwarding-enabled": false,
+		"dht-enabled": false, "lpd-enabled": false, "pex-enabled": false, "utp-enabled": false,
+		"rpc-bind-address": "127.0.0.1", "rpc-port": rpcPort, "rpc-authentication-required": false,
+		"rpc-whitelist": "127.0.0.1,::1", "rpc-whitelist-enabled": true, "rpc-host-whitelist-enabled": false,
+		"ratio-limit-enabled": false, "encryption": 0, "download-dir": filepath.Join(dir, "downloads"),
+		"incomplete-dir-enabled": false, "message-level": 2,
+	}
+	b, err := json.Marshal(settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(conf, "settings.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := startProc(t, "transmission-daemon", "-f", "-g", conf)
+	rpc := fmt.Sprintf("127.0.0.1:%d", rpcPort)
+	waitFor(t, 30*time.Second, "transmission's RPC", func() bool {
+		return exec.Command("transmission-remote", rpc, "-l").Run() == nil
+	})
+	return p
+}
+
+// sessionTransmissionDone reports whether transmission's first torrent is
+// 100% done.
+func sessionTransmissionDone(t *testing.T, rpcPort int) bool {
+	out, err := exec.Command("transmission-remote", fmt.Sprintf("127.0.0.1:%d", rpcPort), "-t", "1", "-i").CombinedOutput()
+	if err != nil {
+		return false
+	}
+	return strings.Contains(string(out), "Percent Done: 100%")
 }

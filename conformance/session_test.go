@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -187,5 +188,42 @@ func TestSessionLeechFromAria2(t *testing.T) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Fatal("data differs")
+	}
+}
+
+// TestSessionSeedToTransmission seeds to Transmission, which never dials
+// loopback peers: our seeding session dials its peer port.
+func TestSessionSeedToTransmission(t *testing.T) {
+	dir := t.TempDir()
+	want := sessionWriteFile(t, filepath.Join(dir, "seed", "show.bin"), 4<<20+321, 22)
+	torrent := filepath.Join(dir, "show.torrent")
+	mi := sessionBuildV1(t, filepath.Join(dir, "seed", "show.bin"), torrent, 128<<10)
+
+	s, err := bittern.NewSession(&bittern.Config{ListenAddr: "127.0.0.1:0", DataDir: filepath.Join(dir, "seed")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	tor, err := s.AddTorrent(ctx, mi, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	peerPort, rpcPort := freePort(t, "tcp"), freePort(t, "tcp")
+	tr := filepath.Join(dir, "tr")
+	p := sessionStartTransmission(t, tr, peerPort, rpcPort)
+	if out, err := exec.Command("transmission-remote", fmt.Sprintf("127.0.0.1:%d", rpcPort), "-a", torrent, "-w", filepath.Join(tr, "downloads")).CombinedOutput(); err != nil {
+		t.Fatalf("transmission-remote -a: %v\n%s", err, out)
+	}
+	tor.AddPeers(netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(peerPort)))
+	// Transmission's unchoke and request timers are slow; allow a minute.
+	waitFor(t, 90*time.Second, "transmission to finish", func() bool { return sessionTransmissionDone(t, rpcPort) })
+	got, err := os.ReadFile(filepath.Join(tr, "downloads", "show.bin"))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, p.Log())
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("transmission's data differs")
 	}
 }
