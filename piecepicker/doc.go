@@ -4,7 +4,8 @@
 // goroutine that owns a torrent's state.
 //
 // It implements the piece-selection parts of BEP 3 (rarest first, have and bitfield), BEP 6
-// (have-all/have-none, allowed-fast, suggest-piece, reject-request), BEP 52 piece lengths
+// (have-all/have-none, allowed-fast, suggest-piece, reject-request; AllowedFastSet computes
+// the set we offer a peer), BEP 52 piece lengths
 // (via Config.PieceLengths), and the usual client policies: piece priorities derived from
 // file priorities, finishing partial pieces first, sequential and streaming (deadline
 // window) modes with time-critical re-requests, and endgame.

@@ -3,6 +3,7 @@ package piecepicker_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"net/netip"
 	"time"
 
 	"github.com/bittern/bittern/piecepicker"
@@ -90,4 +91,16 @@ func ExamplePicker_Received_endgame() {
 	// Output:
 	// [0/0] true [0/0]
 	// cancel to [peer#2] complete true
+}
+
+func ExampleAllowedFastSet() {
+	// The example from BEP 6: 7 pieces of 1313 for a peer at 80.4.4.200.
+	var ih [20]byte
+	for i := range ih {
+		ih[i] = 0xaa
+	}
+	set, _ := piecepicker.AllowedFastSet(nil, 7, 1313, ih, netip.MustParseAddr("80.4.4.200"))
+	fmt.Println(set)
+	// Output:
+	// [1059 431 808 1217 287 376 1188]
 }
