@@ -99,14 +99,15 @@
 //     hex info-hash.
 //   - Symlink targets are sanitized the same way and are relative to the
 //     torrent root, so they cannot point outside it either.
-//   - Files whose sanitized paths collide are renamed "name.1.ext",
-//     "name.2.ext", …; more than MaxDuplicateNames collisions reject the
-//     torrent (ErrTooManyDuplicates).
+//   - Files whose sanitized paths collide, ignoring case (so that none
+//     overwrites another on a case-insensitive file system), or that collide
+//     with a directory, are renamed "name.1.ext", "name.2.ext", …; more than
+//     MaxDuplicateNames taken candidates in a torrent reject it
+//     (ErrTooManyDuplicates).
 //
 // Characters that only Windows forbids (<>:"|?*), reserved Windows device
-// names and trailing spaces or dots are kept, and names differing only in
-// case are not treated as duplicates: storage backends for such file
-// systems must map them. Pad files are never renamed. The Builder refuses
+// names and trailing spaces or dots are kept: storage backends for such
+// file systems must map them. Pad files are never renamed. The Builder refuses
 // to create torrents whose names the rule would change, skips symbolic
 // links and special files, and does not record empty directories.
 //

@@ -95,8 +95,11 @@ func sanitizePath(p []string) []string {
 
 // resolveDuplicates renames files whose sanitized paths collide (with each
 // other or with a directory another file needs), appending ".1", ".2", …
-// before the extension, as libtorrent does. Pad files are exempt. It fails
-// after MaxDuplicateNames collisions in total.
+// before the extension, as libtorrent does. Paths are compared without
+// regard to case, so that no two files share a name on a case-insensitive
+// file system. Pad files are exempt. Like libtorrent, it counts every
+// candidate name found taken, over the whole torrent, and fails beyond
+// MaxDuplicateNames.
 func resolveDuplicates(files []File, single bool) error {
 	if single {
 		return nil
@@ -108,18 +111,19 @@ func resolveDuplicates(files []File, single bool) error {
 		}
 		p := files[i].Path
 		for j := 1; j < len(p); j++ {
-			dirs[strings.Join(p[:j], "/")] = true
+			dirs[strings.ToLower(strings.Join(p[:j], "/"))] = true
 		}
 	}
 	seen := make(map[string]bool, len(files))
+	taken := func(k string) bool { return seen[k] || dirs[k] }
 	collisions := 0
 	for i := range files {
 		f := &files[i]
 		if f.Pad {
 			continue
 		}
-		key := strings.Join(f.Path, "/")
-		if !seen[key] && !dirs[key] {
+		key := strings.ToLower(strings.Join(f.Path, "/"))
+		if !taken(key) {
 			seen[key] = true
 			continue
 		}
@@ -133,16 +137,15 @@ func resolveDuplicates(files []File, single bool) error {
 			prefix += "/"
 		}
 		for n := 1; ; n++ {
-			collisions++
-			if collisions > MaxDuplicateNames {
-				return ErrTooManyDuplicates
-			}
 			name := base + "." + strconv.Itoa(n) + ext
-			if k := prefix + name; !seen[k] && !dirs[k] {
+			if k := strings.ToLower(prefix + name); !taken(k) {
 				seen[k] = true
 				p := append([]string(nil), f.Path[:len(f.Path)-1]...)
 				f.Path = append(p, name)
 				break
+			}
+			if collisions++; collisions > MaxDuplicateNames {
+				return ErrTooManyDuplicates
 			}
 		}
 	}

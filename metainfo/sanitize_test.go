@@ -62,7 +62,7 @@ func TestResolveDuplicates(t *testing.T) {
 		}
 		return fs
 	}
-	files := mk("a/b.txt", "a/b.txt", "a/b.txt", "a", ".pad/5", ".pad/5", "noext", "noext")
+	files := mk("a/b.txt", "a/b.txt", "a/b.txt", "a", ".pad/5", ".pad/5", "noext", "noext", "A/B.TXT", "Case", "case")
 	if err := resolveDuplicates(files, false); err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestResolveDuplicates(t *testing.T) {
 	for _, f := range files {
 		got = append(got, strings.Join(f.Path, "/"))
 	}
-	want := []string{"a/b.txt", "a/b.1.txt", "a/b.2.txt", "a.1", ".pad/5", ".pad/5", "noext", "noext.1"}
+	want := []string{"a/b.txt", "a/b.1.txt", "a/b.2.txt", "a.1", ".pad/5", ".pad/5", "noext", "noext.1", "A/B.3.TXT", "Case", "case.1"}
 	if !slices.Equal(got, want) {
 		t.Errorf("got %q, want %q", got, want)
 	}
