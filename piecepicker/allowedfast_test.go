@@ -70,3 +70,36 @@ func TestAllowedFastLimits(t *testing.T) {
 		t.Fatal("same /24 gave different sets")
 	}
 }
+
+// FuzzAllowedFastSet checks that sets are distinct, in range, and that a larger k extends a
+// smaller one, as BEP 6 requires.
+func FuzzAllowedFastSet(f *testing.F) {
+	f.Add(uint16(7), uint32(1313), []byte{0xaa}, uint32(0x500404c8))
+	f.Add(uint16(300), uint32(300), []byte{}, uint32(1))
+	f.Fuzz(func(t *testing.T, k uint16, n uint32, ihb []byte, ip uint32) {
+		var ih [20]byte
+		copy(ih[:], ihb)
+		var a4 [4]byte
+		a4[0], a4[1], a4[2], a4[3] = byte(ip>>24), byte(ip>>16), byte(ip>>8), byte(ip)
+		addr := netip.AddrFrom4(a4)
+		numPieces := int(n%5000) + 1
+		big, err := AllowedFastSet(nil, int(k), numPieces, ih, addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := min(int(k), numPieces, MaxAllowedFastK); len(big) != want {
+			t.Fatalf("len %d, want %d", len(big), want)
+		}
+		for i, x := range big {
+			if x < 0 || x >= numPieces || slices.Contains(big[:i], x) {
+				t.Fatalf("bad set %v", big)
+			}
+		}
+		if k > 0 {
+			small, _ := AllowedFastSet(nil, int(k)-1, numPieces, ih, addr)
+			if !slices.Equal(small, big[:len(small)]) {
+				t.Fatalf("k-1 set %v is not a prefix of %v", small, big)
+			}
+		}
+	})
+}
