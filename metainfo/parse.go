@@ -86,7 +86,7 @@ func parseInfo(raw []byte, h1 *Hash, h2 *HashV2) (*Info, error) {
 		// invalid rather than silently re-ordered.
 		dec := bencode.NewDecoder(bytes.NewReader(raw))
 		dec.DisallowUnorderedKeys()
-		var x any
+		var x bencode.RawMessage // strict mode checks every nested dictionary
 		if err := dec.Decode(&x); err != nil {
 			return nil, fieldErr("info", bencodingErr(err))
 		}
