@@ -61,7 +61,8 @@ func appendCompactNodes(dst []byte, nodes []NodeInfo, v6 bool) []byte {
 
 // parseCompactNodes decodes a "nodes" (v6 false) or "nodes6" string. It
 // returns false if the length is not a multiple of the entry size. Entries
-// with a zero port or an unspecified address are skipped.
+// with a zero port, an unspecified address or an address of the other
+// family are skipped.
 func parseCompactNodes(s string, v6 bool, max int) ([]NodeInfo, bool) {
 	size := compactNode4
 	if v6 {
@@ -78,8 +79,8 @@ func parseCompactNodes(s string, v6 bool, max int) ([]NodeInfo, bool) {
 	for i := 0; i < n; i++ {
 		e := s[i*size : (i+1)*size]
 		a, _ := parseCompactAddr([]byte(e[20:]))
-		if a.Port() == 0 || a.Addr().IsUnspecified() {
-			continue
+		if a.Port() == 0 || a.Addr().IsUnspecified() || a.Addr().Is4() != !v6 {
+			continue // includes IPv4-mapped addresses in nodes6
 		}
 		out = append(out, NodeInfo{ID: ID([]byte(e[:20])), Addr: a})
 	}
