@@ -83,7 +83,7 @@ func BenchmarkLoopbackTransfer(b *testing.B) {
 	defer seeder.Close()
 	peers := []netip.AddrPort{addrOf(b, seeder)}
 	b.SetBytes(size)
-	b.ResetTimer()
+	cpu0 := cpuTime()
 	for b.Loop() {
 		leecher, err := NewSession(&Config{NoListen: true, Storage: &storage.Dir{Root: b.TempDir()}})
 		if err != nil {
@@ -102,4 +102,6 @@ func BenchmarkLoopbackTransfer(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(size)*float64(b.N)/(1<<20)/b.Elapsed().Seconds(), "MiB/s")
+	// CPU of both sides together (one process), per GiB moved.
+	b.ReportMetric((cpuTime()-cpu0).Seconds()/(float64(size)*float64(b.N)/(1<<30)), "cpu-s/GiB")
 }
