@@ -11,6 +11,10 @@ import (
 func (d *driver) pick(k, want int) error {
 	m := d.m
 	d.last = fmt.Sprintf("Pick(%d, %d)", k, want)
+	wasUntouched := make([]bool, m.n)
+	for i := range m.n {
+		wasUntouched[i] = m.untouched(i)
+	}
 	got := d.p.Pick(m.peers[k].p, want, d.buf[:0])
 	d.buf = got
 	if len(got) > want {
@@ -52,6 +56,9 @@ func (d *driver) pick(k, want int) error {
 			return fmt.Errorf("%s: duplicate request for %v outside endgame and not time-critical", d.last, b)
 		}
 	}
+	if err := d.checkOrder(k, got, wasUntouched); err != nil {
+		return err
+	}
 	if len(got) == want {
 		return nil
 	}
@@ -70,6 +77,39 @@ func (d *driver) pick(k, want int) error {
 			}
 			if endgame && len(m.out[b]) < m.maxDup && !slices.Contains(m.out[b], k) {
 				return fmt.Errorf("%s returned %d blocks in endgame but %v may be duplicated", d.last, len(got), b)
+			}
+		}
+	}
+	return nil
+}
+
+// checkOrder checks the policy's order among untouched pieces: every piece the Pick
+// started (other than suggested, deadline and allowed-fast picks) must be preferred to every
+// piece the peer could have started but did not. RarestFirst prefers higher priority, then
+// lower availability; Sequential prefers the lower index.
+func (d *driver) checkOrder(k int, got []piecepicker.Block, wasUntouched []bool) error {
+	m, pe := d.m, d.m.peers[k]
+	if d.pol.Deadlines || pe.choked {
+		return nil
+	}
+	for _, x := range got {
+		if !wasUntouched[x.Piece] || slices.Contains(pe.suggested, x.Piece) {
+			continue
+		}
+		for y := range m.n {
+			if !m.untouched(y) || !m.allowed(k, y) {
+				continue
+			}
+			var ok bool
+			if d.pol.Config.Mode == piecepicker.Sequential {
+				ok = x.Piece < y
+			} else {
+				px, py := m.prio[x.Piece], m.prio[y]
+				ok = px > py || (px == py && m.availability(x.Piece) <= m.availability(y))
+			}
+			if !ok {
+				return fmt.Errorf("%s started piece %d (priority %d, availability %d) before piece %d (priority %d, availability %d)",
+					d.last, x.Piece, m.prio[x.Piece], m.availability(x.Piece), y, m.prio[y], m.availability(y))
 			}
 		}
 	}

@@ -135,6 +135,12 @@ func (d *driver) step() error {
 		if err := p.PeerSuggest(m.peers[k].p, i); err != nil {
 			return fmt.Errorf("%s: %w", d.last, err)
 		}
+		if pe := m.peers[k]; !slices.Contains(pe.suggested, i) {
+			if len(pe.suggested) >= piecepicker.MaxSuggested {
+				pe.suggested = pe.suggested[1:]
+			}
+			pe.suggested = append(pe.suggested, i)
+		}
 	case 10, 11, 12:
 		return d.pick(d.connected(), 1+d.in.intn(8))
 	case 13, 14:

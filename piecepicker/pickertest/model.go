@@ -25,6 +25,7 @@ type mpeer struct {
 	connected bool
 	choked    bool
 	fast      []int
+	suggested []int
 }
 
 func newModel(n int, blocks []int, maxDup int) *model {
