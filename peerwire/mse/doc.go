@@ -1,0 +1,32 @@
+// Package mse implements Message Stream Encryption (MSE, also called
+// Protocol Encryption, PE), the obfuscation layer BitTorrent clients run
+// under the peer wire protocol: a 768-bit Diffie-Hellman exchange with
+// random padding, a verification constant, negotiation of the payload
+// method (plaintext or RC4 with the first 1024 bytes of keystream
+// discarded) and an initial payload, as specified by Azureus/Vuze and
+// implemented by libtorrent, Transmission and others. MSE has no BEP.
+//
+// The initiator knows the torrent's info-hash (the stream key, SKEY) and
+// usually sends its BitTorrent handshake as the initial payload:
+//
+//	c, err := mse.Initiate(ctx, conn, infoHash, peerwire.AppendHandshake(nil, ours), nil)
+//	if err != nil { … close conn … }
+//	theirs, err := peerwire.ReadHandshake(c)
+//
+// The receiver serves many torrents and finds which one a connection is
+// for from HASH('req2', SKEY) xor HASH('req3', S), with one map lookup
+// (SKeys). Its Conn reads back the initial payload first, so the plain
+// BitTorrent handshake code runs unchanged on top; with the Preferred
+// policy, a peer that skips MSE and sends a plain handshake is accepted
+// too:
+//
+//	var keys mse.SKeys
+//	keys.Add(infoHash)
+//	c, err := mse.Accept(ctx, conn, &keys, nil)
+//	theirs, err := peerwire.ReadHandshake(c)
+//
+// Policies: Preferred (the zero value) and Required encrypt outgoing
+// connections; Required refuses incoming plaintext; PlaintextOnly never
+// uses MSE. Config.Methods chooses which payload methods are offered and
+// accepted.
+package mse
