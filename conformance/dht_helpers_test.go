@@ -16,8 +16,9 @@ func (w testWriter) Write(b []byte) (int, error) {
 // dhtLibtorrentScript runs two libtorrent sessions with the DHT on, both
 // bootstrapped from our node. Arguments: our UDP port, the two sessions'
 // ports, an info-hash session A announces (as a torrent), an info-hash and
-// an immutable item target it keeps looking up, and how long to run in
-// seconds. It prints one line per event:
+// an immutable item target it keeps looking up, how long to run in
+// seconds, then for BEP 44 mutable items (hex): the public key and salt it
+// looks up, and the expanded secret key, public key and salt it puts with. It prints one line per event:
 //
 //	READY
 //	PUT_TARGET <hex>                  (A put an immutable item)
@@ -25,10 +26,14 @@ func (w testWriter) Write(b []byte) (int, error) {
 //	PEERS <session> <ih> <ip:port>... (get_peers results)
 //	ITEM <session> <hex> <value>      (get of an immutable item)
 //	STATS <session> <n>               (nodes in its routing table)
+//	MITEM <session> <key> <seq> <value> (get of a mutable item)
 const dhtLibtorrentScript = `
 import libtorrent as lt, sys, time, binascii
 
 our_port, port_a, port_b, ih_lt, ih_go, go_target, duration = sys.argv[1:8]
+# BEP 44 mutable items: the key and salt of the item we look up, and the
+# key pair (libtorrent's 64-byte expanded secret key) and salt A puts with.
+go_pub, go_salt, lt_sk, lt_pk, lt_salt = [binascii.unhexlify(x) for x in sys.argv[8:13]]
 our_port, port_a, port_b, duration = int(our_port), int(port_a), int(port_b), float(duration)
 
 def out(*a):
@@ -74,9 +79,11 @@ while time.time() < deadline:
         if not put_done and a.is_dht_running():
             t = a.dht_put_immutable_item('bittern interop: put by libtorrent')
             out('PUT_TARGET', str(t))
+            a.dht_put_mutable_item(lt_sk, lt_pk, 'mutable put by libtorrent', lt_salt)
             put_done = True
         a.dht_get_peers(lt.sha1_hash(binascii.unhexlify(ih_go)))
         a.dht_get_immutable_item(lt.sha1_hash(binascii.unhexlify(go_target)))
+        a.dht_get_mutable_item(go_pub, go_salt)
         a.post_dht_stats()
     for ses, name in ((a, 'A'), (b, 'B')):
         for al in ses.pop_alerts():
@@ -90,6 +97,14 @@ while time.time() < deadline:
                 if isinstance(v, dict) and 'value' in v:
                     v = v['value']
                 out('ITEM', name, str(al.target), repr(v))
+            elif isinstance(al, lt.dht_mutable_item_alert):
+                try:
+                    v = al.item
+                except RuntimeError:
+                    continue
+                if isinstance(v, dict) and 'value' in v:
+                    v = v['value']
+                out('MITEM', name, binascii.hexlify(al.key).decode(), al.seq, repr(v))
             elif isinstance(al, lt.dht_put_alert):
                 out('PUT', name, str(al.target), al.num_success)
             elif isinstance(al, lt.dht_stats_alert):

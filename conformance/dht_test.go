@@ -4,6 +4,9 @@ package conformance
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/sha512"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net"
@@ -21,8 +24,9 @@ import (
 
 // TestDHTLibtorrent runs our DHT node on loopback with two libtorrent
 // sessions: each side pings and finds the other, libtorrent announces and
-// we find it with get_peers, we announce and libtorrent finds us, and a
-// BEP 44 immutable item put by either side is got by the other.
+// we find it with get_peers, we announce and libtorrent finds us (and
+// samples it to us, BEP 51), and BEP 44 immutable and mutable items put by
+// either side are got by the other.
 func TestDHTLibtorrent(t *testing.T) {
 	ourPort, portA, portB := freePort(t, "udp"), freePort(t, "udp"), freePort(t, "udp")
 	conn, err := net.ListenPacket("udp4", fmt.Sprintf("127.0.0.1:%d", ourPort))
@@ -45,8 +49,13 @@ func TestDHTLibtorrent(t *testing.T) {
 	ihGo := metainfo.Hash(dht.RandomID())
 	goValue := bencode.AppendString(nil, "bittern interop: put by us")
 	goTarget := dht.ImmutableTarget(goValue)
+	goPub, goPriv, _ := ed25519.GenerateKey(nil)
+	ltPub, ltPriv, _ := ed25519.GenerateKey(nil)
+	goSalt, ltSalt := []byte("go salt"), []byte("lt salt")
 	p := startPython(t, dhtLibtorrentScript, fmt.Sprint(ourPort), fmt.Sprint(portA), fmt.Sprint(portB),
-		ihLT.String(), ihGo.String(), goTarget.String(), "90")
+		ihLT.String(), ihGo.String(), goTarget.String(), "90",
+		hex.EncodeToString(goPub), hex.EncodeToString(goSalt),
+		hex.EncodeToString(expandedSecretKey(ltPriv)), hex.EncodeToString(ltPub), hex.EncodeToString(ltSalt))
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	local := func(port int) netip.AddrPort {
@@ -116,4 +125,43 @@ func TestDHTLibtorrent(t *testing.T) {
 	waitFor(t, 30*time.Second, "libtorrent to get our item", func() bool {
 		return strings.Contains(p.Log(), "ITEM A "+goTarget.String()+" b'bittern interop: put by us'")
 	})
+
+	// BEP 51: libtorrent stores our announce and samples it to us.
+	waitFor(t, 30*time.Second, "libtorrent's sample_infohashes to include our announce", func() bool {
+		r, err := s.SampleInfohashes(ctx, local(portB), dht.RandomID())
+		if err != nil {
+			t.Logf("sample_infohashes: %v", err)
+			return false
+		}
+		for _, ih := range r.Samples {
+			if ih == dht.ID(ihGo) {
+				return true
+			}
+		}
+		return false
+	})
+
+	// BEP 44 mutable items, both ways.
+	if _, n, err := s.PutMutable(ctx, goPriv, goSalt, 7, bencode.AppendString(nil, "mutable put by us"), nil); err != nil {
+		t.Fatalf("put mutable: %v", err)
+	} else {
+		t.Logf("mutable put stored on %d libtorrent nodes", n)
+	}
+	waitFor(t, 30*time.Second, "libtorrent to get our mutable item", func() bool {
+		return strings.Contains(p.Log(), "MITEM A "+hex.EncodeToString(goPub)+" 7 b'mutable put by us'")
+	})
+	waitFor(t, 30*time.Second, "us to get libtorrent's mutable item", func() bool {
+		it, err := s.GetMutable(ctx, ltPub, ltSalt)
+		return err == nil && string(it.V) == "25:mutable put by libtorrent"
+	})
+}
+
+// expandedSecretKey returns the 64-byte ed25519 secret key form libtorrent
+// (like ref10) takes: SHA-512 of the seed, clamped.
+func expandedSecretKey(priv ed25519.PrivateKey) []byte {
+	h := sha512.Sum512(priv.Seed())
+	h[0] &= 248
+	h[31] &= 127
+	h[31] |= 64
+	return h[:]
 }

@@ -10,7 +10,8 @@
 //	if err := s.Bootstrap(ctx); err != nil { … }
 //	err := s.FindPeers(ctx, infoHash, func(p netip.AddrPort) { … dial p … })
 //	n, err := s.Announce(ctx, infoHash, 6881, false, false, nil)
-//	nodes := s.Nodes() // save them; pass them in Config.Nodes on restart
+//	saved, _ := dht.MarshalNodes(s.ID(), s.Nodes()) // on shutdown
+//	id, nodes, _ := dht.UnmarshalNodes(saved)         // on restart: Config{NodeID: id, Nodes: nodes}
 //
 // *Server satisfies the root package's PeerSource seam (FindPeers).
 //
