@@ -8,9 +8,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
@@ -145,6 +147,18 @@ func TestParseScrapeResponse(t *testing.T) {
 		x: {Complete: 11, Incomplete: 19, Downloaded: 13772},
 		y: {Complete: 21, Incomplete: 20, Downloaded: 206},
 	}, got)
+	// webtorrent's tracker sends keys as UTF-8 of the bytes as code points.
+	ih := metainfo.Hash{0xde, 0xec, 0x0a, 0x54, 0x80, 0xff, 19: 0x7f}
+	var utf []byte
+	for _, c := range ih {
+		utf = utf8.AppendRune(utf, rune(c))
+	}
+	got, err = ParseScrapeResponse([]byte("d5:filesd" + strconv.Itoa(len(utf)) + ":" + string(utf) + "d8:completei3eeee"))
+	require.NoError(t, err)
+	require.Equal(t, map[metainfo.Hash]ScrapeStats{ih: {Complete: 3}}, got)
+	got, err = ParseScrapeResponse([]byte("d5:filesd21:" + "\u0100" + strings.Repeat("a", 19) + "d8:completei3eeee"))
+	require.NoError(t, err)
+	require.Empty(t, got)
 	_, err = ParseScrapeResponse([]byte("d14:failure reason4:nopee"))
 	require.ErrorAs(t, err, new(*FailureError))
 	_, err = ParseScrapeResponse([]byte("d5:filesi1ee"))

@@ -4,6 +4,7 @@ import (
 	"math"
 	"net/netip"
 	"time"
+	"unicode/utf8"
 
 	"github.com/bittern/bittern/bencode"
 	"github.com/bittern/bittern/metainfo"
@@ -172,9 +173,33 @@ func parsePeers(raw bencode.RawMessage) ([]netip.AddrPort, error) {
 	return peers, nil
 }
 
+// scrapeKey returns the info-hash a "files" key names. Besides the 20 raw
+// bytes BEP 48 specifies, it accepts the 20 bytes encoded as UTF-8 code
+// points U+0000–U+00FF, which webtorrent's bittorrent-tracker (11.x) sends
+// for hashes with bytes of 0x80 and above.
+func scrapeKey(k string) (metainfo.Hash, bool) {
+	var h metainfo.Hash
+	if len(k) == len(h) {
+		copy(h[:], k)
+		return h, true
+	}
+	if len(k) > 2*len(h) || !utf8.ValidString(k) || utf8.RuneCountInString(k) != len(h) {
+		return h, false
+	}
+	i := 0
+	for _, r := range k {
+		if r > 0xff {
+			return h, false
+		}
+		h[i] = byte(r)
+		i++
+	}
+	return h, true
+}
+
 // ParseScrapeResponse parses the bencoded body of an HTTP scrape reply (BEP
-// 48). Entries whose key is not a 20-byte info-hash are skipped; counts that
-// are absent or invalid are 0.
+// 48). Entries whose key is not an info-hash are skipped; counts that are
+// absent or invalid are 0.
 func ParseScrapeResponse(body []byte) (map[metainfo.Hash]ScrapeStats, error) {
 	d, err := decodeDict(body, "scrape")
 	if err != nil {
@@ -194,10 +219,11 @@ func ParseScrapeResponse(body []byte) (map[metainfo.Hash]ScrapeStats, error) {
 	}
 	for k, e := range files {
 		var f rawDict
-		if len(k) != 20 || bencode.Unmarshal(e, &f) != nil {
+		ih, ok := scrapeKey(k)
+		if !ok || bencode.Unmarshal(e, &f) != nil {
 			continue
 		}
-		out[metainfo.Hash([]byte(k))] = ScrapeStats{
+		out[ih] = ScrapeStats{
 			Complete:   max(f.count("complete"), 0),
 			Incomplete: max(f.count("incomplete"), 0),
 			Downloaded: max(f.count("downloaded"), 0),
