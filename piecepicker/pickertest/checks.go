@@ -83,9 +83,10 @@ func (d *driver) pick(k, want int) error {
 	return nil
 }
 
-// checkOrder checks the policy's order among untouched pieces: every piece the Pick
-// started (other than suggested, deadline and allowed-fast picks) must be preferred to every
-// piece the peer could have started but did not. RarestFirst prefers higher priority, then
+// checkOrder checks the policy's order among pieces: every piece the Pick started (other
+// than suggested, deadline and allowed-fast picks) must come after every started piece
+// with free blocks left of at least its priority (any priority in Sequential mode), and be
+// preferred to every piece the peer could have started but did not. RarestFirst prefers higher priority, then
 // lower availability; Sequential prefers the lower index.
 func (d *driver) checkOrder(k int, got []piecepicker.Block, wasUntouched []bool) error {
 	m, pe := d.m, d.m.peers[k]
@@ -95,6 +96,15 @@ func (d *driver) checkOrder(k int, got []piecepicker.Block, wasUntouched []bool)
 	for _, x := range got {
 		if !wasUntouched[x.Piece] || slices.Contains(pe.suggested, x.Piece) {
 			continue
+		}
+		for z := range m.n {
+			if wasUntouched[z] || !m.allowed(k, z) || !m.hasFree(z) {
+				continue
+			}
+			if d.pol.Config.Mode == piecepicker.Sequential || m.prio[z] >= m.prio[x.Piece] {
+				return fmt.Errorf("%s started piece %d while started piece %d (priority %d) has free blocks",
+					d.last, x.Piece, z, m.prio[z])
+			}
 		}
 		for y := range m.n {
 			if !m.untouched(y) || !m.allowed(k, y) {

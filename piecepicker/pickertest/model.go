@@ -153,3 +153,14 @@ func (m *model) peerIndex(p *piecepicker.Peer) int {
 	}
 	return -1
 }
+
+// hasFree reports whether piece i has a block neither outstanding nor received.
+func (m *model) hasFree(i int) bool {
+	for j := range m.blocks[i] {
+		b := piecepicker.Block{Piece: i, Index: j}
+		if _, ok := m.recv[b]; !ok && len(m.out[b]) == 0 {
+			return true
+		}
+	}
+	return false
+}

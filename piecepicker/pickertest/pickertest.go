@@ -8,7 +8,8 @@
 //     than MaxDuplicates requesters per block; never a piece outside a choking peer's
 //     allowed-fast set (BEP 6); never more blocks than asked for.
 //   - Pick keeps its policy's order: a piece it starts (other than suggested, deadline and
-//     allowed-fast picks) is preferred to every piece the peer could have started instead:
+//     allowed-fast picks) comes after every partial piece with free blocks of at least its
+//     priority, and is preferred to every piece the peer could have started instead:
 //     higher priority then lower availability (RarestFirst), lower index (Sequential).
 //   - Pick is live: if it returns fewer blocks than asked, the peer has no free block the
 //     policy may request (and, in endgame, no block it may duplicate).
