@@ -392,3 +392,54 @@ func TestReadOnlyFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestSelectWhileInUse toggles the selection of the middle file while
+// readers and writers run: data must stay intact throughout (run with
+// -race).
+func TestSelectWhileInUse(t *testing.T) {
+	info := testInfo(16<<10, 10000, 30000, 20000)
+	tor := openT(t, &Dir{Root: t.TempDir()}, info)
+	defer tor.Close()
+	ref := make([]byte, 60000)
+	for i := range ref {
+		ref[i] = byte(i * 17)
+	}
+	if err := tor.SetWantedFiles([]bool{true, false, true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tor.WriteAt(ref, 0); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 3000)
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				off := int64((w*7001 + i*2999) % 57000)
+				if _, err := tor.WriteAt(ref[off:off+3000], off); err != nil {
+					t.Error(err)
+					return
+				}
+				if _, err := tor.ReadAt(buf, off); err != nil || !bytes.Equal(buf, ref[off:off+3000]) {
+					t.Error("wrong bytes while selection changes", err)
+					return
+				}
+			}
+		}()
+	}
+	for i := range 6 {
+		if err := tor.SetWantedFiles([]bool{true, i%2 == 0, true}); err != nil {
+			t.Error(err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+}

@@ -223,3 +223,63 @@ func FuzzPartFile(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLayoutNames feeds arbitrary names, paths and symlink targets to the
+// layout: it must reject them or map them to names that stay inside the
+// download directory.
+func FuzzLayoutNames(f *testing.F) {
+	f.Add("name", "a/b", "c", "a/b", false)
+	f.Add("..", "../../etc/passwd", "x", "", true)
+	f.Add("n", "a\x00b", "/abs", "..", false)
+	f.Add("n", "a", "a/b", "", false)
+	f.Fuzz(func(t *testing.T, name, p1, p2, target string, single bool) {
+		split := func(s string) []string {
+			if s == "" {
+				return nil
+			}
+			return splitSlash(s)
+		}
+		info := &metainfo.Info{Name: name, PieceLength: 16 << 10, SingleFile: single, Files: []metainfo.File{
+			{Path: split(p1), Length: 5},
+			{Path: split(p2), Length: 0, Attr: "l", Symlink: split(target), Offset: 5},
+		}}
+		l, err := newLayout(info)
+		if err != nil {
+			return
+		}
+		for _, lf := range l.files {
+			for _, c := range splitSlash(lf.name) {
+				if c == "" || c == "." || c == ".." {
+					t.Fatalf("accepted name %q", lf.name)
+				}
+			}
+			if lf.symlink {
+				// The target, resolved from the link's directory, stays
+				// inside the root.
+				depth := len(splitSlash(lf.name)) - 1
+				for _, c := range splitSlash(lf.target) {
+					if c == ".." {
+						depth--
+					} else {
+						depth++
+					}
+					if depth < 0 {
+						t.Fatalf("symlink %q -> %q escapes", lf.name, lf.target)
+					}
+				}
+			}
+		}
+	})
+}
+
+func splitSlash(s string) []string {
+	var out []string
+	for {
+		i := bytes.IndexByte([]byte(s), '/')
+		if i < 0 {
+			return append(out, s)
+		}
+		out = append(out, s[:i])
+		s = s[i+1:]
+	}
+}
