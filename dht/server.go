@@ -91,8 +91,10 @@ type Config struct {
 	MaxItems int
 	// Unhandled receives every packet that is not KRPC, so that other
 	// protocols (uTP, the UDP tracker client) can share the socket. The
-	// slice is only valid during the call. If nil, such packets are counted
-	// in Stats and dropped.
+	// slice is only valid during the call, which runs on the server's read
+	// goroutine and must not block; the other protocol writes its own
+	// packets to the conn directly. If nil, such packets are counted in
+	// Stats and dropped.
 	Unhandled func(b []byte, from netip.AddrPort)
 	// Resolve looks up bootstrap host names. If nil,
 	// net.DefaultResolver.LookupNetIP with network "ip".

@@ -300,3 +300,35 @@ func TestMarshalRoundTrip(t *testing.T) {
 	var re *Error
 	require.True(t, errors.As(e.E, &re))
 }
+
+// TestSharedSocket runs another protocol on the DHT's socket: its packets
+// reach it through Config.Unhandled and it answers on the same conn, while
+// the DHT keeps working.
+func TestSharedSocket(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tn := newTestNet(t, nil)
+		conn, err := tn.net.Listen(testAddr(50))
+		require.NoError(t, err)
+		s, err := NewServer(conn, &Config{BootstrapNodes: []string{}, Unhandled: func(b []byte, from netip.AddrPort) {
+			// A toy protocol: echo with a prefix.
+			_, _ = conn.WriteToAddrPort(append([]byte("echo:"), b...), from)
+		}})
+		require.NoError(t, err)
+		defer s.Close()
+		other := tn.server(nil)
+
+		peer, err := tn.net.Listen(testAddr(51))
+		require.NoError(t, err)
+		defer peer.Close()
+		_, _ = peer.WriteToAddrPort([]byte{0x41, 0x00, 0x01}, testAddr(50)) // uTP-like header
+		buf := make([]byte, 64)
+		n, from, err := peer.ReadFromAddrPort(buf)
+		require.NoError(t, err)
+		require.Equal(t, testAddr(50), from)
+		require.Equal(t, "echo:\x41\x00\x01", string(buf[:n]))
+
+		id, err := s.Ping(t.Context(), addrOf(other))
+		require.NoError(t, err)
+		require.Equal(t, other.ID(), id)
+	})
+}
