@@ -228,7 +228,7 @@ func (s *Server) Bootstrap(ctx context.Context) error {
 	}
 	wg.Wait()
 	_, err := s.FindNode(ctx, self)
-	if err != nil && !errors.Is(err, ErrNoNodes) {
+	if err != nil && !errors.Is(err, ErrNoNodes) && !errors.Is(err, ErrNoResponse) {
 		return err
 	}
 	if st := s.Stats(); st.Nodes+st.Nodes6 == 0 {

@@ -187,6 +187,15 @@ func (l *lookup) run(ctx context.Context) (*LookupStats, error) {
 			return &l.stats, ctx.Err()
 		}
 	}
+	if l.stats.Replied == 0 {
+		l.s.mu.Lock()
+		closed := l.s.closed
+		l.s.mu.Unlock()
+		if closed {
+			return &l.stats, ErrClosed
+		}
+		return &l.stats, ErrNoResponse
+	}
 	for _, c := range l.cands {
 		if c.state == candReplied {
 			l.stats.Closest = append(l.stats.Closest, c.NodeInfo)

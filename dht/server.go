@@ -44,6 +44,8 @@ var (
 	// ErrNoNodes is returned by lookups when the routing table is empty and
 	// there is nobody to ask: bootstrap first.
 	ErrNoNodes = errors.New("dht: no nodes to query")
+	// ErrNoResponse is returned by lookups when no queried node answered.
+	ErrNoResponse = errors.New("dht: no node answered")
 	// ErrBadResponse is returned when a node answers with a response missing
 	// what the query asks for.
 	ErrBadResponse = errors.New("dht: bad response")

@@ -332,3 +332,16 @@ func TestSharedSocket(t *testing.T) {
 		require.Equal(t, other.ID(), id)
 	})
 }
+
+func TestLookupErrors(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tn := newTestNet(t, nil)
+		a := tn.server(&Config{Nodes: []NodeInfo{{RandomID(), testAddr(900)}}})
+		_, err := a.FindNode(t.Context(), RandomID())
+		require.ErrorIs(t, err, ErrNoResponse)
+		b := tn.server(&Config{Nodes: []NodeInfo{{RandomID(), testAddr(901)}}})
+		require.NoError(t, b.Close())
+		_, err = b.GetPeers(t.Context(), metainfo.Hash{}, nil)
+		require.ErrorIs(t, err, ErrClosed)
+	})
+}
