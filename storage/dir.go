@@ -24,15 +24,21 @@ import (
 // BEP 47 pad files are never written. Each torrent keeps two hidden files
 // beside its data in Root: ".<info-hash>.parts" (bytes of deselected
 // files, see FileSelector) and ".<info-hash>.resume" (see CompletionStore).
+//
+// A Dir must not be copied after its first Open.
 type Dir struct {
 	// Root is the download directory. It is created if missing.
 	Root string
-	// MaxOpenFiles bounds each torrent's pool of open files.
+	// MaxOpenFiles bounds the files kept open across all the torrents
+	// this Dir has open (plus those pinned by I/O in flight).
 	// If zero, DefaultMaxOpenFiles.
 	MaxOpenFiles int
 	// Preallocate makes Open reserve the full size of every file on disk
 	// (fallocate where available). If false, files are sparse.
 	Preallocate bool
+
+	poolOnce sync.Once
+	pool     *filePool
 }
 
 // Open implements Storage.
@@ -63,7 +69,7 @@ func (d *Dir) Open(ctx context.Context, info *metainfo.Info, ih metainfo.Hash) (
 		ih:      ih,
 		root:    root,
 		dir:     dir,
-		pool:    newFilePool(d.MaxOpenFiles),
+		pool:    d.filePool(),
 		usePart: make([]bool, len(l.files)),
 		dirty:   make(map[int]bool),
 		part:    newPartFile("."+ih.String()+".parts", l.pieceLen, l.numPieces),
@@ -75,12 +81,23 @@ func (d *Dir) Open(ctx context.Context, info *metainfo.Info, ih metainfo.Hash) (
 		}
 	}
 	if err := t.openInit(ctx, d.Preallocate); err != nil {
-		_ = t.pool.closeAll()
+		_ = t.pool.closeOwner(t)
 		_ = t.part.close(root)
 		_ = root.Close()
 		return nil, err
 	}
 	return t, nil
+}
+
+func (d *Dir) filePool() *filePool {
+	d.poolOnce.Do(func() { d.pool = newFilePool(d.MaxOpenFiles) })
+	return d.pool
+}
+
+// handle returns an open handle of file i from the pool; release it with
+// t.pool.put.
+func (t *dirTorrent) handle(i int, write bool) (*poolEntry, error) {
+	return t.pool.get(poolKey{t, i}, write, t.openFile(i))
 }
 
 // openInit restores files still kept in the part file, creates symlinks
@@ -240,7 +257,7 @@ func (t *dirTorrent) ReadAt(p []byte, off int64) (int, error) {
 		case t.usePart[s.file]:
 			return t.partIO(b, off+int64(s.lo), false)
 		}
-		e, err := t.pool.get(s.file, false, t.openFile(s.file))
+		e, err := t.handle(s.file, false)
 		if err == errNotExist {
 			clear(b)
 			return nil
@@ -285,7 +302,7 @@ func (t *dirTorrent) WriteAt(p []byte, off int64) (int, error) {
 		case t.usePart[s.file]:
 			return t.partIO(b, off+int64(s.lo), true)
 		}
-		e, err := t.pool.get(s.file, true, t.openFile(s.file))
+		e, err := t.handle(s.file, true)
 		if err != nil {
 			return err
 		}
@@ -352,7 +369,7 @@ func (t *dirTorrent) flushLocked() error {
 	t.dirtyMu.Unlock()
 	var errs []error
 	for _, i := range files {
-		e, err := t.pool.get(i, false, t.openFile(i))
+		e, err := t.handle(i, false)
 		if err == errNotExist {
 			continue // removed behind our back: nothing left to sync
 		}
@@ -379,6 +396,6 @@ func (t *dirTorrent) Close() error {
 		return ErrClosed
 	}
 	t.closed = true
-	errs := []error{t.flushLocked(), t.pool.closeAll(), t.part.close(t.root), t.root.Close()}
+	errs := []error{t.flushLocked(), t.pool.closeOwner(t), t.part.close(t.root), t.root.Close()}
 	return errors.Join(errs...)
 }

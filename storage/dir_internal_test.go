@@ -443,3 +443,38 @@ func TestSelectWhileInUse(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+
+// TestSharedPool: the pool bound covers every torrent of a Dir, and
+// closing one torrent leaves the others' handles alone.
+func TestSharedPool(t *testing.T) {
+	d := &Dir{Root: t.TempDir(), MaxOpenFiles: 2}
+	a := openT(t, d, testInfo(16<<10, 10, 10, 10))
+	infoB := testInfo(16<<10, 10, 10, 10)
+	infoB.Name = "u"
+	tb, err := d.Open(context.Background(), infoB, metainfo.Hash{8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := tb.(*dirTorrent)
+	for _, tor := range []*dirTorrent{a, b} {
+		if _, err := tor.WriteAt(bytes.Repeat([]byte{1}, 30), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := d.pool.len(); n > 2 {
+		t.Errorf("shared pool holds %d files, want at most 2", n)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 30)
+	if _, err := b.ReadAt(got, 0); err != nil || !bytes.Equal(got, bytes.Repeat([]byte{1}, 30)) {
+		t.Fatalf("other torrent broken by Close: %v", err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := d.pool.len(); n != 0 {
+		t.Errorf("%d handles left after every torrent closed", n)
+	}
+}

@@ -47,9 +47,10 @@
 //
 // # Dir details
 //
-// I/O is positional (pread/pwrite) through a per-torrent pool of at most
-// Dir.MaxOpenFiles open files (DefaultMaxOpenFiles = 32), least recently
-// used first out; handles in use are never closed under a reader. Files
+// I/O is positional (pread/pwrite) through a pool of at most
+// Dir.MaxOpenFiles open files (DefaultMaxOpenFiles = 32) shared by all
+// the torrents of a Dir, least recently used first out; handles in use
+// are never closed under a reader. Files
 // are sparse and created on first write unless Dir.Preallocate is set.
 // Files deselected with FileSelector are not created: the bytes of their
 // boundary pieces go to a part file ".<info-hash>.parts" beside the data,

@@ -12,18 +12,25 @@ import (
 // Dir.MaxOpenFiles is zero.
 const DefaultMaxOpenFiles = 32
 
-// filePool keeps at most max files open, evicting the least recently used
-// one that no I/O is using. Handles are reference counted so an evicted
-// file is closed only when its last user is done.
+// filePool keeps at most max files open across all the torrents of a
+// Dir, evicting the least recently used one that no I/O is using. Handles
+// are reference counted so an evicted file is closed only when its last
+// user is done.
 type filePool struct {
 	mu    sync.Mutex
 	max   int
 	lru   *list.List // of *poolEntry, front = most recent
-	byKey map[int]*list.Element
+	byKey map[poolKey]*list.Element
+}
+
+// poolKey names one file of one open torrent.
+type poolKey struct {
+	owner *dirTorrent
+	file  int
 }
 
 type poolEntry struct {
-	key      int
+	key      poolKey
 	f        *os.File
 	writable bool
 	refs     int
@@ -35,7 +42,7 @@ func newFilePool(max int) *filePool {
 	if max <= 0 {
 		max = DefaultMaxOpenFiles
 	}
-	return &filePool{max: max, lru: list.New(), byKey: make(map[int]*list.Element)}
+	return &filePool{max: max, lru: list.New(), byKey: make(map[poolKey]*list.Element)}
 }
 
 // errNotExist is returned by get for a file that does not exist when it
@@ -45,7 +52,7 @@ var errNotExist = fs.ErrNotExist
 // get returns an open handle for file key, opening it with open when it is
 // not in the pool (or only open read-only while write is wanted). The
 // caller must call put with the entry when done.
-func (p *filePool) get(key int, write bool, open func(write bool) (*os.File, bool, error)) (*poolEntry, error) {
+func (p *filePool) get(key poolKey, write bool, open func(write bool) (*os.File, bool, error)) (*poolEntry, error) {
 	p.mu.Lock()
 	if el, ok := p.byKey[key]; ok {
 		e := el.Value.(*poolEntry)
@@ -114,14 +121,19 @@ func (p *filePool) evictLocked() {
 	}
 }
 
-// closeAll closes every handle. It must be called with no I/O in flight.
-func (p *filePool) closeAll() error {
+// closeOwner closes every handle of owner. It must be called with none of
+// owner's I/O in flight.
+func (p *filePool) closeOwner(owner *dirTorrent) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var errs []error
 	for el := p.lru.Front(); el != nil; {
 		next := el.Next()
 		e := el.Value.(*poolEntry)
+		if e.key.owner != owner {
+			el = next
+			continue
+		}
 		p.removeLocked(el)
 		if e.closeErr != nil && !errors.Is(e.closeErr, os.ErrClosed) {
 			errs = append(errs, e.closeErr)
@@ -132,7 +144,7 @@ func (p *filePool) closeAll() error {
 }
 
 // drop closes and forgets the handle of key, if any.
-func (p *filePool) drop(key int) {
+func (p *filePool) drop(key poolKey) {
 	p.mu.Lock()
 	if el, ok := p.byKey[key]; ok {
 		p.removeLocked(el)

@@ -40,7 +40,7 @@ func (t *dirTorrent) Move(ctx context.Context, dir string) error {
 		return fmt.Errorf("storage: move: %w", err)
 	}
 	// Flush and close everything: handles point at the old location.
-	if err := errors.Join(t.flushLocked(), t.pool.closeAll(), t.part.close(t.root)); err != nil {
+	if err := errors.Join(t.flushLocked(), t.pool.closeOwner(t), t.part.close(t.root)); err != nil {
 		_ = newRoot.Close()
 		return fmt.Errorf("storage: move: %w", err)
 	}

@@ -23,7 +23,7 @@ func (t *dirTorrent) Preallocate(ctx context.Context) error {
 		if f.pad || f.symlink || f.length == 0 || t.usePart[i] {
 			continue
 		}
-		e, err := t.pool.get(i, true, t.openFile(i))
+		e, err := t.handle(i, true)
 		if err != nil {
 			return err
 		}

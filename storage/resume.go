@@ -302,7 +302,7 @@ func (t *dirTorrent) syncExisting() error {
 		if f.pad || f.symlink || f.length == 0 || t.usePart[i] {
 			continue
 		}
-		e, err := t.pool.get(i, false, t.openFile(i))
+		e, err := t.handle(i, false)
 		if err == errNotExist {
 			continue
 		}

@@ -26,7 +26,7 @@ func (t *dirTorrent) SetWantedFiles(wanted []bool) error {
 		switch {
 		case !wanted[i] && !t.usePart[i]:
 			if !t.exists(f.name) {
-				t.pool.drop(i)
+				t.pool.drop(poolKey{t, i})
 				t.usePart[i] = true
 			}
 		case wanted[i] && t.usePart[i]:
@@ -58,7 +58,7 @@ func (t *dirTorrent) unpart(i int) error {
 		if err := t.part.readAt(t.root, b, p, lo-poff); err != nil {
 			return err
 		}
-		e, err := t.pool.get(i, true, t.openFile(i))
+		e, err := t.handle(i, true)
 		if err != nil {
 			return err
 		}
@@ -71,7 +71,7 @@ func (t *dirTorrent) unpart(i int) error {
 	}
 	// Make sure the file exists even if none of its bytes were kept, so
 	// a later session does not take it for a part-file one.
-	e, err := t.pool.get(i, true, t.openFile(i))
+	e, err := t.handle(i, true)
 	if err != nil {
 		return err
 	}
