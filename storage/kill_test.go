@@ -127,7 +127,9 @@ func TestKill9(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 2))
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("kill timing seed %d", seed)
+	r := rand.New(rand.NewPCG(seed, 2))
 	trustedSeen := 0
 	for round := range 8 {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
