@@ -7,8 +7,9 @@ import (
 
 // Rate limit defaults.
 const (
-	// DefaultQueryRate is how many queries per second one source IP may
-	// send before further queries are dropped.
+	// DefaultQueryRate is how many queries per second one source IP (an
+	// IPv4 address or an IPv6 /64) may send before further queries are
+	// dropped.
 	DefaultQueryRate = 20
 	// DefaultQueryBurst is how many queries one source IP may send at once.
 	DefaultQueryBurst = 50
@@ -32,8 +33,20 @@ func newIPLimiter(rate, burst float64) *ipLimiter {
 	return &ipLimiter{rate: rate, burst: burst, m: make(map[netip.Addr]*bucket)}
 }
 
+// limitKey is what one rate-limit bucket covers: an IPv4 address, or an
+// IPv6 /64, which one host usually controls whole.
+func limitKey(ip netip.Addr) netip.Addr {
+	ip = ip.Unmap()
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.Addr()
+	}
+	return ip
+}
+
 // allow reports whether ip may send one more query now.
 func (l *ipLimiter) allow(ip netip.Addr, now time.Time) bool {
+	ip = limitKey(ip)
 	b := l.m[ip]
 	if b == nil {
 		if len(l.m) >= maxLimiterEntries {

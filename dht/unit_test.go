@@ -208,3 +208,52 @@ func TestClosestMatchesSort(t *testing.T) {
 		}
 	}
 }
+
+func TestRateLimitIPv6Prefix(t *testing.T) {
+	l := newIPLimiter(1, 1)
+	require.True(t, l.allow(netip.MustParseAddr("2001:db8::1"), t0))
+	require.False(t, l.allow(netip.MustParseAddr("2001:db8::2"), t0), "same /64")
+	require.True(t, l.allow(netip.MustParseAddr("2001:db8:0:1::1"), t0), "another /64")
+}
+
+// TestWantAndNoSeed checks BEP 32 "want" and BEP 33 "noseed" answers.
+func TestWantAndNoSeed(t *testing.T) {
+	s := newHandlerOnly()
+	for i := range 10 {
+		a := netip.AddrPortFrom(netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 15: byte(i + 1)}), 6881)
+		s.tables[1].insert(NodeInfo{RandomID(), a}, true, time.Now())
+	}
+	ih := RandomID()
+	s.peers.add(ih, testAddr(1), true, time.Now())
+	s.peers.add(ih, testAddr(2), false, time.Now())
+	from := netip.MustParseAddrPort("10.0.0.7:7")
+	rc := s.conn.(*recordConn)
+	send := func(a *Args, q string) *Msg {
+		rc.sent = nil
+		a.ID = "abcdefghij0123456789"
+		b, err := AppendMsg(nil, &Msg{T: "t1", Y: typeQuery, Q: q, A: a})
+		require.NoError(t, err)
+		s.handlePacket(b, from)
+		require.Len(t, rc.sent, 1)
+		var m Msg
+		require.NoError(t, DecodeMsg(rc.sent[0], &m))
+		return &m
+	}
+	m := send(&Args{Target: string(ih[:])}, methodFindNode)
+	require.Len(t, m.R.Nodes, K*compactNode4)
+	require.Empty(t, m.R.Nodes6)
+	m = send(&Args{Target: string(ih[:]), Want: []string{"n4", "n6"}}, methodFindNode)
+	require.Len(t, m.R.Nodes, K*compactNode4)
+	require.Len(t, m.R.Nodes6, K*compactNode6)
+	m = send(&Args{Target: string(ih[:]), Want: []string{"n6"}}, methodFindNode)
+	require.Empty(t, m.R.Nodes)
+	require.Len(t, m.R.Nodes6, K*compactNode6)
+
+	m = send(&Args{InfoHash: string(ih[:])}, methodGetPeers)
+	require.Len(t, m.R.Values, 2)
+	m = send(&Args{InfoHash: string(ih[:]), NoSeed: 1}, methodGetPeers)
+	require.Equal(t, []string{string(appendCompactAddr(nil, testAddr(2)))}, m.R.Values)
+	m = send(&Args{InfoHash: string(ih[:]), Scrape: 1}, methodGetPeers)
+	require.InDelta(t, 1, ScrapeEstimate([]byte(m.R.BFsd)), 0.1)
+	require.InDelta(t, 1, ScrapeEstimate([]byte(m.R.BFpe)), 0.1)
+}
