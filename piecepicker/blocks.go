@@ -20,6 +20,7 @@ type partial struct {
 	received int // blocks in blockReceived
 	nextFree int // every free block index is >= nextFree
 	openPos  int // index in Picker.open while free > 0, else -1
+	pad      int // blocks inside BEP 47 pad files: received from the start, never requested
 }
 
 type blockState struct {
@@ -64,7 +65,13 @@ func (p *Picker) startPiece(i int) *partial {
 		pp.blocks = make([]blockState, nb)
 	}
 	pp.blocks = pp.blocks[:nb]
-	pp.piece, pp.free, pp.received, pp.nextFree, pp.openPos = i, nb, 0, 0, -1
+	pp.piece, pp.free, pp.received, pp.nextFree, pp.openPos, pp.pad = i, nb, 0, 0, -1, 0
+	for _, j := range p.pads[i] {
+		pp.blocks[j].state = blockReceived
+		pp.free--
+		pp.received++
+		pp.pad++
+	}
 	p.part[i] = int32(len(p.partials))
 	p.partials = append(p.partials, pp)
 	p.freeChanged(pp)
@@ -158,7 +165,7 @@ func (p *Picker) unrequest(peer *Peer, pp *partial, j int) bool {
 
 // maybeEnd dissolves a partial piece that holds no progress and no requests.
 func (p *Picker) maybeEnd(pp *partial) {
-	if pp.free == len(pp.blocks) {
+	if pp.free+pp.pad == len(pp.blocks) {
 		p.endPiece(pp.piece)
 	}
 }
@@ -246,8 +253,8 @@ func (p *Picker) Received(peer *Peer, b Block) (Arrival, error) {
 			pp.free++
 			pp.nextFree = min(pp.nextFree, b.Index)
 			p.freeChanged(pp)
-			p.maybeEnd(pp)
 		}
+		p.maybeEnd(pp) // a pad block may have started the piece
 		return a, nil
 	}
 	if bs.state == blockFree {
@@ -276,7 +283,7 @@ func (p *Picker) Lost(b Block) bool {
 		return false
 	}
 	pp := p.partialOf(b.Piece)
-	if pp == nil || pp.blocks[b.Index].state != blockReceived {
+	if pp == nil || pp.blocks[b.Index].state != blockReceived || p.isPad(b) {
 		return false
 	}
 	bs := &pp.blocks[b.Index]
@@ -319,10 +326,14 @@ func (p *Picker) Verified(i int) error {
 func (p *Picker) MarkHave(i int) error { return p.Verified(i) }
 
 // ClearHave forgets that piece i was verified (its data was lost or failed a recheck); it
-// becomes wanted again if its priority is above zero.
+// becomes wanted again if its priority is above zero. A piece made only of pad blocks
+// stays verified.
 func (p *Picker) ClearHave(i int) error {
 	if uint(i) >= uint(p.n) {
 		return fmt.Errorf("%w: clear have %d of %d", ErrBadPiece, i, p.n)
+	}
+	if len(p.pads[i]) == p.NumBlocks(i) {
+		return nil // only pad blocks: nothing to download, stays verified
 	}
 	if !p.have.Clear(i) {
 		return nil
@@ -348,7 +359,7 @@ func (p *Picker) HashFailed(i int) ([]*Peer, error) {
 	}
 	for j := range pp.blocks {
 		bs := &pp.blocks[j]
-		if bs.state != blockReceived {
+		if bs.state != blockReceived || p.isPad(Block{Piece: i, Index: j}) {
 			continue
 		}
 		if bs.from != nil && !slices.Contains(p.senders, bs.from) {

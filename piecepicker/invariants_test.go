@@ -94,7 +94,15 @@ func checkInvariants(p *Picker, peers []*Peer) error {
 				}
 			}
 		}
-		if free != pp.free || recv != pp.received || free == len(pp.blocks) {
+		for _, j := range p.pads[pp.piece] {
+			if b := pp.blocks[j]; b.state != blockReceived || b.from != nil {
+				return fmt.Errorf("pad block %d/%d in state %d from %v", pp.piece, j, b.state, b.from)
+			}
+		}
+		if pp.pad != len(p.pads[pp.piece]) {
+			return fmt.Errorf("piece %d: %d pad blocks, want %d", pp.piece, pp.pad, len(p.pads[pp.piece]))
+		}
+		if free != pp.free || recv != pp.received || free+pp.pad == len(pp.blocks) {
 			return fmt.Errorf("piece %d: free %d/%d received %d/%d of %d", pp.piece, pp.free, free, pp.received, recv, len(pp.blocks))
 		}
 	}
@@ -134,8 +142,16 @@ func driveRandom(t *testing.T, r *rand.Rand, steps int) {
 	n := 50 + r.IntN(400)
 	bpp := 1 + r.IntN(5)
 	now := time.Unix(1e6, 0)
+	lastLen := 1 + r.IntN(bpp*BlockSize)
+	var pads []Range
+	for range r.IntN(4) {
+		// Pad files end on a piece boundary (or at the end of the torrent).
+		end := int64(1+r.IntN(n-1)) * int64(bpp*BlockSize)
+		pads = append(pads, Range{Offset: end - int64(1+r.IntN(bpp*BlockSize)), Length: 0})
+		pads[len(pads)-1].Length = end - pads[len(pads)-1].Offset
+	}
 	p, err := New(Config{
-		NumPieces: n, PieceLength: bpp * BlockSize, LastPieceLength: 1 + r.IntN(bpp*BlockSize),
+		NumPieces: n, PieceLength: bpp * BlockSize, LastPieceLength: lastLen, PadFiles: pads,
 		Mode: Mode(r.IntN(2)), MaxDuplicates: 1 + r.IntN(3), Rand: r,
 		Now: func() time.Time { return now },
 	})

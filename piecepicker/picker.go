@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/bittern/bittern/internal/bitset"
@@ -92,6 +93,10 @@ type Config struct {
 	// PieceLengths, if non-nil, gives the length of each piece and overrides PieceLength
 	// and LastPieceLength (BEP 52 torrents, where each file's last piece is short).
 	PieceLengths func(piece int) int
+	// PadFiles are the byte ranges of BEP 47 pad files. Blocks wholly inside them are
+	// never requested and count as received (the storage reads them as zeros); a piece
+	// made only of such blocks starts out verified. If nil, there are none.
+	PadFiles []Range
 	// Mode is the order untouched pieces are started in. If zero, RarestFirst.
 	Mode Mode
 	// MaxDuplicates is how many peers may have one block requested at the same time in
@@ -108,6 +113,12 @@ type Config struct {
 	Now func() time.Time
 	// Rand breaks ties between equally rare pieces. If nil, a randomly seeded source.
 	Rand *rand.Rand
+}
+
+// Range is a span of the torrent's byte space.
+type Range struct {
+	Offset int64
+	Length int64
 }
 
 // Picker decides which blocks to request from which peer. It is not safe for concurrent
@@ -135,7 +146,8 @@ type Picker struct {
 	buckets buckets
 	seqHint int // every untouched piece index is >= seqHint
 
-	part       []int32 // index into partials, -1 if none
+	pads       map[int][]int // piece -> indices of its pad blocks, ascending
+	part       []int32       // index into partials, -1 if none
 	partialsAt [MaxPrio + 1]int
 	partials   []*partial
 	open       []*partial // partials with free blocks
@@ -224,7 +236,54 @@ func New(c Config) (*Picker, error) {
 	for i := range p.n {
 		p.bucketAdd(i)
 	}
+	if err := p.setPads(c.PadFiles); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+// setPads records the blocks wholly inside pad files; pieces made only of them are verified.
+func (p *Picker) setPads(pads []Range) error {
+	if len(pads) == 0 {
+		return nil
+	}
+	starts := make([]int64, p.n+1)
+	for i := range p.n {
+		starts[i+1] = starts[i] + int64(p.PieceLength(i))
+	}
+	total := starts[p.n]
+	p.pads = make(map[int][]int)
+	for k, r := range pads {
+		if r.Offset < 0 || r.Length < 0 || r.Offset > total || r.Length > total-r.Offset {
+			return fmt.Errorf("%w: pad file %d at %d length %d, torrent length %d", ErrConfig, k, r.Offset, r.Length, total)
+		}
+		if r.Length == 0 {
+			continue
+		}
+		end := r.Offset + r.Length
+		for i := searchPiece(starts, r.Offset); i < p.n && starts[i] < end; i++ {
+			for j := range p.NumBlocks(i) {
+				b0 := starts[i] + int64(j)*BlockSize
+				b1 := min(b0+BlockSize, starts[i+1])
+				if b0 >= r.Offset && b1 <= end && !slices.Contains(p.pads[i], j) {
+					p.pads[i] = append(p.pads[i], j)
+				}
+			}
+		}
+	}
+	for i, js := range p.pads {
+		slices.Sort(js)
+		if len(js) == p.NumBlocks(i) {
+			p.Verified(i)
+		}
+	}
+	return nil
+}
+
+// isPad reports whether block b lies wholly inside a pad file.
+func (p *Picker) isPad(b Block) bool {
+	_, found := slices.BinarySearch(p.pads[b.Piece], b.Index)
+	return found
 }
 
 // NumPieces reports the number of pieces.

@@ -489,3 +489,50 @@ func TestRandomTieBreakNonSeed(t *testing.T) {
 		t.Fatalf("40 pickers chose only %d distinct first pieces", len(first))
 	}
 }
+
+func TestPadFiles(t *testing.T) {
+	pl := 4 * BlockSize
+	p := newTest(t, Config{
+		NumPieces: 3, PieceLength: pl,
+		PadFiles: []Range{
+			{Offset: int64(pl) - 2*BlockSize - 100, Length: 2*BlockSize + 100}, // end of piece 0
+			{Offset: 2 * int64(pl), Length: int64(pl)},                         // all of piece 2
+		},
+	})
+	if !p.HasPiece(2) || p.Remaining() != 2 {
+		t.Fatalf("all-pad piece not verified: remaining %d", p.Remaining())
+	}
+	p.ClearHave(2)
+	if !p.HasPiece(2) {
+		t.Fatal("ClearHave dropped an all-pad piece")
+	}
+	p.SetPriority(1, Skip)
+	seed := unchoked(p, nil)
+	got := p.Pick(seed, 8, nil)
+	if want := []Block{{0, 0}, {0, 1}}; !slices.Equal(got, want) {
+		t.Fatalf("picked %v, want only the non-pad blocks %v", got, want)
+	}
+	if a, _ := p.Received(seed, Block{0, 3}); !a.Duplicate {
+		t.Fatal("pad block data not reported duplicate")
+	}
+	p.Received(seed, got[0])
+	if a, _ := p.Received(seed, got[1]); !a.Complete {
+		t.Fatal("piece with pad blocks did not complete")
+	}
+	if p.Lost(Block{0, 2}) {
+		t.Fatal("a pad block was lost")
+	}
+	if senders, _ := p.HashFailed(0); len(senders) != 1 {
+		t.Fatalf("senders %v", senders)
+	}
+	if again := p.Pick(seed, 8, nil); !slices.Equal(again, got) {
+		t.Fatalf("after hash failure picked %v", again)
+	}
+	p.ReleaseAll(seed)
+	if !p.untouched.Has(0) {
+		t.Fatal("released piece with pad blocks did not return to the buckets")
+	}
+	if _, err := New(Config{NumPieces: 1, PieceLength: 10, PadFiles: []Range{{Offset: 5, Length: 6}}}); !errors.Is(err, ErrConfig) {
+		t.Fatalf("pad outside the torrent: %v", err)
+	}
+}
