@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -237,4 +238,88 @@ func startTransmission(t *testing.T) (rpc string, peerPort int) {
 		return exec.Command("transmission-remote", rpc, "-l").Run() == nil
 	})
 	return rpc, peerPort
+}
+
+// webtorrentTrackerVersion pins webtorrent's bittorrent-tracker, a second
+// independent tracker (Node.js). It is installed with npm on first use, into
+// a cache directory, with install scripts off: its optional WebRTC native
+// module is not needed for the HTTP and UDP server.
+const webtorrentTrackerVersion = "11.2.3"
+
+// webtorrentTrackerScript: args http-port udp-port. Serves HTTP on
+// 127.0.0.1, UDP on 127.0.0.1 and ::1 (same port), and prints LISTENING.
+const webtorrentTrackerScript = `
+import Server from 'bittorrent-tracker/server'
+const [httpPort, udpPort] = process.argv.slice(2).map(Number)
+const server = new Server({ udp: true, http: true, ws: false, stats: false })
+server.on('error', e => { console.error('ERR', e.message); process.exit(1) })
+server.on('warning', e => console.error('WARN', e.message))
+server.on('listening', () => console.log('LISTENING'))
+server.listen({ http: httpPort, udp: udpPort }, { http: '127.0.0.1', udp: '127.0.0.1', udp6: '::1' })
+`
+
+// installWebtorrentTracker returns a directory whose node_modules holds
+// bittorrent-tracker, installing it if needed.
+func installWebtorrentTracker(t *testing.T) string {
+	t.Helper()
+	requireBinary(t, "node")
+	requireBinary(t, "npm")
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	dir := filepath.Join(cache, "bittern-conformance", "bittorrent-tracker-"+webtorrentTrackerVersion)
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "bittorrent-tracker", "server.js")); err == nil {
+		return dir
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "npm", "install", "--no-audit", "--no-fund", "--ignore-scripts",
+		"--prefix", dir, "bittorrent-tracker@"+webtorrentTrackerVersion)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("npm install bittorrent-tracker@%s: %v\n%s", webtorrentTrackerVersion, err, tail(string(out), 3000))
+	}
+	return dir
+}
+
+// startWebtorrentTracker runs bittorrent-tracker and returns its announce
+// URLs once it listens.
+func startWebtorrentTracker(t *testing.T) (httpURL, udp4URL, udp6URL string) {
+	t.Helper()
+	dir := installWebtorrentTracker(t)
+	script := filepath.Join(dir, "serve.mjs")
+	if err := os.WriteFile(script, []byte(webtorrentTrackerScript), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hp := freePort(t, "tcp")
+	up := freeUDPPortBoth(t)
+	p := startProc(t, "node", script, strconv.Itoa(hp), strconv.Itoa(up))
+	waitFor(t, 20*time.Second, "bittorrent-tracker to listen", func() bool {
+		select {
+		case <-p.done:
+			t.Fatalf("bittorrent-tracker exited: %v\n%s", p.err, p.Log())
+		default:
+		}
+		return strings.Contains(p.Log(), "LISTENING")
+	})
+	return fmt.Sprintf("http://127.0.0.1:%d/announce", hp),
+		fmt.Sprintf("udp://127.0.0.1:%d", up), fmt.Sprintf("udp://[::1]:%d", up)
+}
+
+// freeUDPPortBoth returns a UDP port free on both 127.0.0.1 and ::1.
+func freeUDPPortBoth(t *testing.T) int {
+	t.Helper()
+	for range 20 {
+		p := freePort(t, "udp")
+		c, err := net.ListenPacket("udp6", fmt.Sprintf("[::1]:%d", p))
+		if err == nil {
+			c.Close()
+			return p
+		}
+	}
+	t.Fatal("no UDP port free on both 127.0.0.1 and ::1")
+	return 0
 }

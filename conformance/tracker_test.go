@@ -27,82 +27,19 @@ func TestTrackerClientsOpentracker(t *testing.T) {
 	ihHTTP := metainfo.HashBytes([]byte("bittern http swarm"))
 	ihUDP := metainfo.HashBytes([]byte("bittern udp swarm"))
 	httpURL, udpURL := startOpentracker(t, ihHTTP, ihUDP)
-
+	loop4 := netip.MustParseAddr("127.0.0.1")
 	for _, tc := range []struct {
 		name, url string
 		ih        metainfo.Hash
 	}{{"http", httpURL, ihHTTP}, {"udp", udpURL, ihUDP}} {
 		t.Run(tc.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-			defer cancel()
-			cl, err := tracker.New(tc.url, &tracker.Config{UDPTimeout: 2 * time.Second, UDPRetries: 2})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer cl.Close()
-			seed := tracker.AnnounceRequest{InfoHash: tc.ih, PeerID: [20]byte{'A'}, Port: 40001, Left: 0, Event: tracker.EventStarted, NumWant: 50}
-			leech := tracker.AnnounceRequest{InfoHash: tc.ih, PeerID: [20]byte{'B'}, Port: 40002, Left: 1000, Event: tracker.EventStarted, NumWant: 50}
-			if _, err := cl.Announce(ctx, seed); err != nil {
-				t.Fatalf("seeder announce: %v", err)
-			}
-			r, err := cl.Announce(ctx, leech)
-			if err != nil {
-				t.Fatalf("leecher announce: %v", err)
-			}
-			seedAddr := netip.MustParseAddrPort("127.0.0.1:40001")
-			leechAddr := netip.MustParseAddrPort("127.0.0.1:40002")
-			if !slices.Contains(r.Peers, seedAddr) {
-				t.Fatalf("leecher did not get the seeder: %+v", r)
-			}
-			if r.Seeders != 1 || r.Leechers != 1 || r.Interval <= 0 {
-				t.Fatalf("leecher reply counts: %+v", r)
-			}
-			seed.Event = tracker.EventNone
-			r, err = cl.Announce(ctx, seed)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !slices.Contains(r.Peers, leechAddr) {
-				t.Fatalf("seeder did not get the leecher: %+v", r)
-			}
-			st, err := cl.Scrape(ctx, tc.ih)
-			if err != nil {
-				t.Fatalf("scrape: %v", err)
-			}
-			if got := st[tc.ih]; got.Complete != 1 || got.Incomplete != 1 {
-				t.Fatalf("scrape = %+v, want 1 complete, 1 incomplete", got)
-			}
-			// The leecher completes, then stops.
-			leech.Event, leech.Left = tracker.EventCompleted, 0
-			if _, err := cl.Announce(ctx, leech); err != nil {
-				t.Fatal(err)
-			}
-			st, err = cl.Scrape(ctx, tc.ih)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := st[tc.ih]; got.Complete != 2 || got.Incomplete != 0 || got.Downloaded != 1 {
-				t.Fatalf("scrape after completed = %+v, want 2/0/1", got)
-			}
-			leech.Event = tracker.EventStopped
-			if _, err := cl.Announce(ctx, leech); err != nil {
-				t.Fatal(err)
-			}
-			st, err = cl.Scrape(ctx, tc.ih)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := st[tc.ih]; got.Complete != 1 || got.Incomplete != 0 {
-				t.Fatalf("scrape after stopped = %+v, want 1 complete", got)
-			}
+			cl := twoPeerSwarm(t, tc.url, tc.ih, loop4, swarmQuirks{})
 			// A swarm that is not whitelisted is refused with a reason (HTTP)
-			// or an error packet (UDP).
-			// (opentracker drops such UDP announces without a reply.)
-			other := seed
-			other.InfoHash = metainfo.Hash{1}
-			octx, ocancel := context.WithTimeout(ctx, 3*time.Second)
-			defer ocancel()
-			if _, err := cl.Announce(octx, other); err == nil {
+			// or not answered at all (opentracker drops such UDP announces).
+			req := tracker.AnnounceRequest{InfoHash: metainfo.Hash{1}, PeerID: [20]byte{'A'}, Port: 40001}
+			ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+			defer cancel()
+			if _, err := cl.Announce(ctx, req); err == nil {
 				t.Fatal("announce for a non-whitelisted torrent succeeded")
 			} else if tc.name == "http" {
 				var fe *tracker.FailureError
@@ -112,6 +49,106 @@ func TestTrackerClientsOpentracker(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTrackerClientsWebtorrent runs the same swarm against a second,
+// independent tracker, webtorrent's bittorrent-tracker (Node.js), over HTTP,
+// UDP on IPv4 and UDP on IPv6. Its quirks: its "downloaded" is the number of
+// seeders present, not of completed downloads; over UDP on IPv6 it returns no IPv6 peers (only
+// counts); its HTTP scrape keys are UTF-8 encoded (our parser accepts that).
+func TestTrackerClientsWebtorrent(t *testing.T) {
+	httpURL, udp4URL, udp6URL := startWebtorrentTracker(t)
+	for _, tc := range []struct {
+		name, url string
+		host      string
+		quirks    swarmQuirks
+	}{
+		{"http", httpURL, "127.0.0.1", swarmQuirks{downloadedIsComplete: true}},
+		{"udp4", udp4URL, "127.0.0.1", swarmQuirks{downloadedIsComplete: true}},
+		{"udp6", udp6URL, "::1", swarmQuirks{downloadedIsComplete: true, noPeers: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// A hash with bytes >= 0x80, which the HTTP scrape quirk needs.
+			ih := metainfo.HashBytes([]byte("webtorrent " + tc.name))
+			ih[0] = 0xfe
+			twoPeerSwarm(t, tc.url, ih, netip.MustParseAddr(tc.host), tc.quirks)
+		})
+	}
+}
+
+// swarmQuirks lists where a tracker legitimately differs from the counts
+// twoPeerSwarm expects.
+type swarmQuirks struct {
+	downloadedIsComplete bool // "downloaded" reports the current seeders
+	noPeers              bool // peer lists come back empty (counts only)
+}
+
+// twoPeerSwarm announces a seeder and a leecher to url with one of our
+// clients and checks that each sees the other and that scrapes count them
+// through completed and stopped. host is the address the tracker sees us
+// at. The client is returned for further checks.
+func twoPeerSwarm(t *testing.T, url string, ih metainfo.Hash, host netip.Addr, q swarmQuirks) tracker.Tracker {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	cl, err := tracker.New(url, &tracker.Config{UDPTimeout: 2 * time.Second, UDPRetries: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.Close() })
+	seed := tracker.AnnounceRequest{InfoHash: ih, PeerID: [20]byte{'A'}, Port: 40001, Left: 0, Event: tracker.EventStarted, NumWant: 50}
+	leech := tracker.AnnounceRequest{InfoHash: ih, PeerID: [20]byte{'B'}, Port: 40002, Left: 1000, Event: tracker.EventStarted, NumWant: 50}
+	if _, err := cl.Announce(ctx, seed); err != nil {
+		t.Fatalf("seeder announce: %v", err)
+	}
+	r, err := cl.Announce(ctx, leech)
+	if err != nil {
+		t.Fatalf("leecher announce: %v", err)
+	}
+	seedAddr := netip.AddrPortFrom(host, 40001)
+	leechAddr := netip.AddrPortFrom(host, 40002)
+	if !q.noPeers && !slices.Contains(r.Peers, seedAddr) {
+		t.Fatalf("leecher did not get the seeder: %+v", r)
+	}
+	if r.Seeders != 1 || r.Leechers != 1 || r.Interval <= 0 {
+		t.Fatalf("leecher reply counts: %+v", r)
+	}
+	seed.Event = tracker.EventNone
+	r, err = cl.Announce(ctx, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !q.noPeers && !slices.Contains(r.Peers, leechAddr) {
+		t.Fatalf("seeder did not get the leecher: %+v", r)
+	}
+	scrape := func(want tracker.ScrapeStats, what string) {
+		t.Helper()
+		st, err := cl.Scrape(ctx, ih)
+		if err != nil {
+			t.Fatalf("scrape %s: %v", what, err)
+		}
+		if got := st[ih]; got != want {
+			t.Fatalf("scrape %s = %+v, want %+v", what, got, want)
+		}
+	}
+	dl := func(complete, downloaded int) int {
+		if q.downloadedIsComplete {
+			return complete
+		}
+		return downloaded
+	}
+	scrape(tracker.ScrapeStats{Complete: 1, Incomplete: 1, Downloaded: dl(1, 0)}, "with a seeder and a leecher")
+	leech.Event, leech.Left = tracker.EventCompleted, 0
+	if _, err := cl.Announce(ctx, leech); err != nil {
+		t.Fatal(err)
+	}
+	scrape(tracker.ScrapeStats{Complete: 2, Downloaded: dl(2, 1)}, "after completed")
+	leech.Event = tracker.EventStopped
+	if _, err := cl.Announce(ctx, leech); err != nil {
+		t.Fatal(err)
+	}
+	scrape(tracker.ScrapeStats{Complete: 1, Downloaded: dl(1, 1)}, "after stopped")
+	return cl
 }
 
 type swarmSummary struct {
