@@ -5,11 +5,11 @@
 //
 // It implements the piece-selection parts of BEP 3 (rarest first, have and bitfield), BEP 6
 // (have-all/have-none, allowed-fast, suggest-piece, reject-request; AllowedFastSet computes
-// the set we offer a peer), BEP 47 pad files (Config.PadFiles: their blocks are never
-// requested), BEP 52 piece lengths
-// (via Config.PieceLengths), and the usual client policies: piece priorities derived from
-// file priorities, finishing partial pieces first, sequential and streaming (deadline
-// window) modes with time-critical re-requests, and endgame.
+// the set we offer a peer), BEP 47 (Config.PadFiles: pad-file blocks are never requested),
+// BEP 52 (Config.PieceLengths: each file's last piece is short), and the usual client
+// policies: piece priorities derived from file priorities, finishing partial pieces first,
+// sequential and streaming (deadline window) modes with time-critical re-requests, and
+// endgame.
 //
 // The happy path, as a session's owner goroutine drives it:
 //
