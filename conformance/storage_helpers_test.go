@@ -6,9 +6,11 @@ import (
 	"context"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -85,4 +87,27 @@ func storageLibtorrentPieces(t *testing.T, torrentPath, saveDir string) string {
 	defer cancel()
 	out := runPython(t, ctx, storageCheck, torrentPath, saveDir, strconv.Itoa(freePort(t, "tcp")))
 	return strings.TrimSpace(string(out))
+}
+
+// storageAria2Complete reports whether aria2 finds every piece of the v1
+// torrent at torrentPath complete in saveDir (-V checks the files; with
+// no peers it exits 0 only if nothing is missing).
+func storageAria2Complete(t *testing.T, torrentPath, saveDir string) bool {
+	t.Helper()
+	requireBinary(t, "aria2c")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "aria2c", "--enable-dht=false", "--enable-dht6=false",
+		"--bt-enable-lpd=false", "--enable-peer-exchange=false", "--listen-port="+strconv.Itoa(freePort(t, "tcp")),
+		"--seed-time=0", "--file-allocation=none", "--summary-interval=0", "--bt-stop-timeout=3",
+		"--console-log-level=warn", "-V", "-d", saveDir, torrentPath)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("aria2c did not finish: %s", tail(string(out), 2000))
+	}
+	if err != nil {
+		t.Logf("aria2c: %v\n%s", err, tail(string(out), 2000))
+	}
+	return err == nil
 }

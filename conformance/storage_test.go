@@ -31,7 +31,7 @@ var storageFiles = map[string]int{
 // for v1, v2 and hybrid torrents (pad files included): libtorrent's data
 // verifies with our Verifier, and data we write through the byte space —
 // whole, or with a file deselected into the part file — is what libtorrent
-// finds on disk when it checks the files.
+// (and, for v1, aria2) finds on disk when it checks the files.
 func TestStorageLibtorrentLayout(t *testing.T) {
 	for _, kind := range []string{"v1", "v2", "hybrid"} {
 		t.Run(kind, func(t *testing.T) {
@@ -76,6 +76,16 @@ func TestStorageLibtorrentLayout(t *testing.T) {
 			storageCopy(t, ctx, from, dst, info, ih, nil)
 			if got := storageLibtorrentPieces(t, torrentPath, dst); got != strings.Repeat("1", info.NumPieces()) {
 				t.Fatalf("libtorrent's check of our files: %s", got)
+			}
+			if kind == "v1" { // aria2 knows v1 only
+				if !storageAria2Complete(t, torrentPath, dst) {
+					t.Fatal("aria2 finds our files incomplete")
+				}
+				// And it is no rubber stamp: a flipped byte fails it.
+				storageFlipByte(t, filepath.Join(dst, "payload", "sub", "c", "d.bin"), 777)
+				if storageAria2Complete(t, torrentPath, dst) {
+					t.Fatal("aria2 accepted a corrupted file")
+				}
 			}
 
 			// 3. With sub/b deselected: it is not created, every piece
@@ -164,4 +174,22 @@ func storageCopy(t *testing.T, ctx context.Context, from storage.Torrent, root s
 		}
 		return nil
 	})
+}
+
+// storageFlipByte inverts one byte of the file at path.
+func storageFlipByte(t *testing.T, path string, off int64) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b := make([]byte, 1)
+	if _, err := f.ReadAt(b, off); err != nil {
+		t.Fatal(err)
+	}
+	b[0] ^= 0xff
+	if _, err := f.WriteAt(b, off); err != nil {
+		t.Fatal(err)
+	}
 }
