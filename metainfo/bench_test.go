@@ -1,6 +1,7 @@
 package metainfo
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -147,4 +148,34 @@ func BenchmarkBuilder(b *testing.B) {
 			}
 		}
 	})
+}
+
+// manyFilesV2Torrent returns a v2-only torrent with n files in 100
+// directories (no piece layers).
+func manyFilesV2Torrent(tb testing.TB, n int) []byte {
+	tree := map[string]any{}
+	root := string(bytes.Repeat([]byte{7}, 32))
+	for i := range n {
+		dir := "dir" + strconv.Itoa(i%100)
+		d, ok := tree[dir].(map[string]any)
+		if !ok {
+			d = map[string]any{}
+			tree[dir] = d
+		}
+		d["file-"+strconv.Itoa(i)+".dat"] = map[string]any{"": map[string]any{"length": 1000 + i*37, "pieces root": root}}
+	}
+	info := map[string]any{"name": "many", "piece length": 1 << 20, "meta version": 2, "file tree": tree}
+	return marshalTorrent(tb, info)
+}
+
+func BenchmarkLoad10000FilesV2(b *testing.B) {
+	data := manyFilesV2Torrent(b, 10000)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		mi, err := Parse(data)
+		if err != nil || mi.Info().numRealFiles() != 10000 {
+			b.Fatal(err)
+		}
+	}
 }

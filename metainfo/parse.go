@@ -302,39 +302,41 @@ func parseV1Files(d map[string]bencode.RawMessage, name string) ([]rawFile, bool
 	return files, false, nil
 }
 
-// pathList returns the first of keys present in m as a list of strings.
+// pathList returns the first of keys present in m as a list of strings;
+// a broken variant falls back to the next key.
 func pathList(m map[string]any, keys ...string) ([]string, error) {
 	for i, k := range keys {
 		v, ok := m[k]
 		if !ok {
 			continue
 		}
-		l, ok := v.([]any)
-		if !ok {
-			if i < len(keys)-1 {
-				continue
-			}
-			return nil, detail(ErrPath, "not a list")
+		out, err := stringList(v)
+		if err != nil && i < len(keys)-1 {
+			continue
 		}
-		out := make([]string, len(l))
-		bad := false
-		for j, e := range l {
-			s, ok := e.(string)
-			if !ok || strings.IndexByte(s, 0) >= 0 {
-				bad = true
-				break
-			}
-			out[j] = s
-		}
-		if bad {
-			if i < len(keys)-1 {
-				continue
-			}
-			return nil, detail(ErrPath, "element is not a string without NUL bytes")
-		}
-		return out, nil
+		return out, err
 	}
 	return nil, ErrMissing
+}
+
+// stringList converts a decoded list of strings without NUL bytes.
+func stringList(v any) ([]string, error) {
+	if v == nil {
+		return nil, ErrMissing
+	}
+	l, ok := v.([]any)
+	if !ok {
+		return nil, detail(ErrPath, "not a list")
+	}
+	out := make([]string, len(l))
+	for j, e := range l {
+		s, ok := e.(string)
+		if !ok || strings.IndexByte(s, 0) >= 0 {
+			return nil, detail(ErrPath, "element is not a string without NUL bytes")
+		}
+		out[j] = s
+	}
+	return out, nil
 }
 
 // isLegacyPad reports a BitComet-style pad file, named "_____padding_file_…"
