@@ -68,13 +68,19 @@ type ourTracker struct {
 }
 
 func startOurTracker(t *testing.T, cfg *tracker.ServerConfig) *ourTracker {
+	return startOurTrackerOn(t, cfg, "127.0.0.1")
+}
+
+// startOurTrackerOn is startOurTracker on the given loopback host
+// ("127.0.0.1" or "::1").
+func startOurTrackerOn(t *testing.T, cfg *tracker.ServerConfig, host string) *ourTracker {
 	t.Helper()
 	srv := tracker.NewServer(cfg)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	pc, err := net.ListenPacket("udp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,9 +123,11 @@ def make_torrent(work, url, size):
         f.write(lt.bencode(ct.generate()))
     return path, seed_dir
 
+HOST = os.environ.get('LT_HOST', '127.0.0.1')
+
 def session(port):
     s = lt.session({
-        'listen_interfaces': '127.0.0.1:%d' % port,
+        'listen_interfaces': ('[%s]:%d' if ':' in HOST else '%s:%d') % (HOST, port),
         'enable_dht': False, 'enable_lsd': False, 'enable_upnp': False, 'enable_natpmp': False,
         'dht_bootstrap_nodes': '', 'allow_multiple_connections_per_ip': True,
         'ssrf_mitigation': False, 'enable_outgoing_utp': False, 'enable_incoming_utp': False,
@@ -162,6 +170,8 @@ hs = seeder.add_torrent({'ti': lt.torrent_info(tpath), 'save_path': seed_dir})
 wait(lambda: hs.status().is_seeding and replies.get('seeder', 0) > 0, deadline, 'seeder to announce', sessions)
 hl = leecher.add_torrent({'ti': lt.torrent_info(tpath), 'save_path': leech_dir})
 wait(lambda: hl.status().is_seeding, deadline, 'leecher to complete', sessions)
+# The leecher's tracker reply may still be queued as an alert.
+wait(lambda: replies.get('leecher', 0) > 0, deadline, 'the leecher tracker reply alert', sessions)
 st = hl.status()
 print(json.dumps({'info_hash': str(lt.torrent_info(tpath).info_hashes().v1), 'replies': replies,
                   'downloaded': st.total_payload_download, 'num_peers_seen': st.list_peers}))

@@ -161,9 +161,15 @@ type swarmSummary struct {
 // announce to our tracker server, over HTTP and over UDP, find each other
 // through it and complete a transfer.
 func TestTrackerServerLibtorrent(t *testing.T) {
-	for _, proto := range []string{"http", "udp"} {
-		t.Run(proto, func(t *testing.T) {
-			ot := startOurTracker(t, &tracker.ServerConfig{Interval: 30 * time.Second})
+	for _, tc := range []struct{ proto, host string }{
+		{"http", "127.0.0.1"}, {"udp", "127.0.0.1"}, {"http", "::1"}, {"udp", "::1"},
+	} {
+		proto := tc.proto
+		t.Run(proto+"/"+tc.host, func(t *testing.T) {
+			// Over ::1 both sessions listen on ::1 and our server answers
+			// with IPv6 peers: "peers6" over HTTP, 18-byte entries over UDP.
+			t.Setenv("LT_HOST", tc.host)
+			ot := startOurTrackerOn(t, &tracker.ServerConfig{Interval: 30 * time.Second}, tc.host)
 			url := ot.httpURL
 			if proto == "udp" {
 				url = ot.udpURL
@@ -194,7 +200,7 @@ func TestTrackerServerLibtorrent(t *testing.T) {
 			if st := stats[ih]; st.Incomplete != 0 || st.Complete > 2 {
 				t.Fatalf("scrape after transfer: %+v", st)
 			}
-			t.Logf("%s: libtorrent replies %v, leecher downloaded %d bytes", proto, sum.Replies, sum.Downloaded)
+			t.Logf("%s over %s: libtorrent replies %v, leecher downloaded %d bytes", proto, tc.host, sum.Replies, sum.Downloaded)
 		})
 	}
 }
