@@ -16,7 +16,7 @@
 //	res, err := tor.(storage.CompletionStore).LoadCompletion(ctx)
 //	ok, err := v.Recheck(ctx, tor, &storage.RecheckOptions{Only: res.Recheck})
 //	// per block: tor.WriteAt(block, int64(piece)*info.PieceLength+begin)
-//	// per piece: v.Check(piece, data), then now and then:
+//	// per piece: good, err := v.CheckPiece(tor, piece), then now and then:
 //	err = tor.(storage.CompletionStore).SaveCompletion(ctx, verified)
 //
 // # Seams
@@ -72,9 +72,9 @@
 //
 // # Verification
 //
-// Verifier checks a piece against SHA-1 (v1), the BEP 52 SHA-256 merkle
-// tree (v2; piece layers are checked against each file's pieces root), or
-// both (hybrid). Recheck hashes a whole torrent on all cores, reading each
+// Verifier checks a piece (Check on bytes in hand, CheckPiece read from
+// storage) against SHA-1 (v1), the BEP 52 SHA-256 merkle tree (v2; piece
+// layers are checked against each file's pieces root), or both (hybrid). Recheck hashes a whole torrent on all cores, reading each
 // piece in cache-sized chunks.
 //
 // # Limits

@@ -17,7 +17,7 @@ import (
 
 // Verifier checks pieces against a torrent's hashes: SHA-1 for v1, the
 // BEP 52 SHA-256 merkle tree for v2, both for hybrid torrents. It is
-// immutable and safe for concurrent use.
+// safe for concurrent use.
 type Verifier struct {
 	l     *layout
 	v1    []byte            // concatenated SHA-1 hashes, nil if none
@@ -25,6 +25,8 @@ type Verifier struct {
 	v2ok  []bool            // v2[p] is known
 	whole []bool            // piece p is a whole file no longer than a piece
 	data  []int64           // bytes of p that belong to its v2 file
+
+	hashers sync.Pool // of *pieceHasher, for CheckPiece
 }
 
 // NewVerifier prepares the hashes of info. pieceLayers is
@@ -154,6 +156,22 @@ func (v *Verifier) match(p int, sum *[sha1.Size]byte, leaves []metainfo.HashV2) 
 		width = len(leaves)
 	}
 	return metainfo.MerkleRoot(leaves, width) == v.v2[p]
+}
+
+// CheckPiece reads piece p from r (the torrent's byte space) in chunks
+// and reports whether it matches its hashes; missing bytes fail it. It
+// allocates nothing in the steady state. A read error other than io.EOF
+// is returned.
+func (v *Verifier) CheckPiece(r io.ReaderAt, p int) (bool, error) {
+	if p < 0 || p >= v.l.numPieces {
+		return false, fmt.Errorf("storage: piece %d out of range [0, %d)", p, v.l.numPieces)
+	}
+	ph, _ := v.hashers.Get().(*pieceHasher)
+	if ph == nil {
+		ph = v.newPieceHasher()
+	}
+	defer v.hashers.Put(ph)
+	return ph.check(r, p)
 }
 
 // RecheckOptions tunes Recheck. The zero value hashes every piece on all

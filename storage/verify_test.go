@@ -402,3 +402,55 @@ func isPadByte(info *metainfo.Info, off int64) bool {
 	i := info.FileIndex(off)
 	return i >= 0 && info.Files[i].Pad && !info.IsV1()
 }
+
+func TestCheckPiece(t *testing.T) {
+	for _, kind := range []string{"v1", "v2", "hybrid"} {
+		mi := loadFixture(t, kind)
+		dir := t.TempDir()
+		copyTree(t, dir)
+		tor, err := (&storage.Dir{Root: dir}).Open(context.Background(), mi.Info(), ihOf(mi))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := storage.NewVerifier(mi.Info(), mi.PieceLayers)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for p := range v.NumPieces() {
+			if ok, err := v.CheckPiece(tor, p); !ok || err != nil {
+				t.Errorf("%s: CheckPiece(%d) = %v, %v", kind, p, ok, err)
+			}
+		}
+		if _, err := v.CheckPiece(tor, v.NumPieces()); err == nil {
+			t.Errorf("%s: CheckPiece out of range accepted", kind)
+		}
+		if _, err := v.CheckPiece(failingReader{tor, 0}, 0); !errors.Is(err, errDisk) {
+			t.Errorf("%s: read error: %v", kind, err)
+		}
+		if _, err := tor.WriteAt([]byte{0xEE}, 5); err != nil {
+			t.Fatal(err)
+		}
+		if ok, _ := v.CheckPiece(tor, 0); ok {
+			t.Errorf("%s: corrupted piece 0 passes", kind)
+		}
+		tor.Close()
+	}
+}
+
+func BenchmarkCheckPiece(b *testing.B) {
+	info, tor, _ := benchData(b, 16<<20)
+	defer tor.Close()
+	v, err := storage.NewVerifier(info, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(info.PieceLength)
+	b.ReportAllocs()
+	p := 0
+	for b.Loop() {
+		if ok, err := v.CheckPiece(tor, p); !ok || err != nil {
+			b.Fatal(ok, err)
+		}
+		p = (p + 1) % v.NumPieces()
+	}
+}
