@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -98,12 +99,7 @@ func TestParseV2Layout(t *testing.T) {
 	checkInvariants(t, mi)
 }
 
-func itoa64(n int64) string { return strings.TrimSpace(strings.Repeat(" ", 0) + formatInt(n)) }
-
-func formatInt(n int64) string {
-	b, _ := bencode.Marshal(n)
-	return string(b[1 : len(b)-1])
-}
+func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
 
 func TestParseErrors(t *testing.T) {
 	deep := leaf(10, root1)
