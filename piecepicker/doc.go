@@ -25,8 +25,9 @@
 // # Bookkeeping
 //
 // Every block of a started piece is free, outstanding (from one or more peers) or received.
-// A block is outstanding from two peers at once only in endgame (every wanted piece started)
-// or when its piece is time-critical, and never from more than Config.MaxDuplicates peers.
+// A block is outstanding from two peers at once only in endgame (every wanted piece that a
+// connected peer has is started) or when its piece is time-critical, and never from more
+// than Config.MaxDuplicates peers.
 // Rejected (Rejected), cancelled or timed-out (Release, ReleaseAll) and disconnected
 // (RemovePeer) requests, blocks whose write failed (Lost) and hash-failed pieces
 // (HashFailed) return to the pool; a piece with no progress left returns to the

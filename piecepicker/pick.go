@@ -13,8 +13,9 @@ import "slices"
 //  3. in Sequential mode (or while the peer chokes us): partial pieces, highest priority
 //     then lowest index; suggested pieces; untouched pieces, lowest index first (while
 //     choked: allowed-fast pieces in the order the peer announced them);
-//  4. in endgame (every wanted piece started), blocks outstanding from other peers, fewest
-//     requesters first, each from at most Config.MaxDuplicates peers.
+//  4. in endgame (every wanted piece that a connected peer has is started), blocks
+//     outstanding from other peers, fewest requesters first, each from at most
+//     Config.MaxDuplicates peers.
 //
 // Only pieces the peer has, with priority above zero and not verified, are picked; while the
 // peer chokes us, only pieces in its allowed-fast set. A block already outstanding is picked
@@ -87,7 +88,7 @@ func (p *Picker) Pick(peer *Peer, n int, dst []Block) []Block {
 		}
 	}
 
-	if want > 0 && p.untouched.Count() == 0 {
+	if want > 0 && p.obtainableUntouched() == 0 {
 		for r := 1; r < p.maxDup && want > 0; r++ {
 			for _, pp := range p.partials {
 				if want == 0 {

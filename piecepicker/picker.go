@@ -350,9 +350,26 @@ func (p *Picker) Remaining() int { return p.wanted.Count() }
 // Done reports whether every wanted piece is verified.
 func (p *Picker) Done() bool { return p.wanted.Count() == 0 }
 
-// Endgame reports whether every wanted piece has been started, so that a peer with nothing
-// else to request may duplicate requests other peers already have outstanding.
-func (p *Picker) Endgame() bool { return p.untouched.Count() == 0 && p.wanted.Count() > 0 }
+// Endgame reports whether every wanted piece that some connected peer has has been
+// started, so that a peer with nothing else to request may duplicate requests other peers
+// already have outstanding. Pieces no connected peer has do not hold endgame back (unlike
+// libtorrent's strict endgame mode, where they do).
+func (p *Picker) Endgame() bool { return p.obtainableUntouched() == 0 && p.wanted.Count() > 0 }
+
+// obtainableUntouched counts the untouched wanted pieces some connected peer has: all of
+// them if a seed is connected, else those outside the zero-availability buckets. O(1).
+func (p *Picker) obtainableUntouched() int {
+	c := p.untouched.Count()
+	if p.seeds > 0 {
+		return c
+	}
+	for l := range p.buckets.levels {
+		if b := p.buckets.levels[l].b; len(b) > 0 {
+			c -= len(b[0])
+		}
+	}
+	return c
+}
 
 // Availability reports how many connected peers have piece i.
 func (p *Picker) Availability(i int) int {

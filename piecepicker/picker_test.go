@@ -536,3 +536,20 @@ func TestPadFiles(t *testing.T) {
 		t.Fatalf("pad outside the torrent: %v", err)
 	}
 }
+
+func TestEndgameIgnoresUnobtainablePieces(t *testing.T) {
+	p := newTest(t, Config{NumPieces: 3, PieceLength: BlockSize})
+	a := unchoked(p, bitsOf(3, 0, 1))
+	b := unchoked(p, bitsOf(3, 0, 1))
+	got := p.Pick(a, 4, nil)
+	if len(got) != 2 || !p.Endgame() {
+		t.Fatalf("picked %v, endgame %v: piece 2 has no source and must not hold endgame back", got, p.Endgame())
+	}
+	if dup := p.Pick(b, 4, nil); len(dup) != 2 {
+		t.Fatalf("endgame duplicates %v", dup)
+	}
+	p.PeerHave(b, 2)
+	if p.Endgame() {
+		t.Fatal("a source for piece 2 appeared: not endgame any more")
+	}
+}

@@ -65,10 +65,11 @@ func (m *model) untouched(i int) bool {
 	return true
 }
 
+// numUntouched counts the untouched wanted pieces some connected peer has.
 func (m *model) numUntouched() int {
 	c := 0
 	for i := range m.n {
-		if m.untouched(i) {
+		if m.untouched(i) && m.availability(i) > 0 {
 			c++
 		}
 	}
