@@ -1,7 +1,12 @@
 package tracker
 
 import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -122,4 +127,33 @@ func binaryU64(b []byte) uint64 {
 		v = v<<8 | uint64(c)
 	}
 	return v
+}
+
+// FuzzHTTPServer feeds arbitrary queries to the HTTP handler: it must not
+// panic, and every reply must be a valid announce/scrape reply or refusal.
+func FuzzHTTPServer(f *testing.F) {
+	q := "info_hash=" + string(escapeBinary(nil, testIH[:])) + "&peer_id=" + string(escapeBinary(nil, []byte("-XX0000-bbbbbbbbbbbb"))) + "&port=1&left=5"
+	f.Add("/announce", q)
+	f.Add("/announce", q+"&compact=0&numwant=3&event=completed&ip=1.2.3.4")
+	f.Add("/scrape", "info_hash="+string(escapeBinary(nil, testIH[:])))
+	f.Add("/announce", "info_hash=%zz;&&=")
+	s := NewServer(&ServerConfig{TrustClientIP: true})
+	f.Fuzz(func(t *testing.T, path, rawQuery string) {
+		req := &http.Request{Method: "GET", URL: &url.URL{Path: path, RawQuery: rawQuery}, RemoteAddr: "10.0.0.1:5000", Header: http.Header{}}
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			return
+		}
+		var err error
+		if strings.HasSuffix(path, "/scrape") {
+			_, err = ParseScrapeResponse(rec.Body.Bytes())
+		} else {
+			_, err = ParseAnnounceResponse(rec.Body.Bytes())
+		}
+		var fe *FailureError
+		if err != nil && !errors.As(err, &fe) {
+			t.Fatalf("reply %q does not parse: %v", rec.Body.String(), err)
+		}
+	})
 }
