@@ -234,6 +234,9 @@ func (d *driver) check() error {
 		if p.HasPiece(i) != m.have[i] {
 			return fmt.Errorf("p.HasPiece(%d) %v, want %v", i, !m.have[i], m.have[i])
 		}
+		if p.NumBlocks(i) != m.blocks[i] {
+			return fmt.Errorf("p.NumBlocks(%d) %d, want %d", i, p.NumBlocks(i), m.blocks[i])
+		}
 		if p.Wanted(i) != m.wanted(i) {
 			return fmt.Errorf("p.Wanted(%d) %v, want %v", i, !m.wanted(i), m.wanted(i))
 		}

@@ -41,6 +41,9 @@ type Policy struct {
 	Config piecepicker.Config
 	// Deadlines lets the driver set deadlines and streaming windows.
 	Deadlines bool
+	// PieceLengths gives pieces random lengths (BEP 52 style) through
+	// Config.PieceLengths instead of uniform ones.
+	PieceLengths bool
 }
 
 // Policies lists every policy of package piecepicker.
@@ -51,6 +54,7 @@ func Policies() []Policy {
 		{Name: "Streaming", Config: piecepicker.Config{Mode: piecepicker.RarestFirst}, Deadlines: true},
 		{Name: "SequentialStreaming", Config: piecepicker.Config{Mode: piecepicker.Sequential}, Deadlines: true},
 		{Name: "Endgame3", Config: piecepicker.Config{MaxDuplicates: 3}, Deadlines: true},
+		{Name: "PieceLengths", Config: piecepicker.Config{Mode: piecepicker.RarestFirst}, PieceLengths: true},
 	}
 }
 
@@ -111,15 +115,23 @@ func Drive(pol Policy, ops []byte) error {
 	now := int64(1_000_000_000_000)
 	cfg.Now = func() time.Time { return time.Unix(0, now) }
 	cfg.Rand = rand.New(rand.NewPCG(uint64(len(ops)), 7))
-	p, err := piecepicker.New(cfg)
-	if err != nil {
-		return fmt.Errorf("p.New: %w", err)
-	}
 	blocks := make([]int, n)
 	for i := range blocks {
 		blocks[i] = bpp
 	}
 	blocks[n-1] = lastBlocks
+	if pol.PieceLengths {
+		lens := make([]int, n)
+		for i := range lens {
+			blocks[i] = 1 + in.intn(4)
+			lens[i] = (blocks[i]-1)*piecepicker.BlockSize + min(1+in.intn(256)*64, piecepicker.BlockSize)
+		}
+		cfg.PieceLengths = func(i int) int { return lens[i] }
+	}
+	p, err := piecepicker.New(cfg)
+	if err != nil {
+		return fmt.Errorf("p.New: %w", err)
+	}
 	maxDup := cfg.MaxDuplicates
 	if maxDup <= 0 {
 		maxDup = 2
