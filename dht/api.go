@@ -127,10 +127,12 @@ type AnnounceError struct {
 	Last  error // the last failure
 }
 
+// Error describes the failure.
 func (e *AnnounceError) Error() string {
 	return fmt.Sprintf("dht: announce accepted by none of %d nodes: %v", e.Tried, e.Last)
 }
 
+// Unwrap returns the last failure, so errors.Is and errors.As see it.
 func (e *AnnounceError) Unwrap() error { return e.Last }
 
 // Announce looks up ih, calling found for peers met on the way (found may

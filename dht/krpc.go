@@ -97,6 +97,7 @@ type Error struct {
 	Msg  string
 }
 
+// Error returns the code and message.
 func (e *Error) Error() string { return fmt.Sprintf("dht: remote error %d: %s", e.Code, e.Msg) }
 
 // MarshalBencode encodes e as the list [code, message].
