@@ -181,3 +181,31 @@ func TestResumeOtherLayout(t *testing.T) {
 		t.Errorf("other layout: %v, want ErrBadResume", err)
 	}
 }
+
+// TestResumeSurvivesMove: moving the data keeps sizes and mtimes, so the
+// record still trusts every piece afterwards (and after a reopen there).
+func TestResumeSurvivesMove(t *testing.T) {
+	src, dst := t.TempDir(), t.TempDir()
+	info := resumeInfo()
+	ih := metainfo.Hash{0x46}
+	tor := openDir(t, src, info, ih)
+	if _, err := tor.WriteAt(bytes.Repeat([]byte{1}, 65000), 0); err != nil {
+		t.Fatal(err)
+	}
+	saved := []bool{true, true, false, true}
+	saveAll(t, tor, saved)
+	if err := tor.(storage.Mover).Move(context.Background(), dst); err != nil {
+		t.Fatal(err)
+	}
+	r, err := load(t, tor)
+	if err != nil || !equalBools(r.Verified, saved) || countTrue(r.Recheck) != 0 {
+		t.Fatalf("after move: %+v, %v", r, err)
+	}
+	tor.Close()
+	tor = openDir(t, dst, info, ih)
+	defer tor.Close()
+	r, err = load(t, tor)
+	if err != nil || !equalBools(r.Verified, saved) || countTrue(r.Recheck) != 0 {
+		t.Fatalf("reopened after move: %+v, %v", r, err)
+	}
+}
