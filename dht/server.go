@@ -359,6 +359,9 @@ func (s *Server) readLoop() {
 
 // handlePacket dispatches one datagram.
 func (s *Server) handlePacket(b []byte, from netip.AddrPort) {
+	if from.Port() == 0 {
+		return // cannot be answered; no protocol sends from port 0
+	}
 	var m Msg
 	err := DecodeMsg(b, &m)
 	if errors.Is(err, ErrNotKRPC) {
@@ -377,9 +380,6 @@ func (s *Server) handlePacket(b []byte, from netip.AddrPort) {
 		if m.Y == typeQuery && m.T != "" && !s.cfg.ReadOnly && s.allow(from) {
 			s.sendError(from, m.T, ErrCodeProtocol, "malformed query")
 		}
-		return
-	}
-	if from.Port() == 0 {
 		return
 	}
 	switch m.Y {
