@@ -36,8 +36,8 @@ func (d *driver) pick(k, want int) error {
 		case m.peers[k].choked && !slices.Contains(m.peers[k].fast, b.Piece):
 			return fmt.Errorf("%s: block %v from a choking peer outside its allowed-fast set %v", d.last, b, m.peers[k].fast)
 		}
-		if _, ok := m.recv[b]; ok {
-			return fmt.Errorf("%s: block %v already received", d.last, b)
+		if m.done(b) {
+			return fmt.Errorf("%s: block %v already received or inside a pad file", d.last, b)
 		}
 		if slices.Contains(m.out[b], k) {
 			return fmt.Errorf("%s: block %v already outstanding from this peer", d.last, b)
@@ -69,7 +69,7 @@ func (d *driver) pick(k, want int) error {
 		}
 		for j := range m.blocks[i] {
 			b := piecepicker.Block{Piece: i, Index: j}
-			if _, ok := m.recv[b]; ok {
+			if m.done(b) {
 				continue
 			}
 			if len(m.out[b]) == 0 {
@@ -144,7 +144,7 @@ func (d *driver) received(k int, b piecepicker.Block) error {
 	if a.Unrequested == wasOut {
 		return fmt.Errorf("%s: Unrequested=%v, but outstanding=%v", d.last, a.Unrequested, wasOut)
 	}
-	_, already := m.recv[b]
+	already := m.done(b)
 	if dup := already || !m.wanted(b.Piece); dup {
 		if !a.Duplicate || len(a.Cancel) != 0 || a.Complete {
 			return fmt.Errorf("%s: want a bare duplicate, got %+v", d.last, a)
@@ -205,7 +205,7 @@ func (d *driver) finishPiece() error {
 	}
 	for j := range m.blocks[i] {
 		b := piecepicker.Block{Piece: i, Index: j}
-		if k := m.recv[b]; !slices.Contains(want, k) {
+		if k, ok := m.recv[b]; ok && !slices.Contains(want, k) {
 			want = append(want, k)
 		}
 		delete(m.recv, b)

@@ -222,7 +222,7 @@ func (d *driver) step() error {
 		if err := p.ClearHave(i); err != nil {
 			return fmt.Errorf("%s: %w", d.last, err)
 		}
-		m.have[i] = false
+		m.have[i] = m.allPad(i) // a piece of pad blocks only stays verified
 	case 25:
 		if d.in.byte()&1 == 0 {
 			return d.removedPeer()

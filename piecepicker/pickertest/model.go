@@ -16,6 +16,7 @@ type model struct {
 	peers  []*mpeer
 	out    map[piecepicker.Block][]int // outstanding block -> requesting peer indices
 	recv   map[piecepicker.Block]int   // received block -> sending peer index
+	pad    map[piecepicker.Block]bool  // blocks inside pad files
 	maxDup int
 }
 
@@ -33,6 +34,7 @@ func newModel(n int, blocks []int, maxDup int) *model {
 		n: n, blocks: blocks, maxDup: maxDup,
 		prio: make([]piecepicker.Priority, n), have: make([]bool, n),
 		out: map[piecepicker.Block][]int{}, recv: map[piecepicker.Block]int{},
+		pad: map[piecepicker.Block]bool{},
 	}
 	for i := range m.prio {
 		m.prio[i] = piecepicker.Normal
@@ -139,7 +141,23 @@ func (m *model) clearPiece(i int) {
 
 func (m *model) complete(i int) bool {
 	for j := range m.blocks[i] {
-		if _, ok := m.recv[piecepicker.Block{Piece: i, Index: j}]; !ok {
+		if !m.done(piecepicker.Block{Piece: i, Index: j}) {
+			return false
+		}
+	}
+	return true
+}
+
+// done reports whether block b needs no download: received, or inside a pad file.
+func (m *model) done(b piecepicker.Block) bool {
+	_, ok := m.recv[b]
+	return ok || m.pad[b]
+}
+
+// allPad reports whether piece i consists of pad blocks only.
+func (m *model) allPad(i int) bool {
+	for j := range m.blocks[i] {
+		if !m.pad[piecepicker.Block{Piece: i, Index: j}] {
 			return false
 		}
 	}
@@ -159,7 +177,7 @@ func (m *model) peerIndex(p *piecepicker.Peer) int {
 func (m *model) hasFree(i int) bool {
 	for j := range m.blocks[i] {
 		b := piecepicker.Block{Piece: i, Index: j}
-		if _, ok := m.recv[b]; !ok && len(m.out[b]) == 0 {
+		if !m.done(b) && len(m.out[b]) == 0 {
 			return true
 		}
 	}

@@ -44,6 +44,8 @@ type Policy struct {
 	// PieceLengths gives pieces random lengths (BEP 52 style) through
 	// Config.PieceLengths instead of uniform ones.
 	PieceLengths bool
+	// PadFiles adds random BEP 47 pad files, each ending on a piece boundary.
+	PadFiles bool
 }
 
 // Policies lists every policy of package piecepicker.
@@ -55,6 +57,7 @@ func Policies() []Policy {
 		{Name: "SequentialStreaming", Config: piecepicker.Config{Mode: piecepicker.Sequential}, Deadlines: true},
 		{Name: "Endgame3", Config: piecepicker.Config{MaxDuplicates: 3}, Deadlines: true},
 		{Name: "PieceLengths", Config: piecepicker.Config{Mode: piecepicker.RarestFirst}, PieceLengths: true},
+		{Name: "PadFiles", Config: piecepicker.Config{Mode: piecepicker.RarestFirst}, PadFiles: true},
 	}
 }
 
@@ -128,6 +131,20 @@ func Drive(pol Policy, ops []byte) error {
 		}
 		cfg.PieceLengths = func(i int) int { return lens[i] }
 	}
+	var pads []piecepicker.Range
+	if pol.PadFiles && !pol.PieceLengths && n > 1 {
+		for range in.intn(4) {
+			// A pad file of 1..bpp blocks' worth of bytes ending where piece i ends.
+			i := in.intn(n - 1)
+			end := int64(i+1) * int64(cfg.PieceLength)
+			length := min(int64(1+in.intn(256)*256), int64(cfg.PieceLength))
+			if in.byte()&3 == 0 {
+				length = int64(cfg.PieceLength) // the whole piece
+			}
+			pads = append(pads, piecepicker.Range{Offset: end - length, Length: length})
+		}
+		cfg.PadFiles = pads
+	}
 	p, err := piecepicker.New(cfg)
 	if err != nil {
 		return fmt.Errorf("p.New: %w", err)
@@ -136,7 +153,23 @@ func Drive(pol Policy, ops []byte) error {
 	if maxDup <= 0 {
 		maxDup = 2
 	}
-	d := &driver{p: p, m: newModel(n, blocks, maxDup), in: in, pol: pol, now: &now}
+	m := newModel(n, blocks, maxDup)
+	for _, r := range pads {
+		for i := range n {
+			start := int64(i) * int64(cfg.PieceLength)
+			for j := range blocks[i] {
+				b0 := start + int64(j)*piecepicker.BlockSize
+				b1 := min(b0+piecepicker.BlockSize, start+int64(cfg.PieceLength))
+				if b0 >= r.Offset && b1 <= r.Offset+r.Length {
+					m.pad[piecepicker.Block{Piece: i, Index: j}] = true
+				}
+			}
+		}
+	}
+	for i := range n {
+		m.have[i] = m.allPad(i)
+	}
+	d := &driver{p: p, m: m, in: in, pol: pol, now: &now}
 	for step := 0; len(in.b) > 0; step++ {
 		if err := d.step(); err != nil {
 			return fmt.Errorf("step %d: %w", step, err)
