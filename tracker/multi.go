@@ -43,11 +43,42 @@ type Multi struct {
 type trackerState struct {
 	url      string
 	t        Tracker // nil if the URL is unusable (err)
-	err      error
-	started  bool // the tracker has accepted our "started"
-	leeching bool // the tracker last saw us with bytes left
+	err      error   // why t is nil
+	started  bool    // the tracker has accepted our "started"
+	leeching bool    // the tracker last saw us with bytes left
 	fails    int
 	retryAt  time.Time
+	lastErr  error
+	lastOK   time.Time
+}
+
+// TrackerStatus describes one tracker of a Multi.
+type TrackerStatus struct {
+	URL     string
+	Tier    int       // index of its tier
+	Started bool      // it has accepted our "started" and not seen "stopped"
+	Fails   int       // consecutive failures
+	RetryAt time.Time // while backing off, when it will be tried again
+	LastOK  time.Time // when it last answered, zero if never
+	LastErr error     // its last error, nil after a success
+}
+
+// Status returns every tracker's state, in the order they are tried.
+func (m *Multi) Status() []TrackerStatus {
+	m.sem <- struct{}{}
+	defer func() { <-m.sem }()
+	var out []TrackerStatus
+	for i, tier := range m.tiers {
+		for _, st := range tier {
+			e := st.lastErr
+			if st.t == nil {
+				e = st.err
+			}
+			out = append(out, TrackerStatus{URL: st.url, Tier: i, Started: st.started, Fails: st.fails,
+				RetryAt: st.retryAt, LastOK: st.lastOK, LastErr: e})
+		}
+	}
+	return out
 }
 
 // NewMulti returns a Multi over tiers of announce URLs (a metainfo
@@ -205,10 +236,11 @@ func (m *Multi) announceTier(ctx context.Context, tier []*trackerState, req Anno
 			}
 			st.fails++
 			st.retryAt = time.Now().Add(m.backoff(st.fails))
+			st.lastErr = err
 			errs = append(errs, fmt.Errorf("%s: %w", st.url, err))
 			continue
 		}
-		st.fails, st.retryAt = 0, time.Time{}
+		st.fails, st.retryAt, st.lastErr, st.lastOK = 0, time.Time{}, nil, time.Now()
 		st.started = true
 		st.leeching = req.Left > 0
 		copy(tier[1:i+1], tier[:i])

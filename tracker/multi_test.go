@@ -136,6 +136,13 @@ func TestMultiTiersAndPromotion(t *testing.T) {
 		// After stopping, the next announce is a fresh start.
 		_, _ = m.Announce(t.Context(), AnnounceRequest{Left: 0})
 		require.Equal(t, []Event{EventStarted}, f[first].events())
+
+		st := m.Status()
+		require.Len(t, st, 5)
+		require.Equal(t, TrackerStatus{URL: first, Tier: 0, Started: true, LastOK: time.Now()}, st[0])
+		require.Equal(t, "bad", st[4].URL)
+		require.Equal(t, 2, st[4].Tier)
+		require.ErrorIs(t, st[4].LastErr, ErrUnsupportedScheme)
 	})
 }
 
@@ -155,6 +162,11 @@ func TestMultiBackoffGrows(t *testing.T) {
 			}
 			time.Sleep(time.Second)
 		}
+		st := m.Status()
+		require.Len(t, st, 1)
+		require.Equal(t, 5, st[0].Fails)
+		require.ErrorIs(t, st[0].LastErr, errDown)
+		require.True(t, st[0].RetryAt.After(time.Now()))
 		// Retries after 10, 20, 35 (capped), 35 s.
 		require.Equal(t, []time.Duration{0, 10 * time.Second, 30 * time.Second, 65 * time.Second, 100 * time.Second}, tried)
 	})
