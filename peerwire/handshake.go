@@ -74,9 +74,12 @@ func (r Reserved) Intersect(o Reserved) Reserved {
 	return r
 }
 
-// DefaultReserved advertises the extensions this package implements: DHT
-// port, Fast, Extension Protocol and v2.
-var DefaultReserved = Reserved{}.Set(ReservedDHT).Set(ReservedFast).Set(ReservedExtension).Set(ReservedV2)
+// DefaultReserved advertises the extensions this package implements for
+// every torrent: DHT port, Fast and Extension Protocol. Add ReservedV2 only
+// when sending the v1 info-hash of a hybrid torrent (BEP 52): libtorrent
+// 2.0 refuses a plain handshake for a v1-only torrent that carries it
+// ("invalid info-hash"), as the conformance suite shows.
+var DefaultReserved = Reserved{}.Set(ReservedDHT).Set(ReservedFast).Set(ReservedExtension)
 
 // Handshake is the BitTorrent handshake (BEP 3). For a v2 torrent, InfoHash
 // is the SHA-256 info-hash truncated to 20 bytes (BEP 52).

@@ -20,7 +20,8 @@ func TestReservedBits(t *testing.T) {
 	assert.Equal(t, Reserved{7: 0x04}, r.Set(ReservedFast))
 	assert.Equal(t, Reserved{5: 0x10}, r.Set(ReservedExtension))
 	assert.Equal(t, Reserved{7: 0x10}, r.Set(ReservedV2))
-	r = DefaultReserved
+	r = DefaultReserved.Set(ReservedV2)
+	assert.False(t, DefaultReserved.Has(ReservedV2))
 	for _, b := range []ReservedBit{ReservedDHT, ReservedFast, ReservedExtension, ReservedV2} {
 		assert.True(t, r.Has(b))
 		assert.False(t, r.Clear(b).Has(b))
@@ -105,7 +106,7 @@ func TestInitiateAnswer(t *testing.T) {
 		return h, err, r.h, r.err
 	}
 
-	ours := Handshake{Reserved: DefaultReserved, InfoHash: ih1, PeerID: [20]byte{'A'}}
+	ours := Handshake{Reserved: DefaultReserved.Set(ReservedV2), InfoHash: ih1, PeerID: [20]byte{'A'}}
 	theirs, err, seen, aerr := run(ours, [20]byte{}, [20]byte{})
 	require.NoError(t, err)
 	require.NoError(t, aerr)
