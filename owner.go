@@ -364,6 +364,7 @@ func (t *Torrent) forget(c *peerConn) {
 	}
 	delete(t.byPicker, c.pp)
 	clear(c.uploads)
+	c.uploadQueue = nil
 	t.numPeers.Store(int64(len(t.conns)))
 	if c.outgoing {
 		t.dialDone(c.addr, false)

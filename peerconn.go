@@ -43,6 +43,8 @@ type peerConn struct {
 	downloaded atomic.Int64 // payload bytes received
 	uploaded   atomic.Int64 // payload bytes sent
 	lastRecv   atomic.Int64 // unix nanoseconds of the last message
+	sendBytes  atomic.Int64 // bytes of blocks queued for the writer
+	pumpWanted atomic.Bool  // the owner waits for the writer to send a block
 
 	// Owner state.
 	pp             *piecepicker.Peer
@@ -53,6 +55,8 @@ type peerConn struct {
 	peerInterested bool
 	reqq           int                   // the peer's BEP 10 reqq; 0 if unknown
 	uploads        map[blockKey]struct{} // requests we were asked and will serve
+	uploadQueue    []blockKey            // accepted requests not yet being read
+	readsInFlight  int                   // blocks being read for this peer
 	removed        bool
 	optimistic     bool
 	snubbed        bool      // it let requests time out; one at a time
@@ -127,6 +131,7 @@ func (c *peerConn) send(msg []byte) {
 
 // sendPiece queues a block to send. It never blocks.
 func (c *peerConn) sendPiece(index, begin uint32, block []byte) {
+	c.sendBytes.Add(int64(len(block)))
 	c.mu.Lock()
 	c.queue = append(c.queue, outItem{piece: true, index: index, begin: begin, block: block})
 	c.mu.Unlock()
@@ -217,6 +222,7 @@ func (c *peerConn) writeLoop(keepAlive time.Duration) {
 			peerwire.PutBlock(it.block)
 			items[i].block = nil
 			items[i].piece = false
+			c.sendBytes.Add(-int64(n))
 			if err != nil {
 				c.close(err)
 				items = items[i+1:]
@@ -224,6 +230,9 @@ func (c *peerConn) writeLoop(keepAlive time.Duration) {
 			}
 			c.uploaded.Add(int64(n))
 			c.t.uploaded.Add(int64(n))
+			if c.pumpWanted.CompareAndSwap(true, false) {
+				c.t.inbox.post(func() { c.t.pumpUploads(c) })
+			}
 		}
 		if len(buf) > 0 {
 			if _, err := c.conn.Write(buf); err != nil {

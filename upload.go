@@ -6,45 +6,84 @@ import (
 	"github.com/bittern/bittern/peerwire"
 )
 
-// onRequest queues a block a peer asked for, to be read on the I/O pool and
-// then sent by the connection's writer.
+// uploadWatermark bounds the bytes of one connection's uploads that are
+// being read from storage or wait in its writer's queue. Further accepted
+// requests wait as (index, begin, length) only, so a peer's up to
+// Config.MaxUploadQueue requests never hold that many blocks in memory.
+const uploadWatermark = 1 << 20
+
+// onRequest accepts a block a peer asked for. It is read on the I/O pool,
+// within uploadWatermark, and then sent by the connection's writer.
 func (t *Torrent) onRequest(c *peerConn, k blockKey) {
-	reject := func() {
+	if c.amChoking || !t.picker.HasPiece(int(k.index)) || len(c.uploads) >= t.s.cfg.MaxUploadQueue {
 		if c.fast {
 			c.send(peerwire.Reject{Index: k.index, Begin: k.begin, Length: k.length}.AppendTo(nil))
 		}
-	}
-	if c.amChoking || !t.picker.HasPiece(int(k.index)) || len(c.uploads) >= t.s.cfg.MaxUploadQueue {
-		reject()
 		return
 	}
 	if _, dup := c.uploads[k]; dup {
 		return
 	}
 	c.uploads[k] = struct{}{}
-	off := int64(k.index)*t.info.PieceLength + int64(k.begin)
-	t.jobs.Add(1)
-	t.s.io.submit(func() {
-		defer t.jobs.Done()
-		var buf []byte
-		if k.length <= peerwire.BlockSize {
-			buf = peerwire.GetBlock()[:k.length]
-		} else {
-			buf = make([]byte, k.length)
+	c.uploadQueue = append(c.uploadQueue, k)
+	t.pumpUploads(c)
+}
+
+// pumpUploads starts reads of queued requests while the connection's
+// buffered upload bytes are under uploadWatermark. When it stops at the
+// mark, the writer calls it again once it has sent a block.
+func (t *Torrent) pumpUploads(c *peerConn) {
+	for len(c.uploadQueue) > 0 && !c.removed {
+		if t.uploadsBuffered(c) >= uploadWatermark {
+			c.pumpWanted.Store(true)
+			// The writer may have drained its queue between the check
+			// and the store; then it will not call back: go on if the
+			// flag is still ours to clear.
+			if t.uploadsBuffered(c) >= uploadWatermark || !c.pumpWanted.CompareAndSwap(true, false) {
+				return
+			}
 		}
-		n, err := t.st.ReadAt(buf, off)
-		if n == len(buf) {
-			err = nil
+		k := c.uploadQueue[0]
+		c.uploadQueue = c.uploadQueue[1:]
+		if _, ok := c.uploads[k]; !ok {
+			continue // cancelled, or rejected by a choke
 		}
-		t.inbox.post(func() { t.onRead(c, k, buf, err) })
-	})
+		c.readsInFlight++
+		off := int64(k.index)*t.info.PieceLength + int64(k.begin)
+		t.jobs.Add(1)
+		t.s.io.submit(func() {
+			defer t.jobs.Done()
+			var buf []byte
+			if k.length <= peerwire.BlockSize {
+				buf = peerwire.GetBlock()[:k.length]
+			} else {
+				buf = make([]byte, k.length)
+			}
+			n, err := t.st.ReadAt(buf, off)
+			if n == len(buf) {
+				err = nil
+			}
+			t.inbox.post(func() { t.onRead(c, k, buf, err) })
+		})
+	}
+	if len(c.uploadQueue) == 0 {
+		c.uploadQueue = nil // drop the consumed backing array
+	}
+}
+
+// uploadsBuffered is the bytes of the peer's uploads being read or queued
+// for its writer.
+func (t *Torrent) uploadsBuffered(c *peerConn) int64 {
+	return int64(c.readsInFlight)*peerwire.BlockSize + c.sendBytes.Load()
 }
 
 // onRead runs on the owner when a requested block was read: it is sent
 // unless the request was cancelled or the peer choked meanwhile.
 func (t *Torrent) onRead(c *peerConn, k blockKey, buf []byte, err error) {
+	c.readsInFlight--
 	if _, ok := c.uploads[k]; !ok || c.removed {
 		peerwire.PutBlock(buf)
+		t.pumpUploads(c)
 		return
 	}
 	delete(c.uploads, k)
@@ -54,9 +93,10 @@ func (t *Torrent) onRead(c *peerConn, k blockKey, buf []byte, err error) {
 		if c.fast {
 			c.send(peerwire.Reject{Index: k.index, Begin: k.begin, Length: k.length}.AppendTo(nil))
 		}
-		return
+	} else {
+		c.sendPiece(k.index, k.begin, buf)
 	}
-	c.sendPiece(k.index, k.begin, buf)
+	t.pumpUploads(c)
 }
 
 func (t *Torrent) numUnchoked() int {
@@ -107,6 +147,7 @@ func (t *Torrent) choke(c *peerConn) {
 		}
 	}
 	clear(c.uploads)
+	c.uploadQueue = nil
 	c.send(msg)
 }
 
