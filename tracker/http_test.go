@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -311,6 +312,15 @@ func TestHTTPServerRoundTrip(t *testing.T) {
 	}
 	_, err = ParseScrapeResponse(httpGet(t, ts.URL+"/scrape"))
 	require.ErrorAs(t, err, new(*FailureError))
+	// An unescaped "+" in a binary parameter is a 0x2B byte.
+	plusID := "-XX0000-+bbbbbbbbbbb"
+	_, err = ParseAnnounceResponse(httpGet(t, ts.URL+"/announce?info_hash="+string(escapeBinary(nil, testIH[:]))+
+		"&peer_id="+plusID+"&port=4444&left=5&compact=0"))
+	require.NoError(t, err)
+	body = httpGet(t, ts.URL+"/announce?"+q)
+	require.Contains(t, string(body), plusID)
+	require.Equal(t, url.Values{"a": {"1+2", "x"}, "b": {""}, "c;d": {"é"}}, parseQuery("a=1+2&&b&a=x&c;d=%C3%A9&bad=%zz"))
+
 	// An unknown event is a regular announce.
 	_, err = ParseAnnounceResponse(httpGet(t, ts.URL+"/announce?"+q+"&event=paused"))
 	require.NoError(t, err)

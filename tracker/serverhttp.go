@@ -42,6 +42,29 @@ func failureBody(reason string) []byte {
 	return append(b, 'e')
 }
 
+// parseQuery splits a query string like url.ParseQuery, except that "+"
+// stays a plus: info_hash and peer_id are binary, and a client that leaves
+// a 0x2B byte unescaped means that byte, not a space. Pairs that do not
+// unescape are skipped.
+func parseQuery(raw string) url.Values {
+	v := make(url.Values)
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if pair == "" {
+			continue
+		}
+		k, val, _ := strings.Cut(pair, "=")
+		k, err1 := url.PathUnescape(k)
+		val, err2 := url.PathUnescape(val)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		v[k] = append(v[k], val)
+	}
+	return v
+}
+
 // queryHash reads a 20-byte binary query value.
 func queryHash(v string) ([20]byte, bool) {
 	var h [20]byte
@@ -53,7 +76,7 @@ func queryHash(v string) ([20]byte, bool) {
 }
 
 func (s *Server) httpAnnounce(r *http.Request) []byte {
-	q, _ := url.ParseQuery(r.URL.RawQuery) // keeps what parsed
+	q := parseQuery(r.URL.RawQuery)
 	ih, ok := queryHash(q.Get("info_hash"))
 	if !ok {
 		return failureBody("invalid info_hash")
@@ -177,8 +200,7 @@ func addrBytes(a netip.Addr) []byte {
 }
 
 func (s *Server) httpScrape(r *http.Request) []byte {
-	q, _ := url.ParseQuery(r.URL.RawQuery)
-	vals := q["info_hash"]
+	vals := parseQuery(r.URL.RawQuery)["info_hash"]
 	if len(vals) == 0 {
 		return failureBody("full scrape not supported")
 	}
