@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -447,6 +449,44 @@ func TestUploadBufferBounded(t *testing.T) {
 				t.Fatalf("block at %d: wrong data or sent twice", off)
 			}
 			seen[off] = true
+		}
+	})
+}
+
+// With more interested peers than upload slots, the seeding choker rotates
+// the slots so that every peer is unchoked in turn.
+func TestChokerRotatesSlots(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := newPipeNet()
+		s, mi, _ := seederSetup(t, n, &Config{UploadSlots: 2})
+		var unchokes [4]atomic.Int32
+		var wg sync.WaitGroup
+		for i := range unchokes {
+			p := dialRaw(t, n, fmt.Sprintf("10.0.0.%d", 10+i), "10.0.0.1:6881", mi, rawID(byte('j'+i)), fastExt)
+			p.next()
+			p.next()
+			p.send(peerwire.Interested{})
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					m, err := p.fr.ReadMessage()
+					if err != nil {
+						return
+					}
+					if _, ok := m.(*peerwire.Unchoke); ok {
+						unchokes[i].Add(1)
+					}
+				}
+			}()
+		}
+		time.Sleep(2 * time.Minute)
+		s.Close()
+		wg.Wait()
+		for i := range unchokes {
+			if unchokes[i].Load() == 0 {
+				t.Errorf("peer %d was never unchoked in 2 minutes", i)
+			}
 		}
 	})
 }
