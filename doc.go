@@ -33,7 +33,28 @@
 // A torrent added with data already in its storage is verified first (all
 // pieces, or only those a valid completion record of the storage does not
 // vouch for), so a seeder with complete data seeds at once and a restarted
-// download resumes.
+// download resumes; Close and Remove save the record again.
+//
+// Connections: peers given to AddPeers are dialled (seeds dial too, except
+// peers found to be seeds) within Config.MaxPeers and Config.MaxHalfOpen,
+// and redialled with exponential backoff. A connection to ourselves (our
+// own peer ID) is dropped and its address never dialled again; of two
+// connections with one peer ID, both ends keep the one initiated by the
+// lower peer ID. Keep-alives go out after Config.KeepAliveInterval of
+// silence; a peer silent for Config.IdleTimeout is dropped. Two seeds hang
+// up on each other once their last haves are sent.
+//
+// Requests: each peer gets a pipeline of Config.RequestQueueDepth block
+// requests (or its BEP 10 "reqq", if smaller), picked rarest first by the
+// piecepicker, with endgame duplicates cancelled when the block arrives. A
+// peer that sends no block for Config.RequestTimeout while requests are
+// outstanding is snubbed: its requests are cancelled and go to other peers,
+// and it gets one at a time until it delivers. A piece that fails SHA-1
+// goes back to the picker, and have is sent only for verified pieces.
+//
+// Uploads: at most Config.MaxUploadQueue requests per peer are accepted
+// (more are rejected); of those, at most 1 MiB per connection is being read
+// or waiting in the writer's queue, so a greedy peer costs little memory.
 //
 // Choking follows the reference client: a fixed number of upload slots
 // (Config.UploadSlots), given every Config.ChokeInterval to the interested
@@ -73,7 +94,9 @@
 //
 // # Not yet
 //
-// Trackers, DHT, PEX, magnet links, v2 torrents, encryption, rate limits,
-// file priorities, streaming readers, request timeouts and snubbing, and
-// banning of peers that send corrupt data come in later versions.
+// Trackers, DHT, PEX, magnet links, v2 torrents (and the v2 swarm of hybrid
+// ones), encryption, uTP, rate limits, Pause/Resume, file priorities,
+// streaming readers, an event stream, a session-wide connection limit,
+// BEP 6 allowed-fast sets for our peers, and banning peers that send
+// corrupt data come in later versions.
 package bittern
