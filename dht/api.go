@@ -220,9 +220,7 @@ func (s *Server) Bootstrap(ctx context.Context) error {
 				nodes, _ := parseCompactNodes(list.s, list.v6, 2*K)
 				for _, n := range nodes {
 					if s.usable(n.Addr) {
-						s.mu.Lock()
 						s.pingLater(n.Addr)
-						s.mu.Unlock()
 					}
 				}
 			}

@@ -74,6 +74,7 @@ func FuzzServerHandle(f *testing.F) {
 func newHandlerOnly() *Server {
 	now := time.Now()
 	s := &Server{conn: &recordConn{}, txs: make(map[string]*transaction), done: make(chan struct{}),
+		pings:  make(chan netip.AddrPort, pingQueueLen),
 		voters: make(map[netip.Addr]netip.Addr), local4: true, local6: true}
 	s.cfg = Config{Alpha: 3, QueryTimeout: time.Second, QueryRate: 1e9, QueryBurst: 1e9, MaxItems: 10}
 	s.id = RandomID()

@@ -133,18 +133,28 @@ func (s *Server) noteResponder(m *Msg, from netip.AddrPort) {
 	}
 }
 
-// pingLater sends a ping whose only purpose is to update the routing table
-// (on answer via noteResponder, on timeout via markFailed). s.mu held, so
-// the send happens on another goroutine owned by the server.
+// pingLater queues a ping whose only purpose is to update the routing
+// table (on answer via noteResponder, on timeout via markFailed). s.mu may
+// be held. The queue is bounded: under a flood of newcomers, pings that do
+// not fit are skipped, and those nodes simply stay unverified.
 func (s *Server) pingLater(addr netip.AddrPort) {
-	if s.closed {
-		return
+	select {
+	case s.pings <- addr:
+	default:
 	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		s.sendQuery(addr, methodPing, &Args{}, func(*Msg, error) {})
-	}()
+}
+
+// pinger sends the queued pings until the server closes.
+func (s *Server) pinger() {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-s.done:
+			return
+		case addr := <-s.pings:
+			s.sendQuery(addr, methodPing, &Args{}, func(*Msg, error) {})
+		}
+	}
 }
 
 // query sends one query and waits for its outcome.

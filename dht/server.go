@@ -30,6 +30,8 @@ const (
 	// smaller, and so are those of the protocols sharing the socket (uTP,
 	// UDP trackers); a longer datagram is truncated.
 	maxPacket = 8 << 10
+	// pingQueueLen bounds the verification pings waiting to be sent.
+	pingQueueLen = 256
 	// clientVersion is sent as "v": "BN" and version 0.1.
 	clientVersion = "BN\x00\x01"
 )
@@ -141,6 +143,7 @@ type Server struct {
 	stats   Stats
 	closed  bool
 
+	pings  chan netip.AddrPort // queued verification pings
 	done   chan struct{}
 	ctx    context.Context // canceled by Close, for the server's own lookups
 	cancel context.CancelFunc
@@ -151,6 +154,7 @@ type Server struct {
 // and closes it in Close. cfg may be nil.
 func NewServer(conn net.PacketConn, cfg *Config) (*Server, error) {
 	s := &Server{conn: conn, txs: make(map[string]*transaction), done: make(chan struct{}),
+		pings:  make(chan netip.AddrPort, pingQueueLen),
 		voters: make(map[netip.Addr]netip.Addr)}
 	if cfg != nil {
 		s.cfg = *cfg
@@ -213,9 +217,10 @@ func NewServer(conn net.PacketConn, cfg *Config) (*Server, error) {
 		}
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go s.readLoop()
 	go s.maintain()
+	go s.pinger()
 	return s, nil
 }
 
