@@ -120,6 +120,7 @@ func exchangeWithSeeder(t *testing.T, conn net.Conn, rw io.ReadWriter, s *ltSeed
 	}
 	conn.SetDeadline(time.Now().Add(60 * time.Second))
 	f := peerwire.NewFramer(rw, rw)
+	f.SetExtensions(peerwire.DefaultReserved.Intersect(theirs.Reserved))
 	f.SetPieceCount(s.numPieces)
 	f.SetPieceLength(peerwirePieceLen, int64(len(s.data)))
 	eh := &peerwire.ExtendedHandshake{M: map[string]int{peerwire.ExtMetadata: 3}, Version: "bittern-conformance", Reqq: 250}

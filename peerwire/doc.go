@@ -8,6 +8,7 @@
 //	ours := peerwire.Handshake{Reserved: peerwire.DefaultReserved, InfoHash: ih, PeerID: id}
 //	theirs, err := peerwire.Initiate(conn, ours, [20]byte{})
 //	f := peerwire.NewFramer(conn, conn)
+//	f.SetExtensions(ours.Reserved.Intersect(theirs.Reserved))
 //	f.SetPieceCount(numPieces)
 //	f.WriteBitfield(bits)
 //	for {
@@ -47,7 +48,8 @@
 // Every message is checked before its payload is read: a length prefix
 // above the framer's maximum (DefaultMaxMessageLength) fails with
 // ErrMessageTooLarge, a length that does not fit the message type with
-// ErrBadLength, and once the piece count is known (SetPieceCount) bitfields
+// ErrBadLength, messages of extensions the handshake did not negotiate
+// with ErrNotNegotiated, and once the piece count is known (SetPieceCount) bitfields
 // of the wrong size or with spare bits set, and out-of-range indexes, fail
 // too — all as a *ProtocolError naming the message. Requests and blocks
 // are limited to MaxRequestLength. A peer therefore cannot make a Framer

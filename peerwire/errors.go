@@ -26,6 +26,9 @@ var (
 	// ErrBadHashRequest reports a BEP 52 hash request, hashes or hash
 	// reject message whose fields break the BEP's rules.
 	ErrBadHashRequest = errors.New("peerwire: bad hash request")
+	// ErrNotNegotiated reports a message of an extension the handshake did
+	// not negotiate (see Framer.SetExtensions).
+	ErrNotNegotiated = errors.New("peerwire: extension not negotiated")
 )
 
 // ProtocolError is a message that breaks the peer wire protocol. The

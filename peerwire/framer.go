@@ -57,6 +57,8 @@ type Framer struct {
 	numPieces atomic.Int64 // 0: unknown
 	pieceLen  atomic.Int64 // 0: unknown
 	totalLen  atomic.Int64
+	exts      atomic.Uint64 // negotiated Reserved bits, once extsSet
+	extsSet   atomic.Bool
 	hdr       [hashRequestPayload]byte
 	rbuf      []byte
 	msg       messageCache
@@ -135,6 +137,28 @@ func (f *Framer) SetPieceLength(pieceLength, totalLength int64) {
 	f.pieceLen.Store(pieceLength)
 }
 
+// SetExtensions tells the framer which extensions the handshake
+// negotiated: pass ours.Reserved.Intersect(theirs.Reserved). From then on
+// BEP 6 messages (suggest, have all, have none, reject, allowed fast)
+// without ReservedFast, and extended messages without ReservedExtension,
+// fail with ErrNotNegotiated, as libtorrent disconnects such peers. Until
+// it is called, every message is accepted. It is safe to call while
+// another goroutine reads.
+func (f *Framer) SetExtensions(negotiated Reserved) {
+	f.exts.Store(binary.BigEndian.Uint64(negotiated[:]))
+	f.extsSet.Store(true)
+}
+
+// negotiated reports whether bit was negotiated (true if unknown).
+func (f *Framer) negotiated(bit ReservedBit) bool {
+	if !f.extsSet.Load() {
+		return true
+	}
+	var r Reserved
+	binary.BigEndian.PutUint64(r[:], f.exts.Load())
+	return r.Has(bit)
+}
+
 // ReadMessage reads the next message. The returned message and any slice
 // inside it (Bitfield.Bits, Extended.Payload, Hashes.Hashes,
 // Unknown.Payload) are valid only until the next call, except Piece.Block,
@@ -158,6 +182,16 @@ func (f *Framer) ReadMessage() (Message, error) {
 		return nil, &ProtocolError{ID: id, Length: length, Err: fmt.Errorf("%w: %d bytes, limit %d", ErrMessageTooLarge, length, f.maxLen)}
 	}
 	n := int(length - 1)
+	switch id {
+	case IDSuggest, IDHaveAll, IDHaveNone, IDReject, IDAllowedFast:
+		if !f.negotiated(ReservedFast) {
+			return nil, &ProtocolError{ID: id, Length: length, Err: fmt.Errorf("%w: fast extension", ErrNotNegotiated)}
+		}
+	case IDExtended:
+		if !f.negotiated(ReservedExtension) {
+			return nil, &ProtocolError{ID: id, Length: length, Err: fmt.Errorf("%w: extension protocol", ErrNotNegotiated)}
+		}
+	}
 	if id == IDPiece {
 		return f.readPiece(length, n)
 	}

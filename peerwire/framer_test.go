@@ -367,3 +367,44 @@ func FuzzReadMessage(f *testing.F) {
 		}
 	})
 }
+
+func TestSetExtensions(t *testing.T) {
+	fastOnly := Reserved{}.Set(ReservedFast)
+	extOnly := Reserved{}.Set(ReservedExtension)
+	tests := []struct {
+		ext  *Reserved
+		in   []byte
+		fail bool
+	}{
+		{nil, HaveAll{}.AppendTo(nil), false},
+		{nil, Extended{0, []byte("de")}.AppendTo(nil), false},
+		{&fastOnly, HaveAll{}.AppendTo(nil), false},
+		{&fastOnly, Extended{0, []byte("de")}.AppendTo(nil), true},
+		{&extOnly, Extended{0, []byte("de")}.AppendTo(nil), false},
+		{&extOnly, HaveNone{}.AppendTo(nil), true},
+		{&extOnly, Suggest{1}.AppendTo(nil), true},
+		{&extOnly, Reject{1, 0, 1}.AppendTo(nil), true},
+		{&extOnly, AllowedFast{1}.AppendTo(nil), true},
+		{&extOnly, Have{1}.AppendTo(nil), false},
+		{&Reserved{}, Port{1}.AppendTo(nil), false},
+	}
+	for _, tt := range tests {
+		f := NewFramer(io.Discard, bytes.NewReader(tt.in))
+		if tt.ext != nil {
+			f.SetExtensions(*tt.ext)
+		}
+		_, err := f.ReadMessage()
+		if tt.fail {
+			assert.ErrorIs(t, err, ErrNotNegotiated, "%x", tt.in)
+		} else {
+			assert.NoError(t, err, "%x", tt.in)
+		}
+	}
+	// All bits survive the round trip through the atomic.
+	f := NewFramer(io.Discard, nil)
+	all := Reserved{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+	f.SetExtensions(all)
+	for _, b := range []ReservedBit{ReservedDHT, ReservedFast, ReservedExtension, ReservedV2} {
+		assert.True(t, f.negotiated(b))
+	}
+}

@@ -52,7 +52,7 @@ func Pipe(tb testing.TB, ha, hb peerwire.Handshake) (a, b *Peer) {
 }
 
 // Connect runs the handshake over two already connected ends ca (which
-// initiates) and cb, for tests that need another transport (TCP loopback,
+// initiates) and cb, and tells each framer the negotiated extensions, for tests that need another transport (TCP loopback,
 // an MSE connection). On error both connections are closed.
 func Connect(ca, cb net.Conn, ha, hb peerwire.Handshake) (a, b *Peer, err error) {
 	if ha.InfoHash != hb.InfoHash {
@@ -82,6 +82,8 @@ func Connect(ca, cb net.Conn, ha, hb peerwire.Handshake) (a, b *Peer, err error)
 	}
 	a = &Peer{Conn: ca, Framer: peerwire.NewFramer(ca, ca), Local: ha, Remote: ra}
 	b = &Peer{Conn: cb, Framer: peerwire.NewFramer(cb, cb), Local: hb, Remote: rb.h}
+	a.Framer.SetExtensions(ha.Reserved.Intersect(ra.Reserved))
+	b.Framer.SetExtensions(hb.Reserved.Intersect(rb.h.Reserved))
 	return a, b, nil
 }
 

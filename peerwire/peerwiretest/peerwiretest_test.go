@@ -82,3 +82,14 @@ func (f *fakeTB) Fatalf(string, ...any) {
 	f.failed = true
 	runtime.Goexit()
 }
+
+func TestNegotiatedExtensions(t *testing.T) {
+	ih := [20]byte{4}
+	plain := Handshake(ih)
+	plain.Reserved = peerwire.Reserved{}
+	a, b := Pipe(t, Handshake(ih), plain)
+	go b.Framer.WriteHaveAll() // b did not advertise Fast
+	a.Conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, err := a.Framer.ReadMessage()
+	require.ErrorIs(t, err, peerwire.ErrNotNegotiated)
+}
