@@ -3,10 +3,12 @@ package storage
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -476,5 +478,32 @@ func TestSharedPool(t *testing.T) {
 	}
 	if n := d.pool.len(); n != 0 {
 		t.Errorf("%d handles left after every torrent closed", n)
+	}
+}
+
+func TestWindowsNames(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain.txt":       "plain.txt",
+		`a<b>c:d"e|f?g*h`: "a_b_c_d_e_f_g_h",
+		"trailing. . ":    "trailing",
+		"...":             "_",
+		"con":             "con_",
+		"NUL.txt":         "NUL_.txt",
+		"com1.tar.gz":     "com1_.tar.gz",
+		"console":         "console",
+		"tab\there":       "tab_here",
+	} {
+		if got := windowsComponent(in); got != want {
+			t.Errorf("windowsComponent(%q) = %q, want %q", in, got, want)
+		}
+	}
+	// With the mapping on, names that collide after it are refused.
+	windowsNames = true
+	defer func() { windowsNames = runtime.GOOS == "windows" }()
+	info := testInfo(16<<10, 1, 1)
+	info.Files[0].Path = []string{"a?"}
+	info.Files[1].Path = []string{"a*"}
+	if _, err := newLayout(info); !errors.Is(err, ErrUnsafePath) {
+		t.Errorf("colliding mapped names: %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package storage
 import (
 	"fmt"
 	"path"
+	"runtime"
 	"sort"
 	"strings"
 
@@ -110,7 +111,7 @@ func newLayout(info *metainfo.Info) (*layout, error) {
 		if multi {
 			comps = append([]string{info.Name}, f.Path...)
 		}
-		lf.name = strings.Join(comps, "/")
+		lf.name = joinNative(comps)
 		if j, dup := seen[lf.name]; dup {
 			return nil, &PathError{File: i, Path: f.Path, Err: fmt.Errorf("%w: same path as file %d", ErrUnsafePath, j)}
 		}
@@ -126,7 +127,7 @@ func newLayout(info *metainfo.Info) (*layout, error) {
 			if multi {
 				tcomps = append([]string{info.Name}, f.Symlink...)
 			}
-			rel, err := relTarget(lf.name, strings.Join(tcomps, "/"))
+			rel, err := relTarget(lf.name, joinNative(tcomps))
 			if err != nil {
 				return nil, &PathError{File: i, Path: f.Symlink, Err: err}
 			}
@@ -148,6 +149,51 @@ func newLayout(info *metainfo.Info) (*layout, error) {
 	l.total = off
 	l.numPieces = int((off + l.pieceLen - 1) / l.pieceLen)
 	return l, nil
+}
+
+// windowsNames makes names safe for Windows file systems; set on Windows.
+var windowsNames = runtime.GOOS == "windows"
+
+// joinNative joins path components with '/', first mapping what the
+// local file system cannot store.
+func joinNative(comps []string) string {
+	if !windowsNames {
+		return strings.Join(comps, "/")
+	}
+	m := make([]string, len(comps))
+	for i, c := range comps {
+		m[i] = windowsComponent(c)
+	}
+	return strings.Join(m, "/")
+}
+
+// windowsComponent maps a component to one Windows can store: the
+// characters it forbids (<>:"|?* and control characters) become '_',
+// trailing dots and spaces are dropped (Windows would drop them silently,
+// making two names collide unnoticed), and reserved device names (CON,
+// NUL, COM1, ..., with or without an extension) get a '_' after the base.
+func windowsComponent(c string) string {
+	b := []byte(c)
+	for i, ch := range b {
+		if ch < 0x20 || strings.IndexByte(`<>:"|?*`, ch) >= 0 {
+			b[i] = '_'
+		}
+	}
+	c = strings.TrimRight(string(b), ". ")
+	if c == "" {
+		return "_"
+	}
+	base, ext, dot := strings.Cut(c, ".")
+	switch strings.ToUpper(strings.TrimRight(base, " ")) {
+	case "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
+		"COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8", "COM9",
+		"LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9":
+		if dot {
+			return base + "_." + ext
+		}
+		return base + "_"
+	}
+	return c
 }
 
 // isMultiFile reports whether info's files live under a directory named
