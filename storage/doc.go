@@ -43,7 +43,9 @@
 // write outside Root; on top of that, Open rejects any name component that
 // is empty, ".", "..", longer than 255 bytes or contains '/', '\\' or NUL
 // (ErrUnsafePath, with a *PathError naming the file), and file lists whose
-// offsets do not add up (ErrBadLayout).
+// offsets do not add up (ErrBadLayout). On Windows, characters and names
+// the file system cannot store are mapped to '_' variants first, and names
+// that collide after mapping are refused.
 //
 // # Dir details
 //
