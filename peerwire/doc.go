@@ -52,7 +52,8 @@
 // with ErrNotNegotiated, and once the piece count is known (SetPieceCount) bitfields
 // of the wrong size or with spare bits set, and out-of-range indexes, fail
 // too — all as a *ProtocolError naming the message. Requests and blocks
-// are limited to MaxRequestLength. A peer therefore cannot make a Framer
+// are limited to MaxRequestLength, and more than MaxKeepAlives keep-alives
+// in a row fail with ErrTooManyKeepAlives. A peer therefore cannot make a Framer
 // buffer more than the maximum message length. Extension payloads have
 // their own limits (MaxMetadataSize, MaxPEXPeers).
 //

@@ -29,6 +29,9 @@ var (
 	// ErrNotNegotiated reports a message of an extension the handshake did
 	// not negotiate (see Framer.SetExtensions).
 	ErrNotNegotiated = errors.New("peerwire: extension not negotiated")
+	// ErrTooManyKeepAlives reports more than MaxKeepAlives keep-alives in
+	// a row.
+	ErrTooManyKeepAlives = errors.New("peerwire: too many keep-alives")
 )
 
 // ProtocolError is a message that breaks the peer wire protocol. The
@@ -41,6 +44,9 @@ type ProtocolError struct {
 }
 
 func (e *ProtocolError) Error() string {
+	if e.Length == 0 {
+		return fmt.Sprintf("peerwire: bad keep-alive: %s", strings.TrimPrefix(e.Err.Error(), "peerwire: "))
+	}
 	return fmt.Sprintf("peerwire: bad %s message (length %d): %s", e.ID, e.Length,
 		strings.TrimPrefix(e.Err.Error(), "peerwire: "))
 }

@@ -27,6 +27,12 @@ const (
 	// request, hashes or hash reject message. The BEP says SHOULD NOT
 	// exceed 512; like libtorrent we allow up to 8192 from peers.
 	MaxHashesPerRequest = 8192
+	// MaxKeepAlives is how many keep-alives in a row, with no other
+	// message between them, ReadMessage accepts before failing with
+	// ErrTooManyKeepAlives. Peers send one every two minutes at most, so a
+	// legitimate idle connection needs more than a day to reach it; a
+	// stream of nothing but keep-alives is hostile.
+	MaxKeepAlives = 1000
 )
 
 // readBufferSize is the Framer's read buffer. Reads larger than this (piece
@@ -54,6 +60,7 @@ type Framer struct {
 	// read side
 	r         *bufio.Reader
 	maxLen    uint32
+	keepAlive int // consecutive keep-alives read
 	numPieces atomic.Int64 // 0: unknown
 	pieceLen  atomic.Int64 // 0: unknown
 	totalLen  atomic.Int64
@@ -171,8 +178,12 @@ func (f *Framer) ReadMessage() (Message, error) {
 	}
 	length := binary.BigEndian.Uint32(f.hdr[:4])
 	if length == 0 {
+		if f.keepAlive++; f.keepAlive > MaxKeepAlives {
+			return nil, &ProtocolError{Err: fmt.Errorf("%w: %d in a row", ErrTooManyKeepAlives, f.keepAlive)}
+		}
 		return &f.msg.keepAlive, nil
 	}
+	f.keepAlive = 0
 	idb, err := f.r.ReadByte()
 	if err != nil {
 		return nil, unexpected(err)

@@ -208,23 +208,42 @@ func TestHugeLengthDoesNotAllocate(t *testing.T) {
 }
 
 func TestEndlessKeepAlives(t *testing.T) {
-	// Keep-alives cost nothing to read: the caller's idle timer, not the
-	// framer, decides when a peer that only sends keep-alives is dropped.
-	r := io.LimitReader(zeroReader{}, 4*100000)
-	f := NewFramer(io.Discard, r)
+	// Keep-alives cost nothing to read, and an endless stream of them ends
+	// in an error after MaxKeepAlives.
+	f := NewFramer(io.Discard, zeroReader{})
+	var n int
+	var err error
 	allocs := testing.AllocsPerRun(1, func() {
-		for {
-			m, err := f.ReadMessage()
-			if err != nil {
-				require.Equal(t, io.EOF, err)
-				return
-			}
-			if _, ok := m.(*KeepAlive); !ok {
-				t.Fatalf("got %v", m)
+		for err == nil {
+			var m Message
+			m, err = f.ReadMessage()
+			if err == nil {
+				n++
+				if _, ok := m.(*KeepAlive); !ok {
+					t.Fatalf("got %v", m)
+				}
 			}
 		}
 	})
 	assert.Zero(t, allocs)
+	assert.Equal(t, MaxKeepAlives, n)
+	require.ErrorIs(t, err, ErrTooManyKeepAlives)
+	assert.Contains(t, err.Error(), "keep-alive")
+
+	// Any other message resets the count.
+	var in []byte
+	for range 3 {
+		in = append(in, bytes.Repeat([]byte{0, 0, 0, 0}, MaxKeepAlives)...)
+		in = append(in, Choke{}.AppendTo(nil)...)
+	}
+	f = NewFramer(io.Discard, bytes.NewReader(in))
+	for {
+		_, err := f.ReadMessage()
+		if err != nil {
+			require.Equal(t, io.EOF, err)
+			break
+		}
+	}
 }
 
 type zeroReader struct{}
