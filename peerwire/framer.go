@@ -60,7 +60,7 @@ type Framer struct {
 	// read side
 	r         *bufio.Reader
 	maxLen    uint32
-	keepAlive int // consecutive keep-alives read
+	keepAlive int          // consecutive keep-alives read
 	numPieces atomic.Int64 // 0: unknown
 	pieceLen  atomic.Int64 // 0: unknown
 	totalLen  atomic.Int64
