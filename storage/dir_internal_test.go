@@ -507,3 +507,57 @@ func TestWindowsNames(t *testing.T) {
 		t.Errorf("colliding mapped names: %v", err)
 	}
 }
+
+// TestFlushAfterEviction: files written and then evicted from the pool
+// are still synced by the next Flush.
+func TestFlushAfterEviction(t *testing.T) {
+	info := testInfo(16<<10, 100, 100, 100, 100)
+	tor := openT(t, &Dir{Root: t.TempDir(), MaxOpenFiles: 1}, info)
+	defer tor.Close()
+	if _, err := tor.WriteAt(make([]byte, 400), 0); err != nil {
+		t.Fatal(err)
+	}
+	tor.dirtyMu.Lock()
+	n := len(tor.dirty)
+	tor.dirtyMu.Unlock()
+	if n != 4 {
+		t.Fatalf("%d files marked dirty, want 4", n)
+	}
+	if err := tor.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	tor.dirtyMu.Lock()
+	n = len(tor.dirty)
+	tor.dirtyMu.Unlock()
+	if n != 0 {
+		t.Errorf("%d files still dirty after Flush", n)
+	}
+}
+
+// TestMoveCancelled: a move stopped by its context leaves the data where
+// it was, usable.
+func TestMoveCancelled(t *testing.T) {
+	src, dst := t.TempDir(), t.TempDir()
+	info := testInfo(16<<10, 100, 100)
+	tor := openT(t, &Dir{Root: src}, info)
+	defer tor.Close()
+	data := bytes.Repeat([]byte{3}, 200)
+	if _, err := tor.WriteAt(data, 0); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := tor.Move(ctx, dst); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Move with a cancelled context: %v", err)
+	}
+	got := make([]byte, 200)
+	if _, err := tor.ReadAt(got, 0); err != nil && err != io.EOF || !bytes.Equal(got, data) {
+		t.Fatalf("data after a cancelled move: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(src, "t", "a")); err != nil {
+		t.Errorf("data left the old directory: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dst, "t")); !os.IsNotExist(err) {
+		t.Errorf("partial move left %v", err)
+	}
+}
