@@ -3,7 +3,10 @@ package tracker_test
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/http"
 	"net/http/httptest"
+	"time"
 
 	"github.com/bittern/bittern/metainfo"
 	"github.com/bittern/bittern/tracker"
@@ -59,4 +62,53 @@ func ExampleScrapeURL() {
 	u, _ := tracker.ScrapeURL("http://tracker.example/x/announce.php?passkey=1")
 	fmt.Println(u)
 	// Output: http://tracker.example/x/scrape.php?passkey=1
+}
+
+// A UDP tracker on loopback, announced to with the UDP client.
+func ExampleServer_ServeUDP() {
+	srv := tracker.NewServer(&tracker.ServerConfig{Interval: 10 * time.Minute})
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer pc.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.ServeUDP(ctx, pc) }()
+	defer func() { cancel(); <-done }()
+
+	t, err := tracker.NewUDP("udp://"+pc.LocalAddr().String(), nil)
+	if err != nil {
+		panic(err)
+	}
+	defer t.Close()
+	ih := metainfo.HashBytes([]byte("example"))
+	resp, err := t.Announce(ctx, tracker.AnnounceRequest{InfoHash: ih, PeerID: [20]byte{1}, Port: 6881, Event: tracker.EventStarted})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(resp.Interval, resp.Seeders, resp.Leechers, len(resp.Peers))
+	// Output: 10m0s 1 0 0
+}
+
+// Multi tries the tiers of an announce-list in order; here the first tier's
+// tracker is down and the second answers.
+func ExampleMulti() {
+	srv := httptest.NewServer(tracker.NewServer(nil))
+	defer srv.Close()
+	down := httptest.NewServer(http.NotFoundHandler())
+	down.Close()
+
+	m := tracker.NewMulti([][]string{{down.URL + "/announce"}, {srv.URL + "/announce"}}, nil)
+	defer m.Close()
+	ih := metainfo.HashBytes([]byte("example"))
+	_, err := m.Announce(context.Background(), tracker.AnnounceRequest{InfoHash: ih, PeerID: [20]byte{1}, Port: 6881, Left: 100})
+	fmt.Println(err)
+	for _, st := range m.Status() {
+		fmt.Println(st.Tier, st.Started, st.Fails)
+	}
+	// Output:
+	// <nil>
+	// 0 false 1
+	// 1 true 0
 }
