@@ -205,3 +205,33 @@ func BenchmarkInteresting(b *testing.B) {
 		p.Interesting(pe)
 	}
 }
+
+// BenchmarkPickAdversarial is the worst case of the rarest-first walk: the peer has exactly
+// the common half of the pieces, so the rare half fills the lowest buckets, the walk spends
+// its budget there, and the word-wise scan visits every piece the peer has.
+func BenchmarkPickAdversarial(b *testing.B) {
+	p, err := New(Config{NumPieces: benchPieces, PieceLength: benchBlocks * BlockSize, Rand: rand.New(rand.NewPCG(1, 2))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	common, rare := bitset.New(benchPieces), bitset.New(benchPieces)
+	for i := range benchPieces {
+		if i < benchPieces/2 {
+			common.Set(i)
+		} else {
+			rare.Set(i)
+		}
+	}
+	for k := range 110 {
+		pe := p.AddPeer()
+		if k < 100 {
+			p.PeerBitfield(pe, common)
+		} else {
+			p.PeerBitfield(pe, rare)
+		}
+	}
+	pe := p.AddPeer()
+	p.PeerBitfield(pe, common)
+	p.PeerChoked(pe, false)
+	benchPick(b, p, pe)
+}

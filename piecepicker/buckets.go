@@ -152,25 +152,20 @@ func (p *Picker) bestUntouched(peer *Peer, prio Priority) int {
 
 // scanUntouched is the word-wise fallback of bestUntouched: it visits the untouched pieces
 // of priority prio the peer has, from a random word, and returns the first with
-// availability at most lower (no rarer one exists), else one of the rarest seen, chosen by
-// reservoir sampling. Cost: O(n/64 + pieces visited).
+// availability at most lower (no rarer one exists), else the first of the rarest seen (the
+// random start breaks ties). Cost: O(n/64 + pieces visited).
 func (p *Picker) scanUntouched(peer *Peer, prio Priority, lower int32) int {
-	best, seen := -1, 0
+	best := -1
 	var bestAvail int32
 	for i := range p.untouched.InBothFrom(peer.has, p.rnd.IntN(max(p.n, 1))) {
 		if p.prio[i] != prio {
 			continue
 		}
-		switch av := p.avail[i]; {
-		case av <= lower:
-			return i
-		case best < 0 || av < bestAvail:
-			best, bestAvail, seen = i, av, 1
-		case av == bestAvail:
-			seen++
-			if p.rnd.IntN(seen) == 0 {
-				best = i
+		if av := p.avail[i]; best < 0 || av < bestAvail {
+			if av <= lower {
+				return i
 			}
+			best, bestAvail = i, av
 		}
 	}
 	return best
