@@ -27,6 +27,7 @@ type Session struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // the accept loop and incoming handshakes
+	adding sync.WaitGroup // AddTorrent calls in progress
 
 	handshakes chan struct{} // semaphore of incoming handshakes
 
@@ -139,6 +140,7 @@ func (s *Session) Close() error {
 			s.ln.Close()
 		}
 		s.wg.Wait()
+		s.adding.Wait() // they see closed and give up
 		for _, t := range ts {
 			t.shutdown()
 		}

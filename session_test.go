@@ -10,6 +10,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/bittern/bittern/metainfo"
 	"github.com/bittern/bittern/storage"
 	"go.uber.org/goleak"
 )
@@ -337,6 +338,45 @@ func TestSeederDialsLeecher(t *testing.T) {
 		}
 		if d := cd.n.Load(); d != 1 {
 			t.Errorf("seed dialled %d times, want 1", d)
+		}
+	})
+}
+
+// slowStorage makes every read take a millisecond of (virtual) time.
+type slowStorage struct{ storage.Storage }
+
+func (s slowStorage) Open(ctx context.Context, info *metainfo.Info, ih metainfo.Hash) (storage.Torrent, error) {
+	t, err := s.Storage.Open(ctx, info, ih)
+	return slowTorrent{t}, err
+}
+
+type slowTorrent struct{ storage.Torrent }
+
+func (t slowTorrent) ReadAt(p []byte, off int64) (int, error) {
+	time.Sleep(time.Millisecond)
+	return t.Torrent.ReadAt(p, off)
+}
+
+// Close during AddTorrent's storage check cancels the check and waits for
+// it: nothing is left running.
+func TestCloseDuringAddTorrent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := newPipeNet()
+		data := randomData(4<<20, 18)
+		mi := makeTorrent(t, "slow.bin", data, 16<<10)
+		s := newPipeSession(t, n, "10.0.0.1:6881", &Config{Storage: slowStorage{&storage.Memory{}}})
+		errc := make(chan error, 1)
+		go func() {
+			_, err := s.AddTorrent(context.Background(), mi, nil)
+			errc <- err
+		}()
+		time.Sleep(20 * time.Millisecond)
+		s.Close()
+		if err := <-errc; err == nil {
+			t.Fatal("AddTorrent succeeded on a session closed during its check")
+		}
+		if len(s.Torrents()) != 0 {
+			t.Fatal("torrent registered after Close")
 		}
 	})
 }

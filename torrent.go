@@ -80,13 +80,22 @@ func (s *Session) AddTorrent(ctx context.Context, mi *metainfo.MetaInfo, opts *T
 	ih := mi.InfoHash()
 	s.mu.Lock()
 	closed, dup := s.closed, s.torrents[ih] != nil
+	if !closed {
+		s.adding.Add(1)
+	}
 	s.mu.Unlock()
 	if closed {
 		return nil, ErrClosed
 	}
+	defer s.adding.Done()
 	if dup {
 		return nil, ErrDuplicateTorrent
 	}
+	// Close cancels the storage check, and waits for it.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(s.ctx, cancel)
+	defer stop()
 	stor := opts.Storage
 	if stor == nil {
 		stor = s.cfg.Storage
