@@ -58,6 +58,7 @@ func (s *Server) setID(id ID) {
 	now := time.Now()
 	for i, old := range s.tables {
 		t := newTable(id, now)
+		t.restrictIPs = old.restrictIPs
 		for _, b := range old.buckets {
 			for _, n := range b.nodes {
 				if res, _ := t.insert(n.NodeInfo, !n.lastReply.IsZero(), now); res == inserted {

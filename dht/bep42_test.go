@@ -11,7 +11,7 @@ import (
 
 // publicAddr returns a public (non-exempt) test address.
 func publicAddr(i int) netip.AddrPort {
-	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{81, 2, byte(i >> 8), byte(i)}), 6881)
+	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{81, byte(i), 2, 3}), 6881) // one per /24
 }
 
 func TestAdoptsBEP42IDFromVotes(t *testing.T) {

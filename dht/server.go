@@ -83,6 +83,11 @@ type Config struct {
 	// out of the routing table. If false, they are accepted, as libtorrent
 	// does by default.
 	EnforceNodeID bool
+	// UnrestrictedRoutingIPs lets a routing table bucket hold several nodes
+	// from one /24 (IPv4) or /64 (IPv6) of public addresses. If false, one
+	// per bucket, as libtorrent does, against one host posing as many
+	// nodes. Private and loopback addresses are never restricted.
+	UnrestrictedRoutingIPs bool
 	// QueryRate and QueryBurst limit the queries accepted from one source IP
 	// per second and at once. If zero, DefaultQueryRate and DefaultQueryBurst.
 	QueryRate, QueryBurst float64
@@ -207,6 +212,9 @@ func NewServer(conn net.PacketConn, cfg *Config) (*Server, error) {
 	}
 	now := time.Now()
 	s.tables = [2]*table{newTable(s.id, now), newTable(s.id, now)}
+	for _, t := range s.tables {
+		t.restrictIPs = !c.UnrestrictedRoutingIPs
+	}
 	s.tokens = newTokens(now)
 	s.peers = newPeerStore(c.PeerTTL, c.MaxInfoHashes, c.MaxPeersPerInfoHash)
 	s.items = newItemStore(c.MaxItems)

@@ -56,6 +56,10 @@ type table struct {
 	self    ID
 	buckets []*kbucket
 	count   int
+	// restrictIPs keeps at most one node per /24 (IPv4) or /64 (IPv6) of
+	// public addresses in each bucket, as libtorrent does, so that one
+	// host cannot fill a bucket with made-up IDs.
+	restrictIPs bool
 }
 
 func newTable(self ID, now time.Time) *table {
@@ -82,9 +86,38 @@ const (
 	inserted insertResult = iota
 	updated
 	replacedBad
-	cached       // the bucket was full; the node went to the replacement cache
-	rejectedSelf // our own ID
+	cached         // the bucket was full; the node went to the replacement cache
+	rejectedSelf   // our own ID
+	rejectedSubnet // the bucket already has a node from the same subnet
 )
+
+// subnetTaken reports whether b (nodes or replacements) already holds a
+// node in ip's /24 or /64. Private, loopback and other non-public
+// addresses are never restricted: LANs and tests put many nodes there.
+func (t *table) subnetTaken(b *kbucket, ip netip.Addr) bool {
+	if bep42Exempt(ip) {
+		return false
+	}
+	key := subnetOf(ip)
+	for _, list := range [][]*node{b.nodes, b.replacements} {
+		for _, n := range list {
+			if subnetOf(n.Addr.Addr()) == key {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func subnetOf(ip netip.Addr) netip.Prefix {
+	ip = ip.Unmap()
+	bits := 64
+	if ip.Is4() {
+		bits = 24
+	}
+	p, _ := ip.Prefix(bits)
+	return p
+}
 
 // insert adds or refreshes a node that has just answered us (replied) or
 // queried us. A node that only queried us is accepted as unverified: it
@@ -115,6 +148,9 @@ func (t *table) insert(ni NodeInfo, replied bool, now time.Time) (insertResult, 
 				n.lastQuery = now
 			}
 			return updated, nil
+		}
+		if t.restrictIPs && t.subnetTaken(b, ni.Addr.Addr()) {
+			return rejectedSubnet, nil
 		}
 		nn := &node{NodeInfo: ni}
 		if replied {

@@ -257,3 +257,24 @@ func TestWantAndNoSeed(t *testing.T) {
 	require.InDelta(t, 1, ScrapeEstimate([]byte(m.R.BFsd)), 0.1)
 	require.InDelta(t, 1, ScrapeEstimate([]byte(m.R.BFpe)), 0.1)
 }
+
+func TestTableSubnetRestriction(t *testing.T) {
+	self := RandomID()
+	tb := newTable(self, t0)
+	tb.restrictIPs = true
+	a := netip.MustParseAddrPort("81.2.3.4:1000")
+	res, _ := tb.insert(NodeInfo{randomIDWithPrefix(self, 0), a}, true, t0)
+	require.Equal(t, inserted, res)
+	res, _ = tb.insert(NodeInfo{randomIDWithPrefix(self, 0), netip.MustParseAddrPort("81.2.3.99:1001")}, true, t0)
+	require.Equal(t, rejectedSubnet, res, "same /24, same bucket")
+	res, _ = tb.insert(NodeInfo{randomIDWithPrefix(self, 0), netip.MustParseAddrPort("81.2.4.1:1001")}, true, t0)
+	require.Equal(t, inserted, res, "another /24")
+	res, _ = tb.insert(NodeInfo{randomIDWithPrefix(self, 0), netip.MustParseAddrPort("[2a00:1:2:3::1]:1")}, true, t0)
+	require.Equal(t, inserted, res)
+	res, _ = tb.insert(NodeInfo{randomIDWithPrefix(self, 0), netip.MustParseAddrPort("[2a00:1:2:3::2]:1")}, true, t0)
+	require.Equal(t, rejectedSubnet, res, "same /64")
+	for i := range 3 {
+		res, _ = tb.insert(NodeInfo{randomIDWithPrefix(self, 0), netip.AddrPortFrom(netip.MustParseAddr("10.0.0.1"), uint16(i+1))}, true, t0)
+		require.Equal(t, inserted, res, "private addresses are exempt")
+	}
+}
