@@ -54,12 +54,17 @@
 // bencode package's limit). Replies never exceed about 1.5 KB and go only
 // to the querying address, so the node cannot be used as an amplifier
 // beyond a small constant factor, and hostile input is answered with error
-// 203 or ignored, never a panic (fuzzed).
+// 203 or ignored, never a panic (fuzzed). Against one host posing as many
+// nodes, each bucket holds at most one node per public /24 or /64
+// (Config.UnrestrictedRoutingIPs lifts this), a known node keeps its
+// address while it answers, and nodes that only queried us enter the table
+// unverified and are pinged (through a bounded queue) before they count
+// as good.
 //
 // # Concurrency
 //
-// One goroutine reads the socket and answers queries; one does
-// housekeeping (pinging questionable nodes, refreshing stale buckets,
-// expiring data). Lookups run on the caller's goroutine. Close stops both
-// goroutines and waits for them.
+// One goroutine reads the socket and answers queries; one sends
+// verification pings; one does housekeeping (pinging questionable nodes,
+// refreshing stale buckets, expiring data). Lookups run on the caller's
+// goroutine. Close stops all three and waits for them.
 package dht
