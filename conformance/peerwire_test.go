@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,7 +26,8 @@ import (
 
 // peerwireSeeder is run by libtorrent: it makes a v1 torrent of
 // argv[1]/data.bin with 32 KiB pieces, seeds it on 127.0.0.1:argv[2] with
-// encryption argv[3] ("forced" or "disabled"), prints
+// encryption argv[3] ("forced": MSE with RC4; "forced-plaintext": MSE with
+// the plaintext method; "disabled": no MSE), prints
 // "READY <info-hash> <pieces> <info-size>" once seeding, and, if argv[4]
 // is a port other than 0, connects to 127.0.0.1 on that port.
 const peerwireSeeder = `
@@ -36,7 +38,7 @@ lt.add_files(fs, d + "/data.bin")
 ct = lt.create_torrent(fs, 32768, lt.create_torrent.v1_only)
 lt.set_piece_hashes(ct, d)
 ti = lt.torrent_info(ct.generate())
-pol = lt.enc_policy.forced if enc == "forced" else lt.enc_policy.disabled
+pol = lt.enc_policy.disabled if enc == "disabled" else lt.enc_policy.forced
 lvl = lt.enc_level.rc4 if enc == "forced" else lt.enc_level.plaintext
 s = lt.session({"listen_interfaces": "127.0.0.1:" + port, "enable_dht": False, "enable_lsd": False,
                 "enable_upnp": False, "enable_natpmp": False, "dht_bootstrap_nodes": "",
@@ -115,7 +117,7 @@ func exchangeWithSeeder(t *testing.T, conn net.Conn, rw io.ReadWriter, s *ltSeed
 	if !theirs.Reserved.Has(peerwire.ReservedFast) || !theirs.Reserved.Has(peerwire.ReservedExtension) {
 		t.Fatalf("libtorrent's reserved bits %x lack Fast or Extension", theirs.Reserved)
 	}
-	if name := peerwire.ClientName(theirs.PeerID); name == "" || name[:10] != "libtorrent" {
+	if name := peerwire.ClientName(theirs.PeerID); !strings.HasPrefix(name, "libtorrent ") {
 		t.Errorf("ClientName(%q) = %q", theirs.PeerID, name)
 	}
 	conn.SetDeadline(time.Now().Add(60 * time.Second))
@@ -249,59 +251,83 @@ func TestPeerwireLibtorrentPlain(t *testing.T) {
 	exchangeWithSeeder(t, conn, conn, s, theirs)
 }
 
-// TestPeerwireLibtorrentMSEInitiator: we initiate MSE (RC4 required) to a
-// libtorrent seeder that forces encryption.
+// TestPeerwireLibtorrentMSEInitiator: we initiate MSE to a libtorrent
+// seeder that forces encryption, with RC4 and with the plaintext method.
 func TestPeerwireLibtorrentMSEInitiator(t *testing.T) {
-	s := startLTSeeder(t, "forced", 0)
-	conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", s.port), 10*time.Second)
-	must(t, err)
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	ours := peerwire.Handshake{Reserved: peerwire.DefaultReserved, InfoHash: s.infoHash, PeerID: peerwire.NewPeerID(peerwire.PeerIDPrefix)}
-	c, err := mse.Initiate(ctx, conn, s.infoHash, peerwire.AppendHandshake(nil, ours), &mse.Config{Policy: mse.Required, Methods: mse.RC4})
-	must(t, err)
-	if c.Method() != mse.RC4 {
-		t.Fatalf("negotiated %v", c.Method())
+	for _, tc := range []struct {
+		enc  string
+		want mse.CryptoMethod
+		cfg  mse.Config
+	}{
+		{"forced", mse.RC4, mse.Config{Policy: mse.Required, Methods: mse.RC4}},
+		{"forced-plaintext", mse.Plaintext, mse.Config{Policy: mse.Required}},
+	} {
+		t.Run(tc.enc, func(t *testing.T) {
+			s := startLTSeeder(t, tc.enc, 0)
+			conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", s.port), 10*time.Second)
+			must(t, err)
+			defer conn.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			ours := peerwire.Handshake{Reserved: peerwire.DefaultReserved, InfoHash: s.infoHash, PeerID: peerwire.NewPeerID(peerwire.PeerIDPrefix)}
+			c, err := mse.Initiate(ctx, conn, s.infoHash, peerwire.AppendHandshake(nil, ours), &tc.cfg)
+			must(t, err)
+			if c.Method() != tc.want {
+				t.Fatalf("negotiated %v, want %v", c.Method(), tc.want)
+			}
+			conn.SetDeadline(time.Now().Add(30 * time.Second))
+			theirs, err := peerwire.ReadHandshake(c)
+			must(t, err)
+			if theirs.InfoHash != s.infoHash {
+				t.Fatalf("libtorrent answered for %x", theirs.InfoHash)
+			}
+			exchangeWithSeeder(t, conn, c, s, theirs)
+		})
 	}
-	conn.SetDeadline(time.Now().Add(30 * time.Second))
-	theirs, err := peerwire.ReadHandshake(c)
-	must(t, err)
-	if theirs.InfoHash != s.infoHash {
-		t.Fatalf("libtorrent answered for %x", theirs.InfoHash)
-	}
-	exchangeWithSeeder(t, conn, c, s, theirs)
 }
 
 // TestPeerwireLibtorrentMSEReceiver: a libtorrent seeder that forces
-// encryption connects to us; we accept MSE among several torrents, then
-// run the protocol.
+// encryption connects to us; we accept MSE, finding the torrent among
+// many, then run the protocol. libtorrent offers RC4, or only the
+// plaintext method.
 func TestPeerwireLibtorrentMSEReceiver(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err)
-	defer ln.Close()
-	s := startLTSeeder(t, "forced", ln.Addr().(*net.TCPAddr).Port)
-	ln.(*net.TCPListener).SetDeadline(time.Now().Add(30 * time.Second))
-	conn, err := ln.Accept()
-	must(t, err)
-	defer conn.Close()
-	var keys mse.SKeys
-	for i := range 100 {
-		keys.Add([20]byte{byte(i), 0xee})
+	for _, tc := range []struct {
+		enc  string
+		want mse.CryptoMethod
+	}{
+		{"forced", mse.RC4},
+		{"forced-plaintext", mse.Plaintext},
+	} {
+		t.Run(tc.enc, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			must(t, err)
+			defer ln.Close()
+			s := startLTSeeder(t, tc.enc, ln.Addr().(*net.TCPAddr).Port)
+			ln.(*net.TCPListener).SetDeadline(time.Now().Add(30 * time.Second))
+			conn, err := ln.Accept()
+			must(t, err)
+			defer conn.Close()
+			var keys mse.SKeys
+			for i := range 100 {
+				keys.Add([20]byte{byte(i), 0xee})
+			}
+			keys.Add(s.infoHash)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			c, err := mse.Accept(ctx, conn, &keys, &mse.Config{Policy: mse.Required})
+			must(t, err)
+			if skey, ok := c.SKey(); !ok || skey != s.infoHash {
+				t.Fatalf("SKey() = %x, %v", skey, ok)
+			}
+			if c.Method() != tc.want {
+				t.Fatalf("negotiated %v, want %v", c.Method(), tc.want)
+			}
+			conn.SetDeadline(time.Now().Add(30 * time.Second))
+			theirs, err := peerwire.Answer(c, func(h peerwire.Handshake) (peerwire.Handshake, bool) {
+				return peerwire.Handshake{Reserved: peerwire.DefaultReserved, InfoHash: h.InfoHash, PeerID: peerwire.NewPeerID(peerwire.PeerIDPrefix)}, h.InfoHash == s.infoHash
+			})
+			must(t, err)
+			exchangeWithSeeder(t, conn, c, s, theirs)
+		})
 	}
-	keys.Add(s.infoHash)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, err := mse.Accept(ctx, conn, &keys, &mse.Config{Policy: mse.Required})
-	must(t, err)
-	if skey, ok := c.SKey(); !ok || skey != s.infoHash {
-		t.Fatalf("SKey() = %x, %v", skey, ok)
-	}
-	t.Logf("libtorrent negotiated %v", c.Method())
-	conn.SetDeadline(time.Now().Add(30 * time.Second))
-	theirs, err := peerwire.Answer(c, func(h peerwire.Handshake) (peerwire.Handshake, bool) {
-		return peerwire.Handshake{Reserved: peerwire.DefaultReserved, InfoHash: h.InfoHash, PeerID: peerwire.NewPeerID(peerwire.PeerIDPrefix)}, h.InfoHash == s.infoHash
-	})
-	must(t, err)
-	exchangeWithSeeder(t, conn, c, s, theirs)
 }
