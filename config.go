@@ -27,6 +27,7 @@ type Listener interface {
 const (
 	DefaultListenAddr           = ":0"
 	DefaultMaxPeers             = 50
+	DefaultMaxConnections       = 500
 	DefaultMaxHalfOpen          = 8
 	DefaultUploadSlots          = 4
 	DefaultRequestQueueDepth    = 128
@@ -70,6 +71,9 @@ type Config struct {
 	// MaxPeers bounds the connections of each torrent. If zero,
 	// DefaultMaxPeers.
 	MaxPeers int
+	// MaxConnections bounds the peer connections of the whole session.
+	// If zero, DefaultMaxConnections.
+	MaxConnections int
 	// MaxHalfOpen bounds the outgoing connection attempts in progress per
 	// torrent. If zero, DefaultMaxHalfOpen.
 	MaxHalfOpen int
@@ -136,6 +140,7 @@ func (c *Config) withDefaults() Config {
 		d.Dialer = &net.Dialer{}
 	}
 	setDefault(&d.MaxPeers, DefaultMaxPeers)
+	setDefault(&d.MaxConnections, DefaultMaxConnections)
 	setDefault(&d.MaxHalfOpen, DefaultMaxHalfOpen)
 	setDefault(&d.MaxPendingHandshakes, DefaultMaxPendingHandshakes)
 	setDefault(&d.UploadSlots, DefaultUploadSlots)

@@ -88,6 +88,9 @@ func (t *Torrent) closeAll() {
 		c.removed = true
 		c.close(errTorrentClosing)
 	}
+	t.s.numConns.Add(-int64(len(t.conns)))
+	clear(t.conns)
+	t.numPeers.Store(0)
 	t.finalHave = make([]bool, t.picker.NumPieces())
 	for i := range t.finalHave {
 		t.finalHave[i] = t.picker.HasPiece(i)
@@ -160,7 +163,8 @@ func (t *Torrent) connectPeers() {
 	cfg := &t.s.cfg
 	now := time.Now()
 	for _, pa := range t.addrs {
-		if t.halfOpen >= cfg.MaxHalfOpen || len(t.conns)+t.halfOpen >= cfg.MaxPeers {
+		if t.halfOpen >= cfg.MaxHalfOpen || len(t.conns)+t.halfOpen >= cfg.MaxPeers ||
+			t.s.numConns.Load()+int64(t.halfOpen) >= int64(cfg.MaxConnections) {
 			return
 		}
 		if pa.busy || pa.self || (seeding && pa.seed) || now.Before(pa.nextTry) {
@@ -263,7 +267,7 @@ func (t *Torrent) acceptConn(ev peerEvent) {
 		t.dropConn(old, errDuplicatePeer)
 	}
 	cfg := &t.s.cfg
-	if len(t.conns) >= cfg.MaxPeers {
+	if len(t.conns) >= cfg.MaxPeers || !t.s.reserveConn() {
 		reject(errTooManyPeers)
 		return
 	}
@@ -359,6 +363,7 @@ func (t *Torrent) forget(c *peerConn) {
 	}
 	t.picker.RemovePeer(c.pp)
 	delete(t.conns, c)
+	t.s.numConns.Add(-1)
 	if t.byID[c.id] == c {
 		delete(t.byID, c.id)
 	}

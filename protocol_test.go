@@ -490,3 +490,37 @@ func TestChokerRotatesSlots(t *testing.T) {
 		}
 	})
 }
+
+// The session-wide connection limit holds across torrents.
+func TestSessionConnectionLimit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := newPipeNet()
+		s := newPipeSession(t, n, "10.0.0.1:6881", &Config{MaxConnections: 2})
+		defer s.Close()
+		var mis []*metainfo.MetaInfo
+		for i := range 2 {
+			data := randomData(64<<10, uint64(20+i))
+			mi := makeTorrent(t, fmt.Sprintf("t%d.bin", i), data, 16<<10)
+			if _, err := s.AddTorrent(context.Background(), mi, nil); err != nil {
+				t.Fatal(err)
+			}
+			mis = append(mis, mi)
+		}
+		a := dialRaw(t, n, "10.0.0.8", "10.0.0.1:6881", mis[0], rawID('p'), fastExt)
+		a.next()
+		b := dialRaw(t, n, "10.0.0.9", "10.0.0.1:6881", mis[1], rawID('q'), fastExt)
+		b.next()
+		c := dialRaw(t, n, "10.0.0.10", "10.0.0.1:6881", mis[1], rawID('r'), fastExt)
+		c.expectClosed()
+		// One leaves: a new connection fits again.
+		a.c.Close()
+		time.Sleep(time.Second)
+		d := dialRaw(t, n, "10.0.0.11", "10.0.0.1:6881", mis[0], rawID('s'), fastExt)
+		if m, ok := d.next().(*peerwire.Extended); !ok {
+			t.Fatalf("got %v, want the extended handshake", m)
+		}
+		if got := s.Stats().Peers; got != 2 {
+			t.Fatalf("%d peers, want 2", got)
+		}
+	})
+}

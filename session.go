@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bittern/bittern/metainfo"
@@ -30,6 +31,7 @@ type Session struct {
 	adding sync.WaitGroup // AddTorrent calls in progress
 
 	handshakes chan struct{} // semaphore of incoming handshakes
+	numConns   atomic.Int64  // peer connections of all torrents
 
 	mu       sync.Mutex // guards torrents and closed
 	torrents map[metainfo.Hash]*Torrent
@@ -80,6 +82,20 @@ func (s *Session) Addr() net.Addr {
 		return nil
 	}
 	return s.ln.Addr()
+}
+
+// reserveConn takes one of the session's Config.MaxConnections, if one is
+// free. forget and closeAll give it back.
+func (s *Session) reserveConn() bool {
+	for {
+		n := s.numConns.Load()
+		if n >= int64(s.cfg.MaxConnections) {
+			return false
+		}
+		if s.numConns.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
 }
 
 // listenPort returns the TCP port the session listens on, or 0.
