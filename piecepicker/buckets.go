@@ -151,21 +151,35 @@ func (p *Picker) bestUntouched(peer *Peer, prio Priority) int {
 }
 
 // scanUntouched is the word-wise fallback of bestUntouched: it visits the untouched pieces
-// of priority prio the peer has, from a random word, and returns the first with
-// availability at most lower (no rarer one exists), else the first of the rarest seen (the
-// random start breaks ties). Cost: O(n/64 + pieces visited).
+// of priority prio the peer has, from a random word, and returns one of the rarest, chosen
+// by reservoir sampling (an inline xorshift generator makes a draw per tie cost a few
+// nanoseconds). Once 64 ties at availability lower are seen — no piece can be rarer — it
+// stops early and picks among them. Cost: O(n/64 + pieces visited).
 func (p *Picker) scanUntouched(peer *Peer, prio Priority, lower int32) int {
-	best := -1
+	const enough = 64
+	best, seen := -1, uint64(0)
 	var bestAvail int32
+	x := p.rnd.Uint64() | 1
 	for i := range p.untouched.InBothFrom(peer.has, p.rnd.IntN(max(p.n, 1))) {
 		if p.prio[i] != prio {
 			continue
 		}
-		if av := p.avail[i]; best < 0 || av < bestAvail {
-			if av <= lower {
-				return i
+		switch av := p.avail[i]; {
+		case best < 0 || av < bestAvail:
+			best, bestAvail, seen = i, av, 1
+		case av == bestAvail:
+			seen++
+			x ^= x >> 12
+			x ^= x << 25
+			x ^= x >> 27
+			if ((x*2685821657736338717)>>32)*seen>>32 == 0 {
+				best = i
 			}
-			best, bestAvail = i, av
+		default:
+			continue
+		}
+		if bestAvail <= lower && seen >= enough {
+			break
 		}
 	}
 	return best

@@ -553,3 +553,20 @@ func TestEndgameIgnoresUnobtainablePieces(t *testing.T) {
 		t.Fatal("a source for piece 2 appeared: not endgame any more")
 	}
 }
+
+func TestRandomTieBreakScan(t *testing.T) {
+	// A sparse peer (20 of 5,000 pieces, all equally rare) takes the word-wise scan; its
+	// ties must still be broken at random, not by position.
+	var mine []int
+	for i := range 20 {
+		mine = append(mine, 100+i) // adjacent: a positional bias would always pick 100
+	}
+	first := map[int]bool{}
+	for seed := range uint64(40) {
+		p := newTest(t, Config{NumPieces: 5000, PieceLength: BlockSize, Rand: rand.New(rand.NewPCG(seed, 9))})
+		first[p.Pick(unchoked(p, bitsOf(5000, mine...)), 1, nil)[0].Piece] = true
+	}
+	if len(first) < 10 {
+		t.Fatalf("40 pickers chose only %d distinct first pieces among 20 ties", len(first))
+	}
+}
