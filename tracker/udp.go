@@ -13,9 +13,12 @@ import (
 	"github.com/bittern/bittern/metainfo"
 )
 
-// UDPTracker is a BEP 15 UDP tracker client. It keeps one socket and the
-// current connection ID, which it reuses for one minute; requests to the
-// same tracker are sent one at a time. Safe for concurrent use.
+// UDPTracker is a BEP 15 UDP tracker client. Each request opens its own
+// socket, so an idle client holds no file descriptor; the connection ID is
+// kept and reused for one minute across requests to the same tracker
+// address, as trackers bind it to the client's IP address (should a tracker
+// refuse it, a new one is obtained once within the request). Requests to
+// the same tracker are sent one at a time. Safe for concurrent use.
 type UDPTracker struct {
 	url     string
 	host    string // host:port to dial
@@ -24,9 +27,9 @@ type UDPTracker struct {
 
 	sem    chan struct{} // held while one exchange runs; guards the fields below
 	ipv6   bool
-	buf    []byte
 	connID uint64
 	idAt   time.Time // when connID was received; zero if none
+	idAddr string    // the tracker address connID is for
 
 	mu     sync.Mutex // guards conn and closed, so Close interrupts an exchange
 	conn   net.Conn
@@ -73,16 +76,13 @@ func (t *UDPTracker) Close() error {
 	return nil
 }
 
-// socket returns the open socket, dialing one if needed.
+// socket dials the socket for one exchange; release closes it.
 func (t *UDPTracker) socket(ctx context.Context) (net.Conn, error) {
 	t.mu.Lock()
-	c, closed := t.conn, t.closed
+	closed := t.closed
 	t.mu.Unlock()
 	if closed {
 		return nil, ErrClosed
-	}
-	if c != nil {
-		return c, nil
 	}
 	c, err := t.cfg.Dial(ctx, "udp", t.host)
 	if err != nil {
@@ -95,15 +95,25 @@ func (t *UDPTracker) socket(ctx context.Context) (net.Conn, error) {
 		return nil, ErrClosed
 	}
 	t.conn = c
+	remote := c.RemoteAddr().String()
 	t.ipv6 = false
 	if ap, ok := addrPortOf(c.RemoteAddr()); ok {
 		t.ipv6 = ap.Addr().Unmap().Is6()
 	}
-	if t.buf == nil {
-		t.buf = make([]byte, 64<<10)
+	if remote != t.idAddr { // the name resolved to another tracker
+		t.idAt, t.idAddr = time.Time{}, remote
 	}
-	t.idAt = time.Time{} // a new socket may have a new address
 	return c, nil
+}
+
+// release closes an exchange's socket.
+func (t *UDPTracker) release(c net.Conn) {
+	t.mu.Lock()
+	if t.conn == c {
+		t.conn = nil
+	}
+	t.mu.Unlock()
+	_ = c.Close()
 }
 
 // Announce sends an announce and returns the tracker's answer. A tracker
@@ -199,6 +209,7 @@ func (t *UDPTracker) exchange(ctx context.Context, action uint32, build func(b [
 	if err != nil {
 		return udpReply{}, err
 	}
+	defer t.release(conn)
 
 	fired := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
@@ -224,7 +235,7 @@ func (t *UDPTracker) exchange(ctx context.Context, action uint32, build func(b [
 			out = build(out[:0], t.connID, tid)
 		}
 		if _, err := conn.Write(out); err != nil {
-			t.dropConn(conn)
+			t.forgetID()
 			return udpReply{}, t.ioErr(ctx, err)
 		}
 		deadline := time.Now().Add(t.cfg.UDPTimeout << n)
@@ -259,6 +270,10 @@ func (t *UDPTracker) exchange(ctx context.Context, action uint32, build func(b [
 	}
 }
 
+// udpBufs holds receive buffers big enough for any datagram, lent out only
+// while a reply is awaited, so idle clients hold no buffer.
+var udpBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
+
 // errWait marks a retransmission timeout inside exchange.
 var errWait = errors.New("tracker: retransmit")
 
@@ -266,15 +281,18 @@ var errWait = errors.New("tracker: retransmit")
 // passes (errWait) or ctx is done. Packets that do not parse or carry
 // another transaction ID are ignored.
 func (t *UDPTracker) await(ctx context.Context, conn net.Conn, tid uint32, deadline time.Time) (udpReply, error) {
+	bp := udpBufs.Get().(*[]byte)
+	defer udpBufs.Put(bp)
+	buf := *bp
 	for {
 		if err := conn.SetReadDeadline(deadline); err != nil {
-			t.dropConn(conn)
+			t.forgetID()
 			return udpReply{}, t.ioErr(ctx, err)
 		}
 		if err := ctx.Err(); err != nil {
 			return udpReply{}, err
 		}
-		n, err := conn.Read(t.buf)
+		n, err := conn.Read(buf)
 		if err != nil {
 			if ctx.Err() != nil {
 				return udpReply{}, ctx.Err()
@@ -283,10 +301,10 @@ func (t *UDPTracker) await(ctx context.Context, conn net.Conn, tid uint32, deadl
 			if errors.As(err, &ne) && ne.Timeout() {
 				return udpReply{}, errWait
 			}
-			t.dropConn(conn)
+			t.forgetID()
 			return udpReply{}, t.ioErr(ctx, err)
 		}
-		r, err := parseUDPReply(t.buf[:n], t.ipv6)
+		r, err := parseUDPReply(buf[:n], t.ipv6)
 		if err != nil || r.tid != tid {
 			continue
 		}
@@ -307,13 +325,5 @@ func (t *UDPTracker) ioErr(ctx context.Context, err error) error {
 	return fmt.Errorf("tracker: %s: %w", t.url, err)
 }
 
-// dropConn forgets a failed socket; the next exchange dials again.
-func (t *UDPTracker) dropConn(c net.Conn) {
-	_ = c.Close()
-	t.mu.Lock()
-	if t.conn == c {
-		t.conn = nil
-	}
-	t.mu.Unlock()
-	t.idAt = time.Time{}
-}
+// forgetID drops the connection ID after a socket error.
+func (t *UDPTracker) forgetID() { t.idAt = time.Time{} }

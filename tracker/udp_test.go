@@ -193,7 +193,10 @@ func TestUDPConnectionIDReuse(t *testing.T) {
 		require.NoError(t, err)
 		_, err = a.Scrape(t.Context(), testIH)
 		require.NoError(t, err)
-		require.Equal(t, 1, countConnects())
+		require.Equal(t, 1, countConnects()) // reused across sockets
+		mn.mu.Lock()
+		require.Len(t, mn.sockets, 1, "an idle client holds no socket")
+		mn.mu.Unlock()
 		time.Sleep(time.Second)
 		_, err = a.Announce(t.Context(), req)
 		require.NoError(t, err)
