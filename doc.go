@@ -95,8 +95,8 @@
 // # Not yet
 //
 // Trackers, DHT, PEX, magnet links, v2 torrents (and the v2 swarm of hybrid
-// ones), encryption, uTP, rate limits, Pause/Resume, file priorities,
-// streaming readers, an event stream, a session-wide connection limit,
+// ones), encryption, uTP, rate limits, file priorities,
+// streaming readers, an event stream,
 // BEP 6 allowed-fast sets for our peers, and banning peers that send
 // corrupt data come in later versions.
 package bittern

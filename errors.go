@@ -23,4 +23,5 @@ var (
 	errIdle           = errors.New("bittern: peer idle too long")
 	errProtocol       = errors.New("bittern: peer broke the protocol")
 	errTorrentClosing = errors.New("bittern: torrent closing")
+	errPaused         = errors.New("bittern: torrent paused")
 )

@@ -27,6 +27,7 @@ type ownerState struct {
 
 	finalHave []bool // set when the owner returns, for the completion record
 
+	paused     bool
 	chokeRound int
 	lastChoke  time.Time
 	lastTick   time.Time
@@ -159,6 +160,9 @@ func (t *Torrent) addPeerAddrs(addrs []netip.AddrPort) {
 // A seed dials too (leechers behind a NAT can only be reached that way),
 // but not addresses that were seeds themselves.
 func (t *Torrent) connectPeers() {
+	if t.paused {
+		return
+	}
 	seeding := t.picker.Done()
 	cfg := &t.s.cfg
 	now := time.Now()
@@ -242,6 +246,10 @@ func (t *Torrent) acceptConn(ev peerEvent) {
 		if ev.outgoing {
 			t.dialDone(ev.dialAddr, true)
 		}
+	}
+	if t.paused {
+		reject(errPaused)
+		return
 	}
 	if ev.hs.PeerID == t.s.peerID {
 		if a, err := netip.ParseAddrPort(ev.dialAddr); err == nil && t.addrs[a] != nil {

@@ -380,3 +380,51 @@ func TestCloseDuringAddTorrent(t *testing.T) {
 		}
 	})
 }
+
+func TestPauseResume(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := newPipeNet()
+		n.rate = 1 << 20
+		data := randomData(2<<20, 19)
+		mi := makeTorrent(t, "pause.bin", data, 32<<10)
+		ctx := context.Background()
+		seedStore := &storage.Memory{}
+		fill(t, seedStore, mi, data)
+		seeder := newPipeSession(t, n, "10.0.0.1:6881", &Config{Storage: seedStore})
+		defer seeder.Close()
+		if _, err := seeder.AddTorrent(ctx, mi, nil); err != nil {
+			t.Fatal(err)
+		}
+		leechStore := &storage.Memory{}
+		leecher := newPipeSession(t, n, "10.0.0.2:6881", &Config{Storage: leechStore})
+		defer leecher.Close()
+		lt, err := leecher.AddTorrent(ctx, mi, &TorrentOptions{Peers: []netip.AddrPort{netip.MustParseAddrPort("10.0.0.1:6881")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(500 * time.Millisecond)
+		lt.Pause()
+		time.Sleep(time.Second)
+		st := lt.Stats()
+		if !st.Paused || st.Peers != 0 || st.Complete || st.Downloaded == 0 {
+			t.Fatalf("paused stats %+v", st)
+		}
+		time.Sleep(time.Minute)
+		if d := lt.Stats().Downloaded; d != st.Downloaded {
+			t.Fatalf("downloaded %d bytes while paused", d-st.Downloaded)
+		}
+		lt.Resume()
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+		defer cancel()
+		if err := lt.Wait(wctx); err != nil {
+			t.Fatal(err)
+		}
+		if lt.Stats().Paused {
+			t.Error("still paused after Resume")
+		}
+		leecher.Close()
+		if !bytes.Equal(contents(t, leechStore, mi), data) {
+			t.Fatal("data differs")
+		}
+	})
+}

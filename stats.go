@@ -20,6 +20,7 @@ type TorrentStats struct {
 	DownloadRate float64 // payload bytes/s received, over the last second
 	UploadRate   float64 // payload bytes/s sent, over the last second
 	Complete     bool    // every piece is verified
+	Paused       bool    // Pause was called (and not Resume)
 	// ETA estimates the time until completion at the current download
 	// rate: 0 once complete, -1 while nothing is being received.
 	ETA time.Duration
@@ -40,6 +41,7 @@ func (t *Torrent) Stats() TorrentStats {
 		Peers:        int(t.numPeers.Load()),
 		DownloadRate: math.Float64frombits(t.downRate.Load()),
 		UploadRate:   math.Float64frombits(t.upRate.Load()),
+		Paused:       t.isPaused.Load(),
 	}
 	select {
 	case <-t.complete:

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/bittern/bittern/metainfo"
 	"github.com/bittern/bittern/peerwire"
@@ -58,6 +59,7 @@ type Torrent struct {
 	numHave    atomic.Int64
 	bytesHave  atomic.Int64
 	numPeers   atomic.Int64
+	isPaused   atomic.Bool
 	downRate   atomic.Uint64 // math.Float64bits, bytes/s
 	upRate     atomic.Uint64
 
@@ -251,6 +253,32 @@ func (t *Torrent) Wait(ctx context.Context) error {
 func (t *Torrent) AddPeers(addrs ...netip.AddrPort) {
 	addrs = append([]netip.AddrPort(nil), addrs...)
 	t.inbox.post(func() { t.addPeerAddrs(addrs) })
+}
+
+// Pause disconnects every peer and stops making or accepting connections.
+// The torrent keeps its place in the session, its data and its progress;
+// writes and hash checks already under way finish. It does not block.
+func (t *Torrent) Pause() {
+	t.inbox.post(func() {
+		t.paused = true
+		t.isPaused.Store(true)
+		for c := range t.conns {
+			t.dropConn(c, errPaused)
+		}
+	})
+}
+
+// Resume undoes Pause: known peers are dialled again at once. It does not
+// block.
+func (t *Torrent) Resume() {
+	t.inbox.post(func() {
+		t.paused = false
+		t.isPaused.Store(false)
+		for _, pa := range t.addrs {
+			pa.nextTry = time.Time{}
+		}
+		t.connectPeers()
+	})
 }
 
 func (t *Torrent) markComplete() {
