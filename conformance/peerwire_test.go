@@ -33,13 +33,15 @@ import (
 // "READY <info-hash> <pieces> <info-size>" once seeding, and, if argv[4]
 // is a port other than 0, connects to 127.0.0.1 on that port. argv[5]
 // "v2" makes a v2-only torrent instead (the info-hash printed is then the
-// truncated SHA-256 one).
+// truncated SHA-256 one), "hybrid" a hybrid one (the v1 info-hash is
+// printed after READY, the truncated v2 one before it after "V2").
 const peerwireSeeder = `
 import sys, time, libtorrent as lt
 d, port, enc, connect, ver = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
 fs = lt.file_storage()
 lt.add_files(fs, d + "/data.bin")
-ct = lt.create_torrent(fs, 32768, lt.create_torrent.v2_only if ver == "v2" else lt.create_torrent.v1_only)
+flags = {"v1": lt.create_torrent.v1_only, "v2": lt.create_torrent.v2_only, "hybrid": 0}[ver]
+ct = lt.create_torrent(fs, 32768, flags)
 lt.set_piece_hashes(ct, d)
 ti = lt.torrent_info(ct.generate())
 pol = lt.enc_policy.disabled if enc == "disabled" else lt.enc_policy.forced
@@ -64,6 +66,8 @@ while time.time() < deadline and not h.status().is_seeding:
 if not h.status().is_seeding:
     sys.exit("not seeding")
 ih = ti.info_hashes().v2 if ver == "v2" else ti.info_hashes().v1
+if ver == "hybrid":
+    print("V2 " + str(ti.info_hashes().v2)[:40], flush=True)
 print("READY", str(ih)[:40], ti.num_pieces(), len(ti.info_section()), flush=True)
 if connect:
     h.connect_peer(("127.0.0.1", connect))
@@ -75,11 +79,12 @@ while time.time() < end:
 `
 
 type ltSeeder struct {
-	data      []byte
-	infoHash  [20]byte
-	numPieces int
-	infoSize  int
-	port      int
+	data       []byte
+	infoHash   [20]byte
+	infoHashV2 [20]byte // truncated, for a hybrid torrent
+	numPieces  int
+	infoSize   int
+	port       int
 }
 
 const peerwirePieceLen = 32768
@@ -109,6 +114,10 @@ func startLTSeederVersion(t *testing.T, enc string, connectPort int, version str
 		return m != nil
 	})
 	s := &ltSeeder{data: data, port: port}
+	if m := regexp.MustCompile(`V2 ([0-9a-f]{40})`).FindStringSubmatch(p.Log()); m != nil {
+		v2, _ := hex.DecodeString(m[1])
+		s.infoHashV2 = [20]byte(v2)
+	}
 	ih, _ := hex.DecodeString(m[1])
 	s.infoHash = [20]byte(ih)
 	s.numPieces, _ = strconv.Atoi(m[2])
@@ -414,6 +423,37 @@ func TestPeerwireLibtorrentHashRequest(t *testing.T) {
 			case *peerwire.HashReject:
 				t.Fatalf("libtorrent rejected %v", m)
 			}
+		}
+	}
+}
+
+// TestPeerwireLibtorrentHybridUpgrade: offering the v2 bit with a hybrid
+// torrent's v1 info-hash (BEP 52), libtorrent answers with the truncated
+// v2 info-hash; Initiate accepts the upgrade and the connection works.
+func TestPeerwireLibtorrentHybridUpgrade(t *testing.T) {
+	s := startLTSeederVersion(t, "disabled", 0, "hybrid")
+	if s.infoHashV2 == ([20]byte{}) {
+		t.Fatal("seeder printed no v2 info-hash")
+	}
+	conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", s.port), 10*time.Second)
+	must(t, err)
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	ours := peerwire.Handshake{Reserved: peerwire.DefaultReserved.Set(peerwire.ReservedV2), InfoHash: s.infoHash, PeerID: peerwire.NewPeerID(peerwire.PeerIDPrefix)}
+	theirs, err := peerwire.Initiate(conn, ours, s.infoHashV2)
+	must(t, err)
+	if theirs.InfoHash != s.infoHashV2 {
+		// libtorrent 2.0.8 upgrades; were that to change, v1 is still valid.
+		t.Errorf("libtorrent answered %x, not the v2 info-hash %x", theirs.InfoHash, s.infoHashV2)
+	}
+	f := peerwire.NewFramer(conn, conn)
+	f.SetExtensions(ours.Reserved.Intersect(theirs.Reserved))
+	f.SetPieceCount(s.numPieces)
+	for {
+		m, err := f.ReadMessage()
+		must(t, err)
+		if _, ok := m.(*peerwire.HaveAll); ok {
+			return
 		}
 	}
 }
