@@ -267,43 +267,53 @@ func (t *table) remove(id ID) {
 
 // closest returns up to n nodes closest to target, nearest first; bad
 // nodes are left out. It visits buckets in distance order instead of
-// sorting the whole table: with c the prefix target shares with our ID,
-// bucket c holds the nearest nodes, then every bucket deeper than c (whose
-// distances all have top bit c), then buckets c-1 down to 0.
+// sorting the whole table. With c the prefix target shares with our ID,
+// bucket c holds the nearest nodes. Of the deeper buckets i (c < i), whose
+// nodes all share our bits up to i, bucket i comes before every deeper one
+// if target's bit i differs from ours (its nodes match target there), and
+// after all of them otherwise. Buckets c-1 down to 0 come last, in order.
 func (t *table) closest(target ID, n int) []NodeInfo {
 	out := make([]NodeInfo, 0, n+K)
 	last := len(t.buckets) - 1
 	c := t.bucketIndex(target)
-	sortFrom := func(from int) {
-		seg := out[from:]
-		slices.SortFunc(seg, func(a, b NodeInfo) int { return distCmp(target, a.ID, b.ID) })
-	}
-	addBucket := func(i int) {
+	add := func(i int) {
+		from := len(out)
 		for _, nd := range t.buckets[i].nodes {
 			if !nd.bad() {
 				out = append(out, nd.NodeInfo)
 			}
 		}
+		seg := out[from:]
+		slices.SortFunc(seg, func(a, b NodeInfo) int { return distCmp(target, a.ID, b.ID) })
 	}
-	addBucket(c)
-	sortFrom(0)
-	if len(out) < n && c < last {
-		from := len(out)
-		for i := c + 1; i <= last; i++ {
-			addBucket(i)
+	add(c)
+	if c < last {
+		var deferred []int
+		for i := c + 1; i < last && len(out) < n; i++ {
+			if bitAt(target, i) != bitAt(t.self, i) {
+				add(i)
+			} else {
+				deferred = append(deferred, i)
+			}
 		}
-		sortFrom(from)
+		if len(out) < n {
+			add(last)
+		}
+		for j := len(deferred) - 1; j >= 0 && len(out) < n; j-- {
+			add(deferred[j])
+		}
 	}
 	for i := c - 1; i >= 0 && len(out) < n; i-- {
-		from := len(out)
-		addBucket(i)
-		sortFrom(from)
+		add(i)
 	}
 	if len(out) > n {
 		out = out[:n]
 	}
 	return out
 }
+
+// bitAt returns bit i (0 = most significant) of id.
+func bitAt(id ID, i int) byte { return id[i/8] >> (7 - uint(i%8)) & 1 }
 
 // all returns every node in the table that is not bad.
 func (t *table) all() []NodeInfo {
