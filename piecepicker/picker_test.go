@@ -570,3 +570,17 @@ func TestRandomTieBreakScan(t *testing.T) {
 		t.Fatalf("40 pickers chose only %d distinct first pieces among 20 ties", len(first))
 	}
 }
+
+func TestStats(t *testing.T) {
+	p := newTest(t, Config{NumPieces: 4, PieceLength: 2 * BlockSize})
+	a, b := unchoked(p, nil), unchoked(p, bitsOf(4, 1))
+	p.MarkHave(3)
+	p.SetDeadline(2, time.Now().Add(time.Hour))
+	p.Pick(a, 3, nil)
+	p.Pick(b, 1, nil)
+	// a: deadline piece 2 (both blocks), then the rarest, 0; b: piece 1, its only piece.
+	want := Stats{Pieces: 4, Have: 1, Remaining: 3, Partial: 3, Requests: 4, Peers: 2, Seeds: 1, Deadlines: 1, Endgame: true}
+	if got := p.Stats(); got != want {
+		t.Fatalf("Stats = %+v, want %+v", got, want)
+	}
+}
