@@ -56,7 +56,9 @@ func (s *Server) FindPeers(ctx context.Context, ih metainfo.Hash, found func(net
 // Scrape runs a get_peers lookup asking for BEP 33 scrape bloom filters and
 // returns the estimated numbers of seeds and downloaders.
 func (s *Server) Scrape(ctx context.Context, ih metainfo.Hash) (seeds, peers float64, err error) {
-	var bfsd, bfpe bloom
+	s.mu.Lock()
+	bfsd, bfpe := s.peers.scrape(ID(ih), time.Now()) // what was announced to us counts too
+	s.mu.Unlock()
 	l := s.peersLookup(ih, nil, true, func(r *Return) {
 		if len(r.BFsd) == bloomBytes && len(r.BFpe) == bloomBytes {
 			bfsd.union((*bloom)([]byte(r.BFsd)))
