@@ -244,6 +244,18 @@ func (d *driver) check() error {
 			return fmt.Errorf("p.Priority(%d) %d, want %d", i, p.Priority(i), m.prio[i])
 		}
 	}
+	st, reqs, peers := p.Stats(), 0, 0
+	for _, ks := range m.out {
+		reqs += len(ks)
+	}
+	for _, pe := range m.peers {
+		if pe.connected {
+			peers++
+		}
+	}
+	if st.Requests != reqs || st.Peers != peers || st.Remaining != m.remaining() || st.Pieces != m.n {
+		return fmt.Errorf("p.Stats %+v, want %d requests, %d peers, %d remaining", st, reqs, peers, m.remaining())
+	}
 	for k, pe := range m.peers {
 		if !pe.connected {
 			continue
