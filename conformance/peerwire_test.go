@@ -8,12 +8,14 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -133,10 +135,17 @@ func startLTSeederVersion(t *testing.T, enc string, connectPort int, version str
 // over ut_metadata, and the first and last pieces, checked byte for byte.
 func exchangeWithSeeder(t *testing.T, conn net.Conn, rw io.ReadWriter, s *ltSeeder, theirs peerwire.Handshake) {
 	t.Helper()
+	exchangeWithPeer(t, conn, rw, s, theirs, "libtorrent ")
+}
+
+// exchangeWithPeer is exchangeWithSeeder for any client whose peer ID names
+// it with the given prefix.
+func exchangeWithPeer(t *testing.T, conn net.Conn, rw io.ReadWriter, s *ltSeeder, theirs peerwire.Handshake, client string) {
+	t.Helper()
 	if !theirs.Reserved.Has(peerwire.ReservedFast) || !theirs.Reserved.Has(peerwire.ReservedExtension) {
-		t.Fatalf("libtorrent's reserved bits %x lack Fast or Extension", theirs.Reserved)
+		t.Fatalf("%s's reserved bits %x lack Fast or Extension", client, theirs.Reserved)
 	}
-	if name := peerwire.ClientName(theirs.PeerID); !strings.HasPrefix(name, "libtorrent ") {
+	if name := peerwire.ClientName(theirs.PeerID); !strings.HasPrefix(name, client) {
 		t.Errorf("ClientName(%q) = %q", theirs.PeerID, name)
 	}
 	conn.SetDeadline(time.Now().Add(60 * time.Second))
@@ -456,4 +465,93 @@ func TestPeerwireLibtorrentHybridUpgrade(t *testing.T) {
 			return
 		}
 	}
+}
+
+// peerwireMakeTorrent is run by libtorrent: it writes a v1 torrent of
+// argv[1]/data.bin (32 KiB pieces) to argv[2] and prints its info-hash,
+// piece count and info dictionary size.
+const peerwireMakeTorrent = `
+import sys, libtorrent as lt
+d, out = sys.argv[1], sys.argv[2]
+fs = lt.file_storage()
+lt.add_files(fs, d + "/data.bin")
+ct = lt.create_torrent(fs, 32768, lt.create_torrent.v1_only)
+lt.set_piece_hashes(ct, d)
+e = ct.generate()
+open(out, "wb").write(lt.bencode(e))
+ti = lt.torrent_info(out)
+print(str(ti.info_hashes().v1), ti.num_pieces(), len(ti.info_section()))
+`
+
+// TestPeerwireTransmissionMSE: we initiate MSE (RC4) to a Transmission 3.00
+// seeder that requires encryption, then run the peer protocol: handshake,
+// have all, ut_metadata and blocks checked byte for byte.
+func TestPeerwireTransmissionMSE(t *testing.T) {
+	dir := t.TempDir()
+	data := make([]byte, 10*peerwirePieceLen+5000)
+	r := rand.New(rand.NewPCG(42, 1))
+	for i := range data {
+		data[i] = byte(r.Uint32())
+	}
+	seedDir := filepath.Join(dir, "seed")
+	must(t, os.MkdirAll(seedDir, 0o755))
+	must(t, os.WriteFile(filepath.Join(seedDir, "data.bin"), data, 0o644))
+	torrent := filepath.Join(dir, "t.torrent")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out := strings.Fields(string(runPython(t, ctx, peerwireMakeTorrent, seedDir, torrent)))
+	if len(out) != 3 {
+		t.Fatalf("torrent maker printed %q", out)
+	}
+	s := &ltSeeder{data: data}
+	ih, _ := hex.DecodeString(out[0])
+	s.infoHash = [20]byte(ih)
+	s.numPieces, _ = strconv.Atoi(out[1])
+	s.infoSize, _ = strconv.Atoi(out[2])
+
+	s.port = freePort(t, "tcp")
+	rpcPort := freePort(t, "tcp")
+	conf := filepath.Join(dir, "config")
+	must(t, os.MkdirAll(conf, 0o755))
+	settings := map[string]any{
+		"bind-address-ipv4": "127.0.0.1", "bind-address-ipv6": "::1",
+		"peer-port": s.port, "peer-port-random-on-start": false, "port-forwarding-enabled": false,
+		"dht-enabled": false, "lpd-enabled": false, "pex-enabled": false, "utp-enabled": false,
+		"rpc-bind-address": "127.0.0.1", "rpc-port": rpcPort, "rpc-authentication-required": false,
+		"rpc-whitelist": "127.0.0.1,::1", "rpc-whitelist-enabled": true, "rpc-host-whitelist-enabled": false,
+		"ratio-limit-enabled": false, "encryption": 2, "download-dir": seedDir,
+		"incomplete-dir-enabled": false,
+	}
+	b, err := json.Marshal(settings)
+	must(t, err)
+	must(t, os.WriteFile(filepath.Join(conf, "settings.json"), b, 0o644))
+	startProc(t, "transmission-daemon", "-f", "-g", conf)
+	rpc := fmt.Sprintf("127.0.0.1:%d", rpcPort)
+	waitFor(t, 30*time.Second, "transmission's RPC", func() bool {
+		return exec.Command("transmission-remote", rpc, "-l").Run() == nil
+	})
+	if out, err := exec.Command("transmission-remote", rpc, "-a", torrent, "-w", seedDir).CombinedOutput(); err != nil {
+		t.Fatalf("adding the torrent: %v\n%s", err, out)
+	}
+	waitFor(t, 60*time.Second, "transmission to verify the data", func() bool {
+		out, err := exec.Command("transmission-remote", rpc, "-t", "1", "-i").CombinedOutput()
+		return err == nil && strings.Contains(string(out), "Percent Done: 100%")
+	})
+
+	conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", s.port), 10*time.Second)
+	must(t, err)
+	defer conn.Close()
+	ours := peerwire.Handshake{Reserved: peerwire.DefaultReserved, InfoHash: s.infoHash, PeerID: peerwire.NewPeerID(peerwire.PeerIDPrefix)}
+	c, err := mse.Initiate(ctx, conn, s.infoHash, peerwire.AppendHandshake(nil, ours), &mse.Config{Policy: mse.Required, Methods: mse.RC4})
+	must(t, err)
+	if c.Method() != mse.RC4 {
+		t.Fatalf("negotiated %v", c.Method())
+	}
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	theirs, err := peerwire.ReadHandshake(c)
+	must(t, err)
+	if theirs.InfoHash != s.infoHash {
+		t.Fatalf("transmission answered for %x", theirs.InfoHash)
+	}
+	exchangeWithPeer(t, conn, c, s, theirs, "Transmission ")
 }
