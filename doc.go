@@ -95,8 +95,7 @@
 // # Not yet
 //
 // Trackers, DHT, PEX, magnet links, v2 torrents (and the v2 swarm of hybrid
-// ones), encryption, uTP, rate limits, file priorities,
-// streaming readers, an event stream,
-// BEP 6 allowed-fast sets for our peers, and banning peers that send
-// corrupt data come in later versions.
+// ones), encryption, uTP, rate limits, file priorities, streaming readers,
+// an event stream and BEP 6 allowed-fast sets for our peers come in later
+// versions.
 package bittern

@@ -218,6 +218,7 @@ func (t *Torrent) onPiece(c *peerConn, ev peerEvent) {
 		}
 	}
 	piece := b.Piece
+	t.noteContribution(piece, c)
 	t.pendingWrites[piece]++
 	if a.Complete {
 		t.hashWanted[piece] = true
@@ -301,6 +302,7 @@ func hashMatches(r io.ReaderAt, off, size int64, want [20]byte) bool {
 
 // onHashed runs on the owner when a piece's hash check finished.
 func (t *Torrent) onHashed(piece int, ok bool) {
+	t.settleTrust(piece, ok)
 	if !ok {
 		t.hashFails.Add(1)
 		t.wasted.Add(t.info.PieceSize(piece))

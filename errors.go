@@ -24,4 +24,5 @@ var (
 	errProtocol       = errors.New("bittern: peer broke the protocol")
 	errTorrentClosing = errors.New("bittern: torrent closing")
 	errPaused         = errors.New("bittern: torrent paused")
+	errBanned         = errors.New("bittern: peer banned")
 )

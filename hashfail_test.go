@@ -43,9 +43,10 @@ func (t lyingTorrent) ReadAt(p []byte, off int64) (int, error) {
 	return n, err
 }
 
-// A piece that fails its hash check is not announced, goes back to the
-// picker and is downloaded again; the other pieces complete.
-func TestHashFailureRetried(t *testing.T) {
+// A piece that fails its hash check is not announced and goes back to the
+// picker; the peer that sent all of it is banned and not dialled again;
+// the piece completes from an honest peer.
+func TestHashFailureBansAndRetries(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		n := newPipeNet()
 		n.rate = 8 << 20
@@ -60,7 +61,8 @@ func TestHashFailureRetried(t *testing.T) {
 		const bad = 5
 		liar := newPipeSession(t, n, "10.0.0.1:6881", &Config{Storage: lyingStorage{mem, bad*pieceLen + 100, bad*pieceLen + 101, &on}})
 		defer liar.Close()
-		if _, err := liar.AddTorrent(ctx, mi, nil); err != nil {
+		liarTorrent, err := liar.AddTorrent(ctx, mi, nil)
+		if err != nil {
 			t.Fatal(err)
 		}
 		on.Store(true) // it passed its own recheck; now it lies
@@ -72,14 +74,20 @@ func TestHashFailureRetried(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		defer cancel()
 		if err := lt.Wait(wctx); !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("Wait = %v, want the deadline: piece %d can never verify", err, bad)
 		}
 		st := lt.Stats()
-		if st.PiecesHave != st.Pieces-1 || st.HashFailures < 2 || st.Wasted < 2*pieceLen {
-			t.Fatalf("stats %+v: want every piece but one, repeated hash failures, wasted bytes", st)
+		if st.Complete || st.HashFailures != 1 || st.Wasted < pieceLen || st.BannedPeers != 1 || st.Peers != 0 {
+			t.Fatalf("stats %+v: want one hash failure, the liar banned and gone", st)
+		}
+		// Banned: not dialled again, even when offered.
+		lt.AddPeers(netip.MustParseAddrPort("10.0.0.1:6881"))
+		time.Sleep(time.Minute)
+		if p := liarTorrent.Stats().Peers; p != 0 {
+			t.Fatalf("the banned liar has %d peers", p)
 		}
 
 		// An honest seeder joins: the piece completes from it.

@@ -27,7 +27,12 @@ type ownerState struct {
 
 	finalHave []bool // set when the owner returns, for the completion record
 
-	paused     bool
+	paused bool
+
+	contrib    map[int][]contributor // piece -> peers that sent kept blocks
+	trust      map[[20]byte]int
+	bannedIPs  map[netip.Addr]bool
+	bannedIDs  map[[20]byte]bool
 	chokeRound int
 	lastChoke  time.Time
 	lastTick   time.Time
@@ -54,6 +59,10 @@ func (t *Torrent) initOwner(p *piecepicker.Picker) {
 	t.pendingWrites = make(map[int]int)
 	t.writeFailed = make(map[int]bool)
 	t.hashWanted = make(map[int]bool)
+	t.contrib = make(map[int][]contributor)
+	t.trust = make(map[[20]byte]int)
+	t.bannedIPs = make(map[netip.Addr]bool)
+	t.bannedIDs = make(map[[20]byte]bool)
 }
 
 // run is the torrent's owner goroutine.
@@ -171,7 +180,7 @@ func (t *Torrent) connectPeers() {
 			t.s.numConns.Load()+int64(t.halfOpen) >= int64(cfg.MaxConnections) {
 			return
 		}
-		if pa.busy || pa.self || (seeding && pa.seed) || now.Before(pa.nextTry) {
+		if pa.busy || pa.self || (seeding && pa.seed) || now.Before(pa.nextTry) || t.bannedIPs[pa.addr.Addr()] {
 			continue
 		}
 		pa.busy = true
@@ -251,6 +260,11 @@ func (t *Torrent) acceptConn(ev peerEvent) {
 		reject(errPaused)
 		return
 	}
+	ip := remoteIP(ev)
+	if t.isBanned(ev.hs.PeerID, ip) {
+		reject(errBanned)
+		return
+	}
 	if ev.hs.PeerID == t.s.peerID {
 		if a, err := netip.ParseAddrPort(ev.dialAddr); err == nil && t.addrs[a] != nil {
 			t.addrs[a].self = true
@@ -284,6 +298,7 @@ func (t *Torrent) acceptConn(ev peerEvent) {
 		conn:        ev.conn,
 		addr:        ev.conn.RemoteAddr().String(),
 		id:          ev.hs.PeerID,
+		ip:          ip,
 		outgoing:    ev.outgoing,
 		fast:        ev.hs.Reserved.Has(peerwire.ReservedFast),
 		ext:         ev.hs.Reserved.Has(peerwire.ReservedExtension),
@@ -332,6 +347,19 @@ func (t *Torrent) acceptConn(ev peerEvent) {
 	t.wg.Add(2)
 	go c.readLoop()
 	go c.writeLoop(cfg.KeepAliveInterval)
+}
+
+// remoteIP is the IP address of a new connection's peer.
+func remoteIP(ev peerEvent) netip.Addr {
+	s := ev.dialAddr
+	if !ev.outgoing {
+		s = ev.conn.RemoteAddr().String()
+	}
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
 }
 
 // extHandshake is the BEP 10 extended handshake we send and read.

@@ -3,6 +3,7 @@ package bittern
 import (
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +22,7 @@ type peerConn struct {
 	fr       *peerwire.Framer
 	addr     string
 	id       [20]byte
+	ip       netip.Addr // invalid if the address is not IP
 	outgoing bool
 	fast     bool // both sides support BEP 6
 	ext      bool // both sides support BEP 10

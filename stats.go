@@ -17,6 +17,7 @@ type TorrentStats struct {
 	Wasted       int64   // bytes received and discarded: duplicates, failed pieces
 	HashFailures int64   // pieces that failed their hash check
 	Peers        int     // connected peers
+	BannedPeers  int     // peers banned for sending data that failed hash checks
 	DownloadRate float64 // payload bytes/s received, over the last second
 	UploadRate   float64 // payload bytes/s sent, over the last second
 	Complete     bool    // every piece is verified
@@ -39,6 +40,7 @@ func (t *Torrent) Stats() TorrentStats {
 		Wasted:       t.wasted.Load(),
 		HashFailures: t.hashFails.Load(),
 		Peers:        int(t.numPeers.Load()),
+		BannedPeers:  int(t.numBanned.Load()),
 		DownloadRate: math.Float64frombits(t.downRate.Load()),
 		UploadRate:   math.Float64frombits(t.upRate.Load()),
 		Paused:       t.isPaused.Load(),

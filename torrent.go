@@ -60,6 +60,7 @@ type Torrent struct {
 	bytesHave  atomic.Int64
 	numPeers   atomic.Int64
 	isPaused   atomic.Bool
+	numBanned  atomic.Int64
 	downRate   atomic.Uint64 // math.Float64bits, bytes/s
 	upRate     atomic.Uint64
 
