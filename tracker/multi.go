@@ -23,6 +23,10 @@ type MultiConfig struct {
 	Backoff time.Duration
 	// MaxBackoff caps the wait. If zero, 30 minutes.
 	MaxBackoff time.Duration
+	// TrackerTimeout bounds one announce or scrape to one tracker, so a dead
+	// tracker (a UDP one would otherwise retransmit for two hours, BEP 15)
+	// does not hold up the next. If zero, 60 seconds.
+	TrackerTimeout time.Duration
 }
 
 // Multi announces to a torrent's trackers as BEP 12 describes: tiers in
@@ -98,6 +102,9 @@ func newMulti(tiers [][]string, cfg *MultiConfig, newTracker func(string, *Confi
 	}
 	if m.cfg.MaxBackoff <= 0 {
 		m.cfg.MaxBackoff = 30 * time.Minute
+	}
+	if m.cfg.TrackerTimeout <= 0 {
+		m.cfg.TrackerTimeout = time.Minute
 	}
 	seen := make(map[string]bool)
 	for _, tier := range tiers {
@@ -229,7 +236,9 @@ func (m *Multi) announceTier(ctx context.Context, tier []*trackerState, req Anno
 		}
 		r := req
 		r.Event = st.eventFor(req)
-		resp, err := st.t.Announce(ctx, r)
+		actx, cancel := context.WithTimeout(ctx, m.cfg.TrackerTimeout)
+		resp, err := st.t.Announce(actx, r)
+		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -270,7 +279,9 @@ func (m *Multi) stopAll(ctx context.Context, req AnnounceRequest) (*AnnounceResp
 			wg.Go(func() {
 				r := req
 				r.Event = EventStopped
-				resp, err := st.t.Announce(ctx, r)
+				actx, cancel := context.WithTimeout(ctx, m.cfg.TrackerTimeout)
+				defer cancel()
+				resp, err := st.t.Announce(actx, r)
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil {
@@ -323,7 +334,9 @@ func (m *Multi) Scrape(ctx context.Context, hashes ...metainfo.Hash) (map[metain
 			if st.t == nil {
 				continue
 			}
-			r, err := st.t.Scrape(ctx, hashes...)
+			sctx, cancel := context.WithTimeout(ctx, m.cfg.TrackerTimeout)
+			r, err := st.t.Scrape(sctx, hashes...)
+			cancel()
 			if err == nil {
 				return r, nil
 			}

@@ -21,14 +21,21 @@ type fakeTracker struct {
 	mu   sync.Mutex
 	evs  []Event
 	down bool
+	hang bool // block until the context ends
 }
 
 var errDown = errors.New("down")
 
-func (f *fakeTracker) Announce(_ context.Context, req AnnounceRequest) (*AnnounceResponse, error) {
+func (f *fakeTracker) Announce(ctx context.Context, req AnnounceRequest) (*AnnounceResponse, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.evs = append(f.evs, req.Event)
+	if f.hang {
+		f.mu.Unlock()
+		<-ctx.Done()
+		f.mu.Lock()
+		return nil, ctx.Err()
+	}
 	if f.down {
 		return nil, errDown
 	}
@@ -195,4 +202,26 @@ func TestMultiAllTiers(t *testing.T) {
 
 	_, err = NewMulti(nil, nil).Announce(t.Context(), AnnounceRequest{})
 	require.ErrorIs(t, err, ErrNoTrackers)
+}
+
+func TestMultiTrackerTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m, f := newFakeMulti([][]string{{"hang"}, {"ok"}}, &MultiConfig{TrackerTimeout: 20 * time.Second})
+		f["hang"].hang = true
+		start := time.Now()
+		r, err := m.Announce(t.Context(), AnnounceRequest{})
+		require.NoError(t, err)
+		require.Equal(t, 2*time.Minute, r.Interval) // from "ok"
+		require.Equal(t, 20*time.Second, time.Since(start))
+		st := m.Status()
+		require.ErrorIs(t, st[0].LastErr, context.DeadlineExceeded)
+
+		// The caller's own deadline still wins and is reported as such.
+		time.Sleep(time.Hour)
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		defer cancel()
+		_, err = m.Announce(ctx, AnnounceRequest{})
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		require.Equal(t, 1, m.Status()[0].Fails, "the caller's deadline is not the tracker's failure")
+	})
 }
