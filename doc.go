@@ -52,6 +52,11 @@
 // and it gets one at a time until it delivers. A piece that fails SHA-1
 // goes back to the picker, and have is sent only for verified pieces.
 //
+// Banning: as in libtorrent, a peer earns a trust point for each verified
+// piece it sent blocks of (up to 8) and loses two for each failed one; at
+// -7, or at once if it sent every block of a failed piece, it is dropped
+// and its peer ID and IP address are refused from then on.
+//
 // Uploads: at most Config.MaxUploadQueue requests per peer are accepted
 // (more are rejected); of those, at most 1 MiB per connection is being read
 // or waiting in the writer's queue, so a greedy peer costs little memory.
