@@ -15,8 +15,9 @@ import (
 type MultiConfig struct {
 	// Config configures the per-tracker clients.
 	Config Config
-	// AllTiers announces to the first working tracker of every tier instead
-	// of stopping at the first tier that answers; peers are merged.
+	// AllTiers announces to the first working tracker of every tier, all
+	// tiers at once, instead of stopping at the first tier that answers;
+	// peers are merged.
 	AllTiers bool
 	// Backoff is the wait after a tracker's first failure before it is tried
 	// again; it doubles with each further failure. If zero, 15 seconds.
@@ -191,22 +192,35 @@ func (m *Multi) Announce(ctx context.Context, req AnnounceRequest) (*AnnounceRes
 		merged *AnnounceResponse
 		errs   []error
 	)
-	for _, tier := range m.tiers {
-		r, err := m.announceTier(ctx, tier, req)
-		if err != nil {
+	if m.cfg.AllTiers {
+		// Tiers are independent: announce to all at once, merge in order.
+		resps := make([]*AnnounceResponse, len(m.tiers))
+		tierErrs := make([]error, len(m.tiers))
+		var wg sync.WaitGroup
+		for i, tier := range m.tiers {
+			wg.Go(func() { resps[i], tierErrs[i] = m.announceTier(ctx, tier, req) })
+		}
+		wg.Wait()
+		for i, r := range resps {
+			if tierErrs[i] != nil {
+				errs = append(errs, tierErrs[i])
+			} else if merged == nil {
+				merged = r
+			} else {
+				mergeResponse(merged, r)
+			}
+		}
+	} else {
+		for _, tier := range m.tiers {
+			r, err := m.announceTier(ctx, tier, req)
+			if err == nil {
+				merged = r
+				break
+			}
 			errs = append(errs, err)
 			if ctx.Err() != nil {
 				break
 			}
-			continue
-		}
-		if merged == nil {
-			merged = r
-		} else {
-			mergeResponse(merged, r)
-		}
-		if !m.cfg.AllTiers {
-			break
 		}
 	}
 	if merged != nil {

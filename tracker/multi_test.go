@@ -225,3 +225,15 @@ func TestMultiTrackerTimeout(t *testing.T) {
 		require.Equal(t, 1, m.Status()[0].Fails, "the caller's deadline is not the tracker's failure")
 	})
 }
+
+func TestMultiAllTiersConcurrent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m, f := newFakeMulti([][]string{{"h1"}, {"h22"}, {"ok"}}, &MultiConfig{AllTiers: true, TrackerTimeout: 20 * time.Second})
+		f["h1"].hang, f["h22"].hang = true, true
+		start := time.Now()
+		r, err := m.Announce(t.Context(), AnnounceRequest{})
+		require.NoError(t, err)
+		require.Len(t, r.Peers, 1)
+		require.Equal(t, 20*time.Second, time.Since(start), "tiers are announced to at once")
+	})
+}
