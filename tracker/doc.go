@@ -11,8 +11,9 @@
 //	})
 //	// resp.Peers are netip.AddrPort; resp.Interval says when to come back.
 //
-// Announce to a torrent's announce-list with Multi, which applies BEP 12 and
-// keeps the started/completed/stopped sequence per tracker:
+// Announce to a torrent's announce-list with Multi, which applies BEP 12,
+// keeps the started/completed/stopped sequence per tracker, backs off from
+// failing trackers and bounds each attempt (MultiConfig.TrackerTimeout):
 //
 //	m := tracker.NewMulti(announceList, nil)
 //	resp, err := m.Announce(ctx, req)
@@ -34,7 +35,8 @@
 //   - BEP 12: multitracker tiers (Multi).
 //   - BEP 15: UDP tracker protocol: connect, announce, scrape, error;
 //     connection IDs reused for one minute; retransmission after
-//     15·2^n seconds, n = 0…8 (Config.UDPTimeout, Config.UDPRetries).
+//     15·2^n seconds, n = 0…8 (Config.UDPTimeout, Config.UDPRetries);
+//     a socket per request, so idle clients hold no file descriptors.
 //   - BEP 23: compact peer lists.
 //   - BEP 24: "external ip".
 //   - BEP 41: UDP URL-data option (the path and query of a udp:// URL).
