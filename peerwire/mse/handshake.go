@@ -455,6 +455,10 @@ func withContext(ctx context.Context, conn net.Conn, fn func() error) error {
 	if !stop() || (err != nil && ctx.Err() != nil) {
 		return ctx.Err()
 	}
+	if d, ok := ctx.Deadline(); ok && err != nil && !time.Now().Before(d) {
+		// The connection's deadline (ctx's) fired before ctx noticed.
+		return context.DeadlineExceeded
+	}
 	if hasDeadline {
 		conn.SetDeadline(time.Time{})
 	}
