@@ -165,3 +165,70 @@ func expandedSecretKey(priv ed25519.PrivateKey) []byte {
 	h[31] |= 64
 	return h[:]
 }
+
+// TestDHTAria2 has aria2, a second independent DHT implementation, look up
+// a magnet link's peers through our node: one of our nodes announces a
+// TCP port, aria2 bootstraps from another and dials that port. With no
+// tracker, local peer discovery or PEX, only the DHT can have told it.
+func TestDHTAria2(t *testing.T) {
+	ourPort := freePort(t, "udp")
+	conn, err := net.ListenPacket("udp4", fmt.Sprintf("127.0.0.1:%d", ourPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := dht.NewServer(conn, &dht.Config{BootstrapNodes: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	conn2, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	announcer, err := dht.NewServer(conn2, &dht.Config{BootstrapNodes: []string{fmt.Sprintf("127.0.0.1:%d", ourPort)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer announcer.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := announcer.Bootstrap(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	ih := metainfo.Hash(dht.RandomID())
+	if _, err := announcer.Announce(ctx, ih, ln.Addr().(*net.TCPAddr).Port, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	dir := t.TempDir()
+	startProc(t, "/usr/bin/aria2c", "--enable-dht=true", "--enable-dht6=false",
+		fmt.Sprintf("--dht-listen-port=%d", freePort(t, "udp")),
+		fmt.Sprintf("--dht-entry-point=127.0.0.1:%d", ourPort),
+		"--dht-file-path="+dir+"/dht.dat", "--bt-enable-lpd=false", "--enable-peer-exchange=false",
+		fmt.Sprintf("--listen-port=%d", freePort(t, "tcp")), "--summary-interval=0", "-d", dir,
+		"magnet:?xt=urn:btih:"+ih.String())
+	accepted := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			c.Close()
+		}
+		accepted <- err
+	}()
+	select {
+	case err := <-accepted:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(45 * time.Second):
+		t.Fatalf("aria2 never dialled the peer announced in our DHT; our stats %+v", s.Stats())
+	}
+	if st := s.Stats(); st.QueriesIn == 0 {
+		t.Fatalf("aria2 never queried our node: %+v", st)
+	}
+}
