@@ -142,4 +142,3 @@ var (
 	// ErrBadPadding: a padding length above 512.
 	ErrBadPadding = errors.New("mse: padding longer than 512 bytes")
 )
-

@@ -41,4 +41,3 @@ func (s *SKeys) FindSKey(req2 [20]byte) ([20]byte, bool) {
 	k, ok := s.m[req2]
 	return k, ok
 }
-
