@@ -69,7 +69,6 @@ func (s *Server) answer(m *Msg, from netip.AddrPort, now time.Time) (*Return, *E
 			r.Values = append(r.Values, string(appendCompactAddr(nil, p)))
 		}
 		s.addNodes(r, ih, from, a.Want) // nodes too, as libtorrent does: lookups go on
-
 		return r, nil
 	case methodAnnouncePeer:
 		if len(a.InfoHash) != 20 {

@@ -36,6 +36,10 @@ func (n *node) good(now time.Time) bool {
 
 func (n *node) bad() bool { return n.failures >= maxFailures }
 
+// verified reports whether n has answered us at least once and is not bad:
+// only such nodes are handed to others, used to seed lookups and saved.
+func (n *node) verified() bool { return !n.lastReply.IsZero() && !n.bad() }
+
 // kbucket holds up to K nodes and a replacement cache.
 type kbucket struct {
 	nodes        []*node
@@ -265,8 +269,8 @@ func (t *table) remove(id ID) {
 	}
 }
 
-// closest returns up to n nodes closest to target, nearest first; bad
-// nodes are left out. It visits buckets in distance order instead of
+// closest returns up to n verified nodes closest to target, nearest
+// first. It visits buckets in distance order instead of
 // sorting the whole table. With c the prefix target shares with our ID,
 // bucket c holds the nearest nodes. Of the deeper buckets i (c < i), whose
 // nodes all share our bits up to i, bucket i comes before every deeper one
@@ -279,7 +283,7 @@ func (t *table) closest(target ID, n int) []NodeInfo {
 	add := func(i int) {
 		from := len(out)
 		for _, nd := range t.buckets[i].nodes {
-			if !nd.bad() {
+			if nd.verified() {
 				out = append(out, nd.NodeInfo)
 			}
 		}
@@ -315,12 +319,12 @@ func (t *table) closest(target ID, n int) []NodeInfo {
 // bitAt returns bit i (0 = most significant) of id.
 func bitAt(id ID, i int) byte { return id[i/8] >> (7 - uint(i%8)) & 1 }
 
-// all returns every node in the table that is not bad.
+// all returns every verified node in the table.
 func (t *table) all() []NodeInfo {
 	out := make([]NodeInfo, 0, t.count)
 	for _, b := range t.buckets {
 		for _, n := range b.nodes {
-			if !n.bad() {
+			if n.verified() {
 				out = append(out, n.NodeInfo)
 			}
 		}

@@ -278,3 +278,15 @@ func TestTableSubnetRestriction(t *testing.T) {
 		require.Equal(t, inserted, res, "private addresses are exempt")
 	}
 }
+
+func TestUnverifiedNodesNotShared(t *testing.T) {
+	tb := newTable(RandomID(), t0)
+	ni := NodeInfo{RandomID(), testAddr(1)}
+	res, _ := tb.insert(ni, false, t0)
+	require.Equal(t, inserted, res)
+	require.Empty(t, tb.closest(ni.ID, K))
+	require.Empty(t, tb.all())
+	tb.insert(ni, true, t0)
+	require.Equal(t, []NodeInfo{ni}, tb.closest(ni.ID, K))
+	require.Equal(t, []NodeInfo{ni}, tb.all())
+}
