@@ -160,7 +160,9 @@ func (t *Torrent) request(c *peerConn) {
 	}
 	outstanding := t.picker.NumRequests(c.pp)
 	want := depth - outstanding
-	if want <= 0 {
+	// Top up in batches of a quarter of the pipeline: one write (and one
+	// writer wake-up) per batch rather than per block received.
+	if want <= 0 || (outstanding > 0 && want < depth/4) {
 		return
 	}
 	c.blocks = t.picker.Pick(c.pp, want, c.blocks[:0])
