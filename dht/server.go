@@ -31,7 +31,7 @@ const (
 	// UDP trackers); a longer datagram is truncated.
 	maxPacket = 8 << 10
 	// pingQueueLen bounds the verification pings waiting to be sent.
-	pingQueueLen = 256
+	pingQueueLen = 64
 	// clientVersion is sent as "v": "BN" and version 0.1.
 	clientVersion = "BN\x00\x01"
 )
