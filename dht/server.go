@@ -158,6 +158,9 @@ type Server struct {
 // NewServer starts a DHT node on conn. The Server owns conn from now on
 // and closes it in Close. cfg may be nil.
 func NewServer(conn net.PacketConn, cfg *Config) (*Server, error) {
+	if conn == nil {
+		return nil, errors.New("dht: NewServer needs a net.PacketConn")
+	}
 	s := &Server{conn: conn, txs: make(map[string]*transaction), done: make(chan struct{}),
 		pings:  make(chan netip.AddrPort, pingQueueLen),
 		voters: make(map[netip.Addr]netip.Addr)}

@@ -345,3 +345,8 @@ func TestLookupErrors(t *testing.T) {
 		require.ErrorIs(t, err, ErrClosed)
 	})
 }
+
+func TestNewServerNilConn(t *testing.T) {
+	_, err := NewServer(nil, nil)
+	require.Error(t, err)
+}
