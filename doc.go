@@ -78,7 +78,8 @@
 //
 //   - per connection, one reader (decodes messages and sends them to the
 //     owner on a channel) and one writer (drains a queue the owner fills
-//     without ever blocking; pieces go out with the framer's writev);
+//     without ever blocking, and sends each batch — messages, piece
+//     headers and the pooled blocks, uncopied — with one writev);
 //   - per outgoing connection attempt, one dialer, and per incoming
 //     connection, one goroutine for the handshake, bounded by
 //     Config.MaxPendingHandshakes;
