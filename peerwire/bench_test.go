@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"testing"
+	"time"
 )
 
 // tcpPair returns the two ends of a loopback TCP connection.
@@ -48,6 +49,7 @@ func BenchmarkPieceTCP(b *testing.B) {
 	b.ReportAllocs()
 	errc := make(chan error, 1)
 	b.ResetTimer()
+	defer reportCPU(b, processCPU())
 	go func() {
 		for i := range b.N {
 			if err := fw.WritePiece(uint32(i), 0, src); err != nil {
@@ -82,6 +84,7 @@ func BenchmarkPiecePooledTCP(b *testing.B) {
 	b.ReportAllocs()
 	errc := make(chan error, 1)
 	b.ResetTimer()
+	defer reportCPU(b, processCPU())
 	go func() {
 		for i := range b.N {
 			if err := fw.WritePiece(uint32(i), 0, src); err != nil {
@@ -114,6 +117,7 @@ func BenchmarkRawTCP(b *testing.B) {
 	b.ReportAllocs()
 	errc := make(chan error, 1)
 	b.ResetTimer()
+	defer reportCPU(b, processCPU())
 	go func() {
 		for range b.N {
 			if _, err := w.Write(src); err != nil {
@@ -131,6 +135,16 @@ func BenchmarkRawTCP(b *testing.B) {
 	if err := <-errc; err != nil {
 		b.Fatal(err)
 	}
+}
+
+// reportCPU reports the process CPU time (user+system, both goroutines and
+// the kernel's TCP work) per op since start: less sensitive than wall time
+// to other load on a shared machine.
+func reportCPU(b *testing.B, start time.Duration) {
+	if start == 0 {
+		return
+	}
+	b.ReportMetric(float64(processCPU()-start)/float64(b.N), "cpu-ns/op")
 }
 
 // BenchmarkReadMessageSmall parses have messages from memory.

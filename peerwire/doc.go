@@ -60,7 +60,8 @@
 // # Performance
 //
 // Reading and writing allocate nothing: ReadMessage returns messages owned
-// by the framer (valid until the next call), piece blocks are read straight
-// into caller-provided (Framer.AllocBlock) or pooled buffers, and
-// WritePiece sends header and block with one writev on TCP.
+// by the framer (valid until the next call), piece blocks land in
+// caller-provided (Framer.AllocBlock) or pooled buffers through a 32 KiB
+// read buffer that batches syscalls, and WritePiece sends header and block
+// with one writev on TCP, without copying the block.
 package peerwire

@@ -35,9 +35,13 @@ const (
 	MaxKeepAlives = 1000
 )
 
-// readBufferSize is the Framer's read buffer. Reads larger than this (piece
-// blocks) bypass it and go straight into the destination.
-const readBufferSize = 4 << 10
+// readBufferSize is the Framer's read buffer. It batches reads: one read
+// syscall brings in about two 16 KiB blocks, which are then copied into
+// their block buffers. Measured over loopback TCP (BenchmarkPieceTCP vs
+// BenchmarkRawTCP, cpu-ns/op), a 4 KiB buffer cost two syscalls per block
+// and about 40% more CPU than a raw copy; 32 KiB brings the framer to par.
+// Reads larger than the buffer when it is empty bypass it.
+const readBufferSize = 32 << 10
 
 // Framer reads and writes peer wire messages on a connection after the
 // handshake. It starts no goroutines. ReadMessage may be called from one
@@ -51,7 +55,8 @@ const readBufferSize = 4 << 10
 type Framer struct {
 	// AllocBlock, if not nil, returns the buffer (of length n) that the
 	// block of a piece message for index and begin is read into, so that
-	// blocks land straight in the caller's memory. If nil, blocks of up to
+	// blocks land in the caller's memory without an intermediate buffer
+	// of their own. If nil, blocks of up to
 	// BlockSize bytes come from a pool (return them with PutBlock) and
 	// larger ones are allocated. It is called from ReadMessage only after
 	// the message's header has been validated.
@@ -105,7 +110,7 @@ type messageCache struct {
 }
 
 // NewFramer returns a Framer that writes to w and reads from r. The framer
-// buffers reads from r: once handed to a Framer, r must be read only
+// buffers up to 32 KiB read from r: once handed to a Framer, r must be read only
 // through it.
 func NewFramer(w io.Writer, r io.Reader) *Framer {
 	f := &Framer{
