@@ -95,3 +95,13 @@ func TestEnforceNodeID(t *testing.T) {
 		require.Equal(t, c.ID(), nodes[0].ID)
 	})
 }
+
+func TestBEP42IDFromPublicBind(t *testing.T) {
+	n := memnet.New(nil)
+	conn, err := n.Listen(publicAddr(9))
+	require.NoError(t, err)
+	s, err := NewServer(conn, &Config{BootstrapNodes: []string{}})
+	require.NoError(t, err)
+	defer s.Close()
+	require.True(t, NodeIDValid(s.ID(), publicAddr(9).Addr()))
+}

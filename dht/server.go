@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"sync"
@@ -210,6 +211,10 @@ func NewServer(conn net.PacketConn, cfg *Config) (*Server, error) {
 	if ap, err := addrPortOf(conn.LocalAddr()); err == nil && !ap.Addr().IsUnspecified() {
 		s.local4 = ap.Addr().Is4()
 		s.local6 = !s.local4
+		if c.NodeID.IsZero() && !bep42Exempt(ap.Addr()) {
+			// Bound to a public address: that is our external IP (BEP 42).
+			s.id = NodeIDForIP(ap.Addr(), byte(rand.IntN(256)))
+		}
 	} else if err == nil && ap.Addr().Is4() {
 		s.local6 = false
 	}
