@@ -11,14 +11,11 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-const vectorDir = "../../shared/conformance/bep-vectors/"
-
+// readVectors reads a BEP test-vector file from testdata (copied from the
+// project's shared conformance vectors).
 func readVectors(t *testing.T, name string, v any) {
 	t.Helper()
-	b, err := os.ReadFile(vectorDir + name)
-	if err != nil {
-		b, err = os.ReadFile("testdata/" + name)
-	}
+	b, err := os.ReadFile("testdata/" + name)
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(b, v))
 }
