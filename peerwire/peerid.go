@@ -7,7 +7,9 @@ import (
 )
 
 // PeerIDPrefix is the Azureus-style (BEP 20) peer ID prefix of this library:
-// client code "BT", version 0.1.0.0.
+// client code "BT", version 0.1.0.0. Note that BitTorrent Inc.'s own
+// clients (6.0 and later) also use "BT", so ClientName cannot tell them
+// apart and names both "BitTorrent".
 const PeerIDPrefix = "-BT0100-"
 
 // NewPeerID returns a peer ID made of prefix (at most 20 bytes; pass
@@ -31,7 +33,7 @@ var azureusClients = map[string]string{
 	"AG": "Ares", "A~": "Ares", "AR": "Arctic", "AT": "Artemis", "AX": "BitPump",
 	"AZ": "Azureus", "BB": "BitBuddy", "BC": "BitComet", "BF": "Bitflu",
 	"BG": "BTG", "BI": "BiglyBT", "BL": "BitBlinder", "BP": "BitTorrent Pro",
-	"BR": "BitRocket", "BS": "BTSlave", "BT": "bittern", "BW": "BitWombat",
+	"BR": "BitRocket", "BS": "BTSlave", "BT": "BitTorrent", "BW": "BitWombat",
 	"BX": "Bittorrent X", "CD": "Enhanced CTorrent", "CT": "CTorrent",
 	"DE": "DelugeTorrent", "DP": "Propagate Data Client", "EB": "EBit",
 	"ES": "electric sheep", "FC": "FileCroc", "FD": "Free Download Manager",
