@@ -1,10 +1,7 @@
 package bittern
 
 import (
-	"crypto/sha1"
 	"errors"
-	"io"
-	"sync"
 	"time"
 
 	"github.com/bittern/bittern/bencode"
@@ -227,10 +224,18 @@ func (t *Torrent) onPiece(c *peerConn, ev peerEvent) {
 	}
 	off := int64(piece)*t.info.PieceLength + int64(ev.begin)
 	data := ev.data
+	ph := t.hashers[piece]
+	if ph == nil {
+		ph = newPieceHash()
+		t.hashers[piece] = ph
+	}
 	t.jobs.Add(1)
 	t.s.io.submit(func() {
 		defer t.jobs.Done()
 		_, err := t.st.WriteAt(data, off)
+		if err == nil {
+			ph.feed(int64(ev.begin), data)
+		}
 		peerwire.PutBlock(data)
 		c.releaseToken()
 		t.inbox.post(func() { t.onWritten(piece, err) })
@@ -255,51 +260,11 @@ func (t *Torrent) onWritten(piece int, err error) {
 	delete(t.hashWanted, piece)
 	if t.writeFailed[piece] {
 		delete(t.writeFailed, piece)
+		delete(t.hashers, piece)
 		t.onHashed(piece, false)
 		return
 	}
 	t.hashPiece(piece)
-}
-
-// hashPiece verifies a complete piece on the I/O pool.
-func (t *Torrent) hashPiece(piece int) {
-	want, _ := t.info.PieceHash(piece)
-	off := int64(piece) * t.info.PieceLength
-	size := t.info.PieceSize(piece)
-	t.jobs.Add(1)
-	t.s.io.submit(func() {
-		defer t.jobs.Done()
-		ok := false
-		if t.ctx.Err() == nil {
-			ok = hashMatches(t.st, off, size, want)
-		}
-		t.inbox.post(func() { t.onHashed(piece, ok) })
-	})
-}
-
-const hashChunk = 256 << 10
-
-var hashBufs = sync.Pool{New: func() any { b := make([]byte, hashChunk); return &b }}
-
-// hashMatches reports whether the SHA-1 of r's bytes [off, off+size) is
-// want.
-func hashMatches(r io.ReaderAt, off, size int64, want [20]byte) bool {
-	bp := hashBufs.Get().(*[]byte)
-	defer hashBufs.Put(bp)
-	buf := *bp
-	h := sha1.New()
-	for done := int64(0); done < size; {
-		n := min(int64(len(buf)), size-done)
-		got, err := r.ReadAt(buf[:n], off+done)
-		if int64(got) != n || (err != nil && err != io.EOF) {
-			return false
-		}
-		h.Write(buf[:n])
-		done += n
-	}
-	var sum [20]byte
-	h.Sum(sum[:0])
-	return sum == want
 }
 
 // onHashed runs on the owner when a piece's hash check finished.

@@ -24,6 +24,7 @@ type ownerState struct {
 	pendingWrites map[int]int  // piece -> block writes in flight
 	writeFailed   map[int]bool // piece -> a write failed
 	hashWanted    map[int]bool // complete pieces waiting for their writes
+	hashers       map[int]*pieceHash
 
 	finalHave []bool // set when the owner returns, for the completion record
 
@@ -59,6 +60,7 @@ func (t *Torrent) initOwner(p *piecepicker.Picker) {
 	t.pendingWrites = make(map[int]int)
 	t.writeFailed = make(map[int]bool)
 	t.hashWanted = make(map[int]bool)
+	t.hashers = make(map[int]*pieceHash)
 	t.contrib = make(map[int][]contributor)
 	t.trust = make(map[[20]byte]int)
 	t.bannedIPs = make(map[netip.Addr]bool)
