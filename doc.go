@@ -88,7 +88,9 @@
 //     owner's inbox, which never blocks.
 //
 // Data path: a block is read from the socket into a pooled 16 KiB buffer,
-// written to storage by the pool, and the buffer returned; at most
+// written to storage by the pool (which also feeds it to the piece's SHA-1
+// while blocks arrive in order, so most pieces are never read back), and
+// the buffer returned; at most
 // Config.RequestQueueDepth blocks per connection wait for the disk, after
 // which the reader stops reading (back-pressure to the peer). A block to
 // upload is read by the pool into a pooled buffer and written by the
