@@ -193,7 +193,12 @@ func accept(conn net.Conn, keys SKeyFinder, cfg *Config) (c *Conn, err error) {
 	if err != nil {
 		return nil, err
 	}
-	skey, ok := keys.FindSKey(xor20([20]byte(b), hash([]byte("req3"), s[:])))
+	var skey [20]byte
+	if keys != nil {
+		skey, ok = keys.FindSKey(xor20([20]byte(b), hash([]byte("req3"), s[:])))
+	} else {
+		ok = false
+	}
 	if !ok {
 		return nil, ErrUnknownSKey
 	}

@@ -185,6 +185,16 @@ func TestWrongInfoHash(t *testing.T) {
 	assert.Error(t, ierr)
 }
 
+func TestNilKeys(t *testing.T) {
+	a, b := pipePair(t)
+	_, ierr, _, rerr := handshake(t, a, b, ih, nil, nil, nil, nil)
+	assert.ErrorIs(t, rerr, ErrUnknownSKey)
+	assert.Error(t, ierr)
+	var nilSet *SKeys
+	_, ok := nilSet.FindSKey(Req2(ih))
+	assert.False(t, ok)
+}
+
 func TestNoCommonMethod(t *testing.T) {
 	a, b := pipePair(t)
 	_, ierr, _, rerr := handshake(t, a, b, ih, nil, &Config{Methods: Plaintext}, &Config{Methods: RC4}, keysWith(0, ih))

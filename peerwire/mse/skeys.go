@@ -36,6 +36,9 @@ func (s *SKeys) Remove(skey [20]byte) {
 
 // FindSKey implements SKeyFinder.
 func (s *SKeys) FindSKey(req2 [20]byte) ([20]byte, bool) {
+	if s == nil {
+		return [20]byte{}, false
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	k, ok := s.m[req2]
