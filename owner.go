@@ -21,19 +21,20 @@ type ownerState struct {
 	addrs    map[netip.AddrPort]*peerAddr
 	halfOpen int
 
-	pendingWrites map[int]int  // piece -> block writes in flight
-	writeFailed   map[int]bool // piece -> a write failed
-	hashWanted    map[int]bool // complete pieces waiting for their writes
-	hashers       map[int]*pieceHash
+	pendingWrites map[int]int        // piece -> block writes in flight
+	writeFailed   map[int]bool       // piece -> a write failed
+	hashWanted    map[int]bool       // complete pieces waiting for their writes
+	hashers       map[int]*pieceHash // partial pieces' running SHA-1
 
 	finalHave []bool // set when the owner returns, for the completion record
 
 	paused bool
 
-	contrib    map[int][]contributor // piece -> peers that sent kept blocks
-	trust      map[[20]byte]int
-	bannedIPs  map[netip.Addr]bool
-	bannedIDs  map[[20]byte]bool
+	contrib   map[int][]contributor // piece -> peers that sent kept blocks
+	trust     map[[20]byte]int      // trust points by peer ID
+	bannedIPs map[netip.Addr]bool
+	bannedIDs map[[20]byte]bool
+
 	chokeRound int
 	lastChoke  time.Time
 	lastTick   time.Time
