@@ -524,3 +524,29 @@ func TestSessionConnectionLimit(t *testing.T) {
 		}
 	})
 }
+
+// An incoming handshake for a torrent the session does not have gets no
+// reply; one port serves every torrent by info-hash.
+func TestIncomingRoutedByInfoHash(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := newPipeNet()
+		s, mi, _ := seederSetup(t, n, nil)
+		defer s.Close()
+		other := makeTorrent(t, "other.bin", randomData(50000, 41), 16<<10)
+		d := pipeDialer{n: n, host: netip.MustParseAddr("10.0.0.9")}
+		conn, err := d.DialContext(context.Background(), "tcp", "10.0.0.1:6881")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_, err = peerwire.Initiate(conn, peerwire.Handshake{Reserved: fastExt, InfoHash: other.InfoHash(), PeerID: rawID('u')}, [20]byte{})
+		if err == nil {
+			t.Fatal("handshake for an unknown torrent was answered")
+		}
+		// The same port answers for the torrent it has.
+		p := dialRaw(t, n, "10.0.0.9", "10.0.0.1:6881", mi, rawID('v'), fastExt)
+		if p.hs.InfoHash != mi.InfoHash() {
+			t.Fatalf("answered for %x", p.hs.InfoHash)
+		}
+	})
+}
