@@ -428,3 +428,73 @@ func TestPauseResume(t *testing.T) {
 		}
 	})
 }
+
+// A hybrid multi-file torrent (with BEP 47 pad files) moves through its v1
+// swarm; the seeder reads the files from a directory.
+func TestHybridMultiFile(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string][]byte{
+		"a.bin":     randomData(70000, 50),
+		"sub/b.bin": randomData(1, 51),
+		"sub/c.bin": randomData(200000, 52),
+	}
+	for name, b := range files {
+		p := filepath.Join(dir, "tree", filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mi, err := (&metainfo.Builder{PieceLength: 32 << 10}).Build(context.Background(), filepath.Join(dir, "tree"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !mi.Info().IsHybrid() {
+		t.Fatal("not hybrid")
+	}
+	pads := 0
+	for _, f := range mi.Info().Files {
+		if f.Pad {
+			pads++
+		}
+	}
+	if pads == 0 {
+		t.Fatal("expected pad files")
+	}
+	synctest.Test(t, func(t *testing.T) {
+		n := newPipeNet()
+		seeder := newPipeSession(t, n, "10.0.0.1:6881", &Config{Storage: &storage.Dir{Root: dir}})
+		defer seeder.Close()
+		st, err := seeder.AddTorrent(context.Background(), mi, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !st.Stats().Complete {
+			t.Fatalf("seeder incomplete: %+v", st.Stats())
+		}
+		leechDir := filepath.Join(dir, "leech")
+		leecher := newPipeSession(t, n, "10.0.0.2:6881", &Config{Storage: &storage.Dir{Root: leechDir}})
+		defer leecher.Close()
+		lt, err := leecher.AddTorrent(context.Background(), mi, &TorrentOptions{Peers: []netip.AddrPort{netip.MustParseAddrPort("10.0.0.1:6881")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		if err := lt.Wait(ctx); err != nil {
+			t.Fatalf("wait: %v; %+v", err, lt.Stats())
+		}
+		leecher.Close()
+		for name, want := range files {
+			got, err := os.ReadFile(filepath.Join(leechDir, "tree", filepath.FromSlash(name)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s differs", name)
+			}
+		}
+	})
+}
