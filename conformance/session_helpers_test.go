@@ -164,3 +164,16 @@ func sessionTransmissionDone(t *testing.T, rpcPort int) bool {
 	}
 	return strings.Contains(string(out), "Percent Done: 100%")
 }
+
+// sessionLTMakeTorrent is run by libtorrent: it creates a torrent of kind
+// argv[2] ("v1" or "hybrid") over argv[1] with piece length argv[3] and
+// writes it to argv[4].
+const sessionLTMakeTorrent = `
+import os, sys, libtorrent as lt
+src, kind, pl, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+fs = lt.file_storage()
+lt.add_files(fs, src)
+ct = lt.create_torrent(fs, pl, lt.create_torrent.v1_only if kind == "v1" else 0)
+lt.set_piece_hashes(ct, os.path.dirname(src))
+open(out, "wb").write(lt.bencode(ct.generate()))
+`

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/bittern/bittern"
+	"github.com/bittern/bittern/metainfo"
 )
 
 // TestSessionLeechFromLibtorrent downloads a v1 torrent from libtorrent
@@ -225,5 +226,55 @@ func TestSessionSeedToTransmission(t *testing.T) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Fatal("transmission's data differs")
+	}
+}
+
+// TestSessionLeechHybridFromLibtorrent downloads a multi-file hybrid
+// torrent made by libtorrent (with its pad files) through the v1 swarm.
+func TestSessionLeechHybridFromLibtorrent(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]int{"x.bin": 300000, "y/z.bin": 1<<20 + 5, "y/w.txt": 10}
+	want := map[string][]byte{}
+	i := uint64(30)
+	for name, n := range files {
+		want[name] = sessionWriteFile(t, filepath.Join(dir, "seed", "pack", filepath.FromSlash(name)), n, i)
+		i++
+	}
+	torrent := filepath.Join(dir, "pack.torrent")
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	runPython(t, ctx, sessionLTMakeTorrent, filepath.Join(dir, "seed", "pack"), "hybrid", fmt.Sprint(64<<10), torrent)
+	mi, err := metainfo.LoadFile(torrent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !mi.Info().IsHybrid() {
+		t.Fatal("libtorrent made no hybrid torrent")
+	}
+	port := freePort(t, "tcp")
+	p := startPython(t, sessionLTSeed, torrent, filepath.Join(dir, "seed"), fmt.Sprint(port), "120")
+	waitFor(t, 60*time.Second, "libtorrent to seed", func() bool { return strings.Contains(p.Log(), "seeding") })
+
+	s, err := bittern.NewSession(&bittern.Config{ListenAddr: "127.0.0.1:0", DataDir: filepath.Join(dir, "leech")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	tor, err := s.AddTorrent(ctx, mi, &bittern.TorrentOptions{Peers: []netip.AddrPort{netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tor.Wait(ctx); err != nil {
+		t.Fatalf("wait: %v; %+v", err, tor.Stats())
+	}
+	s.Close()
+	for name, b := range want {
+		got, err := os.ReadFile(filepath.Join(dir, "leech", "pack", filepath.FromSlash(name)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, b) {
+			t.Errorf("%s differs", name)
+		}
 	}
 }
