@@ -30,13 +30,15 @@ func TestAdoptsBEP42IDFromVotes(t *testing.T) {
 			defer s.Close()
 			if i > 0 {
 				require.NoError(t, s.Bootstrap(t.Context()))
+				synctest.Wait()
 			}
 			servers = append(servers, s)
 		}
+		synctest.Wait() // verification pings answered
 		// A second round of lookups gathers more votes.
-		for _, s := range servers {
+		for i, s := range servers {
 			_, err := s.FindNode(t.Context(), RandomID())
-			require.NoError(t, err)
+			require.NoError(t, err, "server %d: %+v", i, s.Stats())
 		}
 		synctest.Wait()
 		adopted := 0

@@ -64,6 +64,7 @@ func TestIPv6Network(t *testing.T) {
 			defer s.Close()
 			if i > 0 {
 				require.NoError(t, s.Bootstrap(t.Context()))
+				synctest.Wait()
 			}
 			servers = append(servers, s)
 		}

@@ -74,9 +74,9 @@ func smallDHT(t *testing.T, tn *testNet, n int) []*Server {
 	for i := 1; i < n; i++ {
 		s := tn.server(&Config{BootstrapNodes: []string{addrOf(first).String()}})
 		require.NoError(t, s.Bootstrap(t.Context()))
+		synctest.Wait() // let verification pings finish, as time passes between joins
 		servers = append(servers, s)
 	}
-	synctest.Wait()
 	return servers
 }
 

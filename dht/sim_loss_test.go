@@ -44,7 +44,9 @@ func TestSimulationPacketLoss(t *testing.T) {
 				}()
 			}
 			wg.Wait()
+			synctest.Wait() // verification pings finish before the next wave
 		}
+		synctest.Wait()
 		mu.Lock()
 		lossy = true
 		mu.Unlock()

@@ -51,6 +51,7 @@ func TestSimulation(t *testing.T) {
 				}()
 			}
 			wg.Wait()
+			synctest.Wait() // verification pings finish before the next wave
 		}
 		synctest.Wait()
 		runtime.GC()
