@@ -135,12 +135,13 @@ func startLTSeederVersion(t *testing.T, enc string, connectPort int, version str
 // over ut_metadata, and the first and last pieces, checked byte for byte.
 func exchangeWithSeeder(t *testing.T, conn net.Conn, rw io.ReadWriter, s *ltSeeder, theirs peerwire.Handshake) {
 	t.Helper()
-	exchangeWithPeer(t, conn, rw, s, theirs, "libtorrent ")
+	exchangeWithPeer(t, conn, rw, s, theirs, "libtorrent ", false)
 }
 
 // exchangeWithPeer is exchangeWithSeeder for any client whose peer ID names
-// it with the given prefix.
-func exchangeWithPeer(t *testing.T, conn net.Conn, rw io.ReadWriter, s *ltSeeder, theirs peerwire.Handshake, client string) {
+// it with the given prefix. If bep6 is set, the allowed fast pieces the
+// peer sends must be exactly our BEP 6 set for 127.0.0.1.
+func exchangeWithPeer(t *testing.T, conn net.Conn, rw io.ReadWriter, s *ltSeeder, theirs peerwire.Handshake, client string, bep6 bool) {
 	t.Helper()
 	if !theirs.Reserved.Has(peerwire.ReservedFast) || !theirs.Reserved.Has(peerwire.ReservedExtension) {
 		t.Fatalf("%s's reserved bits %x lack Fast or Extension", client, theirs.Reserved)
@@ -248,13 +249,14 @@ func exchangeWithPeer(t *testing.T, conn net.Conn, rw io.ReadWriter, s *ltSeeder
 			t.Fatalf("libtorrent rejected %v", m)
 		}
 	}
-	// BEP 6 masks the peer's address to its /24 before hashing; libtorrent
-	// 2.0.8 hashes 127.0.0.1 unmasked (its set for us equals the BEP 6
-	// algorithm run on 127.0.0.1 rather than 127.0.0.0), so the sets are
-	// only logged, not compared.
-	if len(allowedFast) > 0 {
-		set := peerwire.AllowedFastSet(len(allowedFast), s.numPieces, s.infoHash, netip.MustParseAddr("127.0.0.1"))
-		t.Logf("allowed fast from libtorrent: %v; BEP 6 set for 127.0.0.0/24: %v", allowedFast, set)
+	// BEP 6 masks the peer's address to its /24 before hashing. aria2 does;
+	// libtorrent 2.0.8 hashes 127.0.0.1 unmasked (its set for us equals the
+	// BEP 6 algorithm run on 127.0.0.1 rather than 127.0.0.0), so for it the
+	// sets are only logged.
+	set := peerwire.AllowedFastSet(len(allowedFast), s.numPieces, s.infoHash, netip.MustParseAddr("127.0.0.1"))
+	t.Logf("allowed fast from %s: %v; BEP 6 set for 127.0.0.0/24: %v", client, allowedFast, set)
+	if bep6 && (len(allowedFast) == 0 || !slices.Equal(allowedFast, set)) {
+		t.Errorf("%s's allowed fast set %v, BEP 6 says %v", client, allowedFast, set)
 	}
 }
 
@@ -483,32 +485,41 @@ ti = lt.torrent_info(out)
 print(str(ti.info_hashes().v1), ti.num_pieces(), len(ti.info_section()))
 `
 
-// TestPeerwireTransmissionMSE: we initiate MSE (RC4) to a Transmission 3.00
-// seeder that requires encryption, then run the peer protocol: handshake,
-// have all, ut_metadata and blocks checked byte for byte.
-func TestPeerwireTransmissionMSE(t *testing.T) {
-	dir := t.TempDir()
+// peerwirePrepareTorrent writes the test data under dir/seed and a v1
+// torrent of it (made by libtorrent) at dir/t.torrent.
+func peerwirePrepareTorrent(t *testing.T, dir string) (s *ltSeeder, seedDir, torrent string) {
+	t.Helper()
 	data := make([]byte, 10*peerwirePieceLen+5000)
 	r := rand.New(rand.NewPCG(42, 1))
 	for i := range data {
 		data[i] = byte(r.Uint32())
 	}
-	seedDir := filepath.Join(dir, "seed")
+	seedDir = filepath.Join(dir, "seed")
 	must(t, os.MkdirAll(seedDir, 0o755))
 	must(t, os.WriteFile(filepath.Join(seedDir, "data.bin"), data, 0o644))
-	torrent := filepath.Join(dir, "t.torrent")
+	torrent = filepath.Join(dir, "t.torrent")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	out := strings.Fields(string(runPython(t, ctx, peerwireMakeTorrent, seedDir, torrent)))
 	if len(out) != 3 {
 		t.Fatalf("torrent maker printed %q", out)
 	}
-	s := &ltSeeder{data: data}
+	s = &ltSeeder{data: data}
 	ih, _ := hex.DecodeString(out[0])
 	s.infoHash = [20]byte(ih)
 	s.numPieces, _ = strconv.Atoi(out[1])
 	s.infoSize, _ = strconv.Atoi(out[2])
+	return s, seedDir, torrent
+}
 
+// TestPeerwireTransmissionMSE: we initiate MSE (RC4) to a Transmission 3.00
+// seeder that requires encryption, then run the peer protocol: handshake,
+// have all, ut_metadata and blocks checked byte for byte.
+func TestPeerwireTransmissionMSE(t *testing.T) {
+	dir := t.TempDir()
+	s, seedDir, torrent := peerwirePrepareTorrent(t, dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
 	s.port = freePort(t, "tcp")
 	rpcPort := freePort(t, "tcp")
 	conf := filepath.Join(dir, "config")
@@ -553,5 +564,43 @@ func TestPeerwireTransmissionMSE(t *testing.T) {
 	if theirs.InfoHash != s.infoHash {
 		t.Fatalf("transmission answered for %x", theirs.InfoHash)
 	}
-	exchangeWithPeer(t, conn, c, s, theirs, "Transmission ")
+	exchangeWithPeer(t, conn, c, s, theirs, "Transmission ", false)
+}
+
+// TestPeerwireAria2MSE: we initiate MSE (RC4) to an aria2 seeder that
+// requires encryption at the RC4 level, then run the peer protocol; aria2's
+// allowed fast set must be ours (BEP 6).
+func TestPeerwireAria2MSE(t *testing.T) {
+	dir := t.TempDir()
+	s, seedDir, torrent := peerwirePrepareTorrent(t, dir)
+	s.port = freePort(t, "tcp")
+	startProc(t, "aria2c", "--enable-dht=false", "--enable-dht6=false", "--bt-enable-lpd=false",
+		"--enable-peer-exchange=false", "--listen-port="+strconv.Itoa(s.port), "-V", "--seed-ratio=0.0",
+		"--bt-require-crypto=true", "--bt-min-crypto-level=arc4", "--file-allocation=none",
+		"--summary-interval=0", "--bt-seed-unverified=false", "-d", seedDir, torrent)
+	var conn net.Conn
+	waitFor(t, 60*time.Second, "aria2's listen port", func() bool {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", s.port), time.Second)
+		if err != nil {
+			return false
+		}
+		conn = c
+		return true
+	})
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ours := peerwire.Handshake{Reserved: peerwire.DefaultReserved, InfoHash: s.infoHash, PeerID: peerwire.NewPeerID(peerwire.PeerIDPrefix)}
+	c, err := mse.Initiate(ctx, conn, s.infoHash, peerwire.AppendHandshake(nil, ours), &mse.Config{Policy: mse.Required, Methods: mse.RC4})
+	must(t, err)
+	if c.Method() != mse.RC4 {
+		t.Fatalf("negotiated %v", c.Method())
+	}
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	theirs, err := peerwire.ReadHandshake(c)
+	must(t, err)
+	if theirs.InfoHash != s.infoHash {
+		t.Fatalf("aria2 answered for %x", theirs.InfoHash)
+	}
+	exchangeWithPeer(t, conn, c, s, theirs, "aria2 ", true)
 }

@@ -69,7 +69,8 @@ var shadowClients = map[byte]string{
 // ClientName names the client that generated a peer ID, with its version
 // when the ID encodes one, following the conventions collected in BEP 20:
 // Azureus style ("-TR3000-…" is "Transmission 3.0.0.0"), Shadow style
-// ("T03I--…"), Mainline style ("M7-4-3--…") and a few others. It returns
+// ("T03I--…"), Mainline style ("M7-4-3--…"), aria2 ("A2-1-36-0-…") and a
+// few others. It returns
 // "" for an ID it does not recognise.
 func ClientName(id [20]byte) string {
 	switch {
@@ -99,6 +100,18 @@ func ClientName(id [20]byte) string {
 			name = "Queen Bee"
 		}
 		return name + " " + strings.Join(parts, ".")
+	case string(id[:3]) == "A2-":
+		// aria2: A2-<major>-<minor>-<patch>-
+		parts := strings.Split(string(id[3:]), "-")
+		if len(parts) < 4 {
+			return ""
+		}
+		for _, p := range parts[:3] {
+			if p == "" || strings.Trim(p, "0123456789") != "" {
+				return ""
+			}
+		}
+		return "aria2 " + strings.Join(parts[:3], ".")
 	case string(id[:4]) == "exbc":
 		return "BitComet (old)"
 	case string(id[:5]) == "Azure":
