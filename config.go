@@ -32,6 +32,7 @@ const (
 	DefaultUploadSlots          = 4
 	DefaultRequestQueueDepth    = 128
 	DefaultMaxUploadQueue       = 500
+	DefaultMaxQueuedBlocks      = 4096
 	DefaultHandshakeTimeout     = 10 * time.Second
 	DefaultKeepAliveInterval    = 2 * time.Minute
 	DefaultIdleTimeout          = 3 * time.Minute
@@ -88,6 +89,12 @@ type Config struct {
 	// per peer (capped by the peer's BEP 10 "reqq"). If zero,
 	// DefaultRequestQueueDepth.
 	RequestQueueDepth int
+	// MaxQueuedBlocks bounds the received blocks waiting to be written to
+	// storage, for the whole session (each connection also holds at most
+	// RequestQueueDepth); at the bound, connections stop reading until the
+	// disk catches up. If zero, DefaultMaxQueuedBlocks (64 MiB of 16 KiB
+	// blocks).
+	MaxQueuedBlocks int
 	// MaxUploadQueue is how many requests a peer may have queued with us
 	// (advertised as "reqq"); more are rejected. If zero,
 	// DefaultMaxUploadQueue.
@@ -146,6 +153,7 @@ func (c *Config) withDefaults() Config {
 	setDefault(&d.UploadSlots, DefaultUploadSlots)
 	setDefault(&d.RequestQueueDepth, DefaultRequestQueueDepth)
 	setDefault(&d.MaxUploadQueue, DefaultMaxUploadQueue)
+	setDefault(&d.MaxQueuedBlocks, DefaultMaxQueuedBlocks)
 	setDefault(&d.HandshakeTimeout, DefaultHandshakeTimeout)
 	setDefault(&d.KeepAliveInterval, DefaultKeepAliveInterval)
 	setDefault(&d.IdleTimeout, DefaultIdleTimeout)

@@ -217,9 +217,7 @@ func (c *peerConn) readMessages() error {
 			n := int64(len(m.Block))
 			c.downloaded.Add(n)
 			c.t.downloaded.Add(n)
-			select {
-			case c.tokens <- struct{}{}:
-			case <-c.done:
+			if !c.acquireToken() {
 				peerwire.PutBlock(m.Block)
 				return nil
 			}
@@ -231,16 +229,36 @@ func (c *peerConn) readMessages() error {
 		case <-c.done:
 			if ev.id == peerwire.IDPiece {
 				peerwire.PutBlock(ev.data)
+				c.releaseToken()
 			}
 			return nil
 		}
 	}
 }
 
-// releaseToken gives back the token a piece event held.
+// acquireToken takes a slot of the connection's and of the session's
+// queue of blocks waiting to be written, waiting while either is full.
+// It reports false if the connection closed meanwhile.
+func (c *peerConn) acquireToken() bool {
+	select {
+	case c.tokens <- struct{}{}:
+	case <-c.done:
+		return false
+	}
+	select {
+	case c.t.s.writeSlots <- struct{}{}:
+		return true
+	case <-c.done:
+		<-c.tokens
+		return false
+	}
+}
+
+// releaseToken gives back the slots a piece event held.
 func (c *peerConn) releaseToken() {
 	select {
 	case <-c.tokens:
 	default:
 	}
+	c.t.s.releaseWriteSlot()
 }

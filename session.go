@@ -32,6 +32,7 @@ type Session struct {
 
 	handshakes chan struct{} // semaphore of incoming handshakes
 	numConns   atomic.Int64  // peer connections of all torrents
+	writeSlots chan struct{} // semaphore of received blocks not yet written
 
 	mu       sync.Mutex // guards torrents and closed
 	torrents map[metainfo.Hash]*Torrent
@@ -49,6 +50,7 @@ func NewSession(cfg *Config) (*Session, error) {
 		peerID:     c.PeerID,
 		torrents:   make(map[metainfo.Hash]*Torrent),
 		handshakes: make(chan struct{}, c.MaxPendingHandshakes),
+		writeSlots: make(chan struct{}, c.MaxQueuedBlocks),
 	}
 	if s.peerID == ([20]byte{}) {
 		s.peerID = peerwire.NewPeerID(peerwire.PeerIDPrefix)
@@ -82,6 +84,14 @@ func (s *Session) Addr() net.Addr {
 		return nil
 	}
 	return s.ln.Addr()
+}
+
+// releaseWriteSlot gives back a slot of writeSlots.
+func (s *Session) releaseWriteSlot() {
+	select {
+	case <-s.writeSlots:
+	default:
+	}
 }
 
 // reserveConn takes one of the session's Config.MaxConnections, if one is

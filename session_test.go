@@ -226,6 +226,9 @@ func TestCloseDuringTransfer(t *testing.T) {
 		if err := lt.Wait(ctx); err != ErrClosed {
 			t.Fatalf("Wait = %v, want ErrClosed", err)
 		}
+		if n := len(leecher.writeSlots); n != 0 {
+			t.Fatalf("%d write slots still taken after Close", n)
+		}
 		if _, err := leecher.AddTorrent(ctx, mi, nil); err != ErrClosed {
 			t.Fatalf("AddTorrent after Close = %v, want ErrClosed", err)
 		}
@@ -495,6 +498,63 @@ func TestHybridMultiFile(t *testing.T) {
 			if !bytes.Equal(got, want) {
 				t.Errorf("%s differs", name)
 			}
+		}
+	})
+}
+
+// slowWriteStorage makes every write take 5 ms of (virtual) time.
+type slowWriteStorage struct{ storage.Storage }
+
+func (s slowWriteStorage) Open(ctx context.Context, info *metainfo.Info, ih metainfo.Hash) (storage.Torrent, error) {
+	t, err := s.Storage.Open(ctx, info, ih)
+	return slowWriteTorrent{t}, err
+}
+
+type slowWriteTorrent struct{ storage.Torrent }
+
+func (t slowWriteTorrent) WriteAt(p []byte, off int64) (int, error) {
+	time.Sleep(5 * time.Millisecond)
+	return t.Torrent.WriteAt(p, off)
+}
+
+// With a slow disk and a session-wide write queue of two blocks, readers
+// wait for the disk and the download still completes; every slot is given
+// back.
+func TestWriteQueueBound(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := newPipeNet()
+		data := randomData(1<<20, 60)
+		mi := makeTorrent(t, "slowdisk.bin", data, 64<<10)
+		seedStore := &storage.Memory{}
+		fill(t, seedStore, mi, data)
+		seeder := newPipeSession(t, n, "10.0.0.1:6881", &Config{Storage: seedStore})
+		defer seeder.Close()
+		if _, err := seeder.AddTorrent(context.Background(), mi, nil); err != nil {
+			t.Fatal(err)
+		}
+		mem := &storage.Memory{}
+		leecher := newPipeSession(t, n, "10.0.0.2:6881", &Config{Storage: slowWriteStorage{mem}, MaxQueuedBlocks: 2})
+		defer leecher.Close()
+		lt, err := leecher.AddTorrent(context.Background(), mi, &TorrentOptions{Peers: []netip.AddrPort{netip.MustParseAddrPort("10.0.0.1:6881")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+		if q := len(leecher.writeSlots); q > 2 {
+			t.Fatalf("%d blocks queued, bound 2", q)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		if err := lt.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if q := len(leecher.writeSlots); q != 0 {
+			t.Fatalf("%d write slots taken after completion", q)
+		}
+		leecher.Close()
+		if !bytes.Equal(contents(t, mem, mi), data) {
+			t.Fatal("data differs")
 		}
 	})
 }

@@ -305,6 +305,21 @@ func (t *Torrent) shutdown() {
 		<-t.owner
 		t.wg.Wait()
 		t.jobs.Wait()
+		// Blocks the owner never took give back their write slots.
+		for drained := false; !drained; {
+			select {
+			case ev := <-t.events:
+				if ev.kind == evMessage && ev.id == peerwire.IDPiece {
+					peerwire.PutBlock(ev.data)
+					ev.c.releaseToken()
+				}
+				if ev.conn != nil {
+					ev.conn.Close()
+				}
+			default:
+				drained = true
+			}
+		}
 		if cs, ok := t.st.(storage.CompletionStore); ok {
 			if err := cs.SaveCompletion(context.Background(), t.finalHave); err != nil && !errors.Is(err, storage.ErrClosed) {
 				t.log.Warn("save completion", "err", err)
