@@ -91,8 +91,9 @@
 // written to storage by the pool (which also feeds it to the piece's SHA-1
 // while blocks arrive in order, so most pieces are never read back), and
 // the buffer returned; at most
-// Config.RequestQueueDepth blocks per connection wait for the disk, after
-// which the reader stops reading (back-pressure to the peer). A block to
+// Config.RequestQueueDepth blocks per connection, and Config.MaxQueuedBlocks
+// in the whole session, wait for the disk, after which readers stop reading
+// (back-pressure to the peers). A block to
 // upload is read by the pool into a pooled buffer and written by the
 // connection's writer, which returns it.
 //
