@@ -55,7 +55,7 @@ func (ps *peerStore) add(ih ID, p netip.AddrPort, seed bool, now time.Time) bool
 	if sw == nil {
 		if len(ps.swarms) >= ps.maxHashes {
 			ps.purge(now, true)
-			if len(ps.swarms) >= ps.maxHashes {
+			if len(ps.swarms) >= ps.maxHashes && !ps.evictSmallest() {
 				return false
 			}
 		}
@@ -79,6 +79,25 @@ func (ps *peerStore) add(ih ID, p netip.AddrPort, seed bool, now time.Time) bool
 		ps.npeers++
 	}
 	sw.peers[ip] = storedPeer{expires: now.Add(ps.ttl), port: p.Port(), seed: seed}
+	return true
+}
+
+// evictSmallest drops a swarm of a single peer, the one-off kind, to make
+// room for a new info-hash; larger swarms are never pushed out by new
+// announces. It reports whether it made room.
+func (ps *peerStore) evictSmallest() bool {
+	var victim ID
+	fewest := -1
+	for ih, sw := range ps.swarms {
+		if fewest < 0 || len(sw.peers) < fewest {
+			victim, fewest = ih, len(sw.peers)
+		}
+	}
+	if fewest != 1 {
+		return false
+	}
+	delete(ps.swarms, victim)
+	ps.npeers--
 	return true
 }
 

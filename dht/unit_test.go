@@ -136,13 +136,22 @@ func TestPeerStoreLimits(t *testing.T) {
 	require.Equal(t, 3, ps.npeers)
 	require.Contains(t, ps.get(ih1, 10, false, false, t0.Add(6*time.Second)), p)
 	require.True(t, ps.add(ih2, testAddr(1), false, t0))
-	require.False(t, ps.add(ih3, testAddr(1), false, t0), "info-hash cap")
+	require.True(t, ps.add(ih2, testAddr(2), false, t0))
+	require.False(t, ps.add(ih3, testAddr(1), false, t0), "info-hash cap: no swarm with a single peer to evict")
 	// Expiry frees room.
 	late := t0.Add(2 * time.Minute)
 	require.Empty(t, ps.get(ih1, 10, false, false, late))
 	require.True(t, ps.add(ih3, testAddr(1), false, late))
 	require.Equal(t, 1, ps.npeers)
 	require.Len(t, ps.infoHashes(10), 1)
+	// A full store evicts a one-peer swarm for a new info-hash.
+	ps2 := newPeerStore(time.Hour, 2, 10)
+	ps2.add(ih1, testAddr(1), false, t0)
+	ps2.add(ih1, testAddr(2), false, t0)
+	ps2.add(ih2, testAddr(3), false, t0)
+	require.True(t, ps2.add(ih3, testAddr(4), false, t0))
+	require.Nil(t, ps2.swarms[ih2])
+	require.Equal(t, 3, ps2.npeers)
 }
 
 func TestRateLimiterBounded(t *testing.T) {
