@@ -42,7 +42,8 @@
 //
 // Datagrams that are not bencoded dictionaries (uTP, UDP tracker replies)
 // go to Config.Unhandled instead of being dropped; writes by the other
-// protocols go straight to the conn.
+// protocols go straight to the conn. With Config.KeepConnOpen, Close leaves
+// the socket to its other users.
 //
 // # Limits
 //

@@ -106,6 +106,10 @@ type Config struct {
 	// packets to the conn directly. If nil, such packets are counted in
 	// Stats and dropped.
 	Unhandled func(b []byte, from netip.AddrPort)
+	// KeepConnOpen makes Close leave the conn open (it only interrupts the
+	// server's read with a deadline), for a socket the caller shares with
+	// other protocols and closes itself. If false, Close closes the conn.
+	KeepConnOpen bool
 	// Resolve looks up bootstrap host names. If nil,
 	// net.DefaultResolver.LookupNetIP with network "ip".
 	Resolve func(ctx context.Context, host string) ([]netip.Addr, error)
@@ -156,8 +160,8 @@ type Server struct {
 	wg     sync.WaitGroup
 }
 
-// NewServer starts a DHT node on conn. The Server owns conn from now on
-// and closes it in Close. cfg may be nil.
+// NewServer starts a DHT node on conn. The Server reads conn from now on
+// and closes it in Close, unless Config.KeepConnOpen. cfg may be nil.
 func NewServer(conn net.PacketConn, cfg *Config) (*Server, error) {
 	if conn == nil {
 		return nil, errors.New("dht: NewServer needs a net.PacketConn")
@@ -264,8 +268,19 @@ func (s *Server) Close() error {
 	pending := s.txs
 	s.txs = make(map[string]*transaction)
 	s.mu.Unlock()
-	err := s.conn.Close()
-	s.wg.Wait()
+	var err error
+	if s.cfg.KeepConnOpen {
+		// Wake the reader without closing the socket, then give the
+		// socket back as it was.
+		err = s.conn.SetReadDeadline(time.Now())
+		s.wg.Wait()
+		if e := s.conn.SetReadDeadline(time.Time{}); err == nil {
+			err = e
+		}
+	} else {
+		err = s.conn.Close()
+		s.wg.Wait()
+	}
 	for _, tx := range pending {
 		tx.timer.Stop()
 		tx.cb(nil, ErrClosed)
@@ -369,6 +384,11 @@ func (s *Server) readLoop() {
 			case <-time.After(10 * time.Millisecond):
 			}
 			continue
+		}
+		select {
+		case <-s.done:
+			return // closing: leave what follows to the conn's next reader
+		default:
 		}
 		ap, err := addrPortOf(from)
 		if err != nil {

@@ -350,3 +350,26 @@ func TestNewServerNilConn(t *testing.T) {
 	_, err := NewServer(nil, nil)
 	require.Error(t, err)
 }
+
+func TestKeepConnOpen(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tn := newTestNet(t, nil)
+		conn, err := tn.net.Listen(testAddr(60))
+		require.NoError(t, err)
+		defer conn.Close()
+		s, err := NewServer(conn, &Config{BootstrapNodes: []string{}, KeepConnOpen: true})
+		require.NoError(t, err)
+		synctest.Wait()
+		require.NoError(t, s.Close())
+		// The conn still works for its other users.
+		peer, err := tn.net.Listen(testAddr(61))
+		require.NoError(t, err)
+		defer peer.Close()
+		_, err = peer.WriteToAddrPort([]byte("after"), testAddr(60))
+		require.NoError(t, err)
+		buf := make([]byte, 16)
+		n, _, err := conn.ReadFrom(buf)
+		require.NoError(t, err)
+		require.Equal(t, "after", string(buf[:n]))
+	})
+}
