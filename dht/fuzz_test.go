@@ -90,3 +90,30 @@ func newHandlerOnly() *Server {
 	}
 	return s
 }
+
+// FuzzLookupResponse feeds arbitrary responses to a get_peers lookup, as a
+// hostile node would send them: nodes, values and tokens of any shape must
+// never panic it, and every peer it reports is a valid address.
+func FuzzLookupResponse(f *testing.F) {
+	for _, s := range krpcSeeds() {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var m Msg
+		if DecodeMsg(b, &m) != nil || m.R == nil {
+			return
+		}
+		s := newHandlerOnly()
+		l := s.peersLookup([20]byte(RandomID()), func(p netip.AddrPort) {
+			if !p.IsValid() || p.Port() == 0 {
+				t.Fatalf("bad peer %v", p)
+			}
+		}, true, nil)
+		require.NotEmpty(t, l.cands)
+		c := l.cands[0]
+		c.state = candInFlight
+		l.handle(lookupReply{c: c, m: &m})
+		require.LessOrEqual(t, len(l.cands), maxCandidates)
+		l.next()
+	})
+}
