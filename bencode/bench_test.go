@@ -173,6 +173,22 @@ func BenchmarkTokenKRPC(b *testing.B) {
 	}
 }
 
+func BenchmarkReadTokenKRPC(b *testing.B) {
+	in := benchKRPC()
+	b.SetBytes(int64(len(in)))
+	b.ReportAllocs()
+	r := bytes.NewReader(in)
+	for b.Loop() {
+		r.Reset(in)
+		dec := NewDecoder(r)
+		for {
+			if _, err := dec.ReadToken(); err != nil {
+				break
+			}
+		}
+	}
+}
+
 func BenchmarkValidFiles10k(b *testing.B) {
 	in := benchTorrentFiles(10000)
 	b.SetBytes(int64(len(in)))

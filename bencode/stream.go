@@ -228,10 +228,47 @@ func (dec *Decoder) More() bool {
 // 'd') and end ('e') of lists and dictionaries, an int64, or a []byte
 // string. A returned []byte aliases the Decoder's buffer and is valid only
 // until the next call to Token or Decode. At the end of the input Token
-// returns nil and io.EOF.
+// returns nil and io.EOF. ReadToken does the same without allocating.
 func (dec *Decoder) Token() (Token, error) {
-	if err := dec.need(1); err != nil {
+	t, err := dec.ReadToken()
+	if err != nil {
 		return nil, err
+	}
+	switch t.Kind {
+	case KindInt:
+		return t.Int, nil
+	case KindString:
+		return t.Bytes, nil
+	}
+	return Delim(t.Kind), nil
+}
+
+// A Kind is the kind of a RawToken.
+type Kind byte
+
+// The kinds of token. The delimiters' values are their bytes.
+const (
+	KindInt    Kind = 'i'
+	KindString Kind = 's'
+	KindList   Kind = 'l'
+	KindDict   Kind = 'd'
+	KindEnd    Kind = 'e'
+)
+
+// A RawToken is one token as ReadToken returns it.
+type RawToken struct {
+	Kind  Kind
+	Int   int64  // the value, for KindInt
+	Bytes []byte // the string, for KindString; aliases the Decoder's buffer
+}
+
+// ReadToken returns the next token of the stream, as Token does, without
+// allocating: the token's kind, its integer value, or its string bytes, which
+// alias the Decoder's buffer and are valid only until the next call to
+// ReadToken, Token or Decode. At the end of the input it returns io.EOF.
+func (dec *Decoder) ReadToken() (RawToken, error) {
+	if err := dec.need(1); err != nil {
+		return RawToken{}, err
 	}
 	var top *tokenFrame
 	if len(dec.stack) > 0 {
@@ -242,56 +279,56 @@ func (dec *Decoder) Token() (Token, error) {
 	switch {
 	case c == 'e':
 		if top == nil {
-			return nil, s.errAt(0, "unexpected end of container")
+			return RawToken{}, s.errAt(0, "unexpected end of container")
 		}
 		if top.dict && !top.wantKey {
-			return nil, s.errAt(0, "dictionary key has no value")
+			return RawToken{}, s.errAt(0, "dictionary key has no value")
 		}
 		dec.stack = dec.stack[:len(dec.stack)-1]
 		dec.consumed(1)
-		return Delim('e'), nil
+		return RawToken{Kind: KindEnd}, nil
 	case top != nil && top.wantKey && (c < '0' || c > '9'):
-		return nil, s.errAt(0, "dictionary key is not a string")
+		return RawToken{}, s.errAt(0, "dictionary key is not a string")
 	case c == 'd' || c == 'l':
 		if len(dec.stack) >= dec.maxDepth {
-			return nil, ErrTooDeep
+			return RawToken{}, ErrTooDeep
 		}
 		dec.scanp++
 		dec.stack = append(dec.stack, tokenFrame{dict: c == 'd', wantKey: c == 'd'})
-		return Delim(c), nil
+		return RawToken{Kind: Kind(c)}, nil
 	case c == 'i':
 		return dec.intToken()
 	case c >= '0' && c <= '9':
 		return dec.stringToken(top)
 	default:
-		return nil, s.errAt(0, "invalid byte "+quoteByte(c)+" at start of value")
+		return RawToken{}, s.errAt(0, "invalid byte "+quoteByte(c)+" at start of value")
 	}
 }
 
-func (dec *Decoder) intToken() (Token, error) {
+func (dec *Decoder) intToken() (RawToken, error) {
 	for {
 		s := dec.scanner()
 		v, end, overflow, err := s.integer(0)
 		if err == nil {
 			if overflow {
-				return nil, s.errAt(0, "integer overflows int64")
+				return RawToken{}, s.errAt(0, "integer overflows int64")
 			}
 			dec.consumed(end)
-			return v, nil
+			return RawToken{Kind: KindInt, Int: v}, nil
 		}
 		if !truncated(err) {
-			return nil, err
+			return RawToken{}, err
 		}
 		if len(dec.buf)-dec.scanp > 32 {
-			return nil, s.errAt(0, "integer too long")
+			return RawToken{}, s.errAt(0, "integer too long")
 		}
 		if rerr := dec.refill(); rerr != nil {
-			return nil, dec.eofError(rerr, true)
+			return RawToken{}, dec.eofError(rerr, true)
 		}
 	}
 }
 
-func (dec *Decoder) stringToken(top *tokenFrame) (Token, error) {
+func (dec *Decoder) stringToken(top *tokenFrame) (RawToken, error) {
 	for {
 		s := dec.scanner()
 		start, end, err := s.str(0)
@@ -299,24 +336,24 @@ func (dec *Decoder) stringToken(top *tokenFrame) (Token, error) {
 			b := s.data[start:end]
 			if dec.strict && top != nil && top.dict && top.wantKey {
 				if err := s.checkOrder(0, b, top.prev, !top.hasPrev); err != nil {
-					return nil, err
+					return RawToken{}, err
 				}
 				top.prev, top.hasPrev = append(top.prev[:0], b...), true
 			}
 			dec.consumed(end)
-			return b, nil
+			return RawToken{Kind: KindString, Bytes: b}, nil
 		}
 		if !truncated(err) {
-			return nil, err
+			return RawToken{}, err
 		}
 		if n, ok := declaredLen(s.data); ok && n > dec.maxSize {
-			return nil, ErrTooLarge
+			return RawToken{}, ErrTooLarge
 		}
 		if rerr := dec.refill(); rerr != nil {
 			if errors.Is(rerr, ErrTooLarge) {
-				return nil, rerr
+				return RawToken{}, rerr
 			}
-			return nil, dec.eofError(rerr, true)
+			return RawToken{}, dec.eofError(rerr, true)
 		}
 	}
 }

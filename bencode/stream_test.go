@@ -182,3 +182,30 @@ func TestDepthLimitDecoder(t *testing.T) {
 		t.Fatalf("Token: %v", err)
 	}
 }
+
+// ReadToken allocates nothing per token: walking four values costs what
+// walking one does (the Decoder and its buffers).
+func TestReadTokenNoAlloc(t *testing.T) {
+	one := benchKRPC()
+	four := bytes.Repeat(one, 4)
+	if len(four) > 4096 {
+		t.Fatal("inputs must fit the first buffer")
+	}
+	walk := func(in []byte) float64 {
+		return testing.AllocsPerRun(20, func() {
+			dec := NewDecoder(bytes.NewReader(in))
+			for {
+				tok, err := dec.ReadToken()
+				if err == io.EOF {
+					return
+				}
+				if err != nil || tok.Kind == 0 {
+					t.Fatal(tok, err)
+				}
+			}
+		})
+	}
+	if a1, a4 := walk(one), walk(four); a1 != a4 {
+		t.Fatalf("allocations grow with tokens: %v for one value, %v for four", a1, a4)
+	}
+}
