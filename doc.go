@@ -57,6 +57,9 @@
 // -7, or at once if it sent every block of a failed piece, it is dropped
 // and its peer ID and IP address are refused from then on.
 //
+// Each IPv4 peer with the Fast extension is granted the pieces we have of
+// its BEP 6 allowed fast set (10 pieces), served even while it is choked.
+//
 // Uploads: at most Config.MaxUploadQueue requests per peer are accepted
 // (more are rejected); of those, at most 1 MiB per connection is being read
 // or waiting in the writer's queue, so a greedy peer costs little memory.
@@ -105,6 +108,5 @@
 //
 // Trackers, DHT, PEX, magnet links, v2 torrents (and the v2 swarm of hybrid
 // ones), encryption, uTP, rate limits, file priorities, streaming readers,
-// an event stream and BEP 6 allowed-fast sets for our peers come in later
-// versions.
+// and an event stream come in later versions.
 package bittern

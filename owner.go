@@ -344,6 +344,7 @@ func (t *Torrent) acceptConn(ev peerEvent) {
 	case have > 0:
 		msg = peerwire.Bitfield{Bits: t.picker.AppendHave(nil)}.AppendTo(msg)
 	}
+	msg = t.appendAllowedFast(msg, c)
 	if len(msg) > 0 {
 		c.send(msg)
 	}

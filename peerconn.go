@@ -58,6 +58,7 @@ type peerConn struct {
 	reqq           int                   // the peer's BEP 10 reqq; 0 if unknown
 	uploads        map[blockKey]struct{} // requests we were asked and will serve
 	uploadQueue    []blockKey            // accepted requests not yet being read
+	allowedFast    []uint32              // pieces we let it request while choked
 	readsInFlight  int                   // blocks being read for this peer
 	removed        bool
 	optimistic     bool

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,10 +23,11 @@ import (
 
 // rawPeer is a hand-driven peer speaking the wire protocol to a session.
 type rawPeer struct {
-	t  testing.TB
-	fr *peerwire.Framer
-	hs peerwire.Handshake // the session's reply
-	c  interface{ Close() error }
+	t       testing.TB
+	fr      *peerwire.Framer
+	hs      peerwire.Handshake // the session's reply
+	c       interface{ Close() error }
+	allowed []uint32 // allowed fast messages received (next skips them)
 }
 
 func dialRaw(t testing.TB, n *pipeNet, from, to string, mi *metainfo.MetaInfo, id [20]byte, reserved peerwire.Reserved) *rawPeer {
@@ -53,7 +55,11 @@ func (p *rawPeer) next() peerwire.Message {
 		if err != nil {
 			p.t.Fatalf("read: %v", err)
 		}
-		if _, ok := m.(*peerwire.KeepAlive); !ok {
+		switch m := m.(type) {
+		case *peerwire.KeepAlive:
+		case *peerwire.AllowedFast:
+			p.allowed = append(p.allowed, m.Index)
+		default:
 			return m
 		}
 	}
@@ -547,6 +553,43 @@ func TestIncomingRoutedByInfoHash(t *testing.T) {
 		p := dialRaw(t, n, "10.0.0.9", "10.0.0.1:6881", mi, rawID('v'), fastExt)
 		if p.hs.InfoHash != mi.InfoHash() {
 			t.Fatalf("answered for %x", p.hs.InfoHash)
+		}
+	})
+}
+
+// A fast-extension peer is granted its BEP 6 allowed fast set and served
+// from it while choked; other requests are rejected.
+func TestAllowedFastServedWhileChoked(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := newPipeNet()
+		s, mi, data := seederSetup(t, n, nil)
+		defer s.Close()
+		p := dialRaw(t, n, "10.0.0.9", "10.0.0.1:6881", mi, rawID('w'), fastExt)
+		p.next() // extended handshake
+		if m, ok := p.next().(*peerwire.HaveAll); !ok {
+			t.Fatalf("got %v, want have all", m)
+		}
+		want := peerwire.AllowedFastSet(allowedFastCount, mi.Info().NumPieces(), mi.InfoHash(), netip.MustParseAddr("10.0.0.9"))
+		first := want[0]
+		p.send(peerwire.Request{Index: first, Begin: 0, Length: 16384})
+		m, ok := p.next().(*peerwire.Piece)
+		if !ok || m.Index != first || m.Begin != 0 {
+			t.Fatalf("got %v, want piece %d served while choked", m, first)
+		}
+		off := int(first) * 64 << 10
+		if !bytes.Equal(m.Block, data[off:off+16384]) {
+			t.Fatal("wrong data")
+		}
+		if !slices.Equal(p.allowed, want) {
+			t.Fatalf("allowed fast %v, want %v", p.allowed, want)
+		}
+		other := uint32(0)
+		for slices.Contains(want, other) {
+			other++
+		}
+		p.send(peerwire.Request{Index: other, Begin: 0, Length: 16384})
+		if r, ok := p.next().(*peerwire.Reject); !ok || r.Index != other {
+			t.Fatalf("got %v, want reject of piece %d", r, other)
 		}
 	})
 }

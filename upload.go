@@ -1,6 +1,7 @@
 package bittern
 
 import (
+	"slices"
 	"time"
 
 	"github.com/bittern/bittern/peerwire"
@@ -15,7 +16,8 @@ const uploadWatermark = 1 << 20
 // onRequest accepts a block a peer asked for. It is read on the I/O pool,
 // within uploadWatermark, and then sent by the connection's writer.
 func (t *Torrent) onRequest(c *peerConn, k blockKey) {
-	if c.amChoking || !t.picker.HasPiece(int(k.index)) || len(c.uploads) >= t.s.cfg.MaxUploadQueue {
+	choked := c.amChoking && !slices.Contains(c.allowedFast, k.index)
+	if choked || !t.picker.HasPiece(int(k.index)) || len(c.uploads) >= t.s.cfg.MaxUploadQueue {
 		if c.fast {
 			c.send(peerwire.Reject{Index: k.index, Begin: k.begin, Length: k.length}.AppendTo(nil))
 		}
@@ -136,19 +138,41 @@ func (t *Torrent) unchoke(c *peerConn) {
 }
 
 // choke chokes the peer; with BEP 6 its queued requests are rejected, as
-// the choke itself no longer discards them.
+// the choke itself no longer discards them, except those for allowed-fast
+// pieces.
 func (t *Torrent) choke(c *peerConn) {
 	c.amChoking = true
 	c.optimistic = false
 	msg := peerwire.Choke{}.AppendTo(nil)
-	if c.fast {
-		for k := range c.uploads {
+	for k := range c.uploads {
+		if c.fast && slices.Contains(c.allowedFast, k.index) {
+			continue
+		}
+		if c.fast {
 			msg = peerwire.Reject{Index: k.index, Begin: k.begin, Length: k.length}.AppendTo(msg)
 		}
+		delete(c.uploads, k)
 	}
-	clear(c.uploads)
-	c.uploadQueue = nil
 	c.send(msg)
+}
+
+// allowedFastCount is the size of the BEP 6 allowed fast set we grant.
+const allowedFastCount = 10
+
+// appendAllowedFast grants a new fast-extension peer the pieces of its
+// BEP 6 allowed fast set that we have (IPv4 peers only, as BEP 6 defines
+// the set), so that it can start while choked. Seeds need none.
+func (t *Torrent) appendAllowedFast(msg []byte, c *peerConn) []byte {
+	if !c.fast || t.picker.NumHave() == 0 || !c.ip.Is4() {
+		return msg
+	}
+	for _, i := range peerwire.AllowedFastSet(allowedFastCount, t.picker.NumPieces(), t.ih, c.ip) {
+		if t.picker.HasPiece(int(i)) {
+			c.allowedFast = append(c.allowedFast, i)
+			msg = peerwire.AllowedFast{Index: i}.AppendTo(msg)
+		}
+	}
+	return msg
 }
 
 // runChoker is one round of the choker (every Config.ChokeInterval): it
