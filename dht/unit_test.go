@@ -4,8 +4,10 @@ import (
 	"net/netip"
 	"slices"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	"github.com/bittern/bittern/internal/memnet"
 	"github.com/stretchr/testify/require"
 )
 
@@ -298,4 +300,59 @@ func TestUnverifiedNodesNotShared(t *testing.T) {
 	tb.insert(ni, true, t0)
 	require.Equal(t, []NodeInfo{ni}, tb.closest(ni.ID, K))
 	require.Equal(t, []NodeInfo{ni}, tb.all())
+}
+
+// TestReplyLimits checks the caps on values and samples per reply.
+func TestReplyLimits(t *testing.T) {
+	s := newHandlerOnly()
+	s.peers = newPeerStore(time.Hour, 1000, 1000)
+	ih := RandomID()
+	now := time.Now()
+	for i := range 2 * maxValuesPerReply {
+		s.peers.add(ih, testAddr(1000+i), false, now)
+	}
+	for range 3 * maxSamples {
+		s.peers.add(RandomID(), testAddr(5000), false, now)
+	}
+	from := netip.MustParseAddrPort("10.0.0.7:7")
+	rc := s.conn.(*recordConn)
+	ask := func(q string, a *Args) *Msg {
+		rc.sent = nil
+		a.ID = "abcdefghij0123456789"
+		b, err := AppendMsg(nil, &Msg{T: "t1", Y: typeQuery, Q: q, A: a})
+		require.NoError(t, err)
+		s.handlePacket(b, from)
+		require.Len(t, rc.sent, 1)
+		require.LessOrEqual(t, len(rc.sent[0]), 1500)
+		var m Msg
+		require.NoError(t, DecodeMsg(rc.sent[0], &m))
+		return &m
+	}
+	m := ask(methodGetPeers, &Args{InfoHash: string(ih[:])})
+	require.Len(t, m.R.Values, maxValuesPerReply)
+	m = ask(methodGetPeers, &Args{InfoHash: string(ih[:]), Scrape: 1})
+	require.Len(t, m.R.Values, maxValuesPerReply/2, "room for the bloom filters")
+	m = ask(methodSampleInfohashes, &Args{Target: string(ih[:])})
+	require.Len(t, m.R.Samples, 20*maxSamples)
+	require.Equal(t, int64(3*maxSamples+1), *m.R.Num)
+}
+
+// TestLongDatagramTruncated checks the read limit: a datagram over
+// maxPacket reaches Config.Unhandled cut to maxPacket bytes.
+func TestLongDatagramTruncated(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := memnet.New(nil)
+		conn, err := n.Listen(testAddr(1))
+		require.NoError(t, err)
+		got := make(chan int, 1)
+		s, err := NewServer(conn, &Config{BootstrapNodes: []string{}, Unhandled: func(b []byte, _ netip.AddrPort) { got <- len(b) }})
+		require.NoError(t, err)
+		defer s.Close()
+		peer, err := n.Listen(testAddr(2))
+		require.NoError(t, err)
+		defer peer.Close()
+		_, err = peer.WriteToAddrPort(make([]byte, maxPacket+100), testAddr(1))
+		require.NoError(t, err)
+		require.Equal(t, maxPacket, <-got)
+	})
 }
