@@ -42,7 +42,7 @@ func (s *Server) FindNode(ctx context.Context, target ID) ([]NodeInfo, error) {
 // the caller's goroutine, for each distinct peer as it arrives. It returns
 // when the K closest nodes have answered (or ctx ends).
 func (s *Server) GetPeers(ctx context.Context, ih metainfo.Hash, found func(netip.AddrPort)) (*LookupStats, error) {
-	st, _, err := s.getPeers(ctx, ih, found, false)
+	st, _, err := s.getPeers(ctx, ih, found)
 	return st, err
 }
 
@@ -103,7 +103,7 @@ func (s *Server) peersLookup(ih metainfo.Hash, found func(netip.AddrPort), scrap
 	return l
 }
 
-func (s *Server) getPeers(ctx context.Context, ih metainfo.Hash, found func(netip.AddrPort), _ bool) (*LookupStats, *lookup, error) {
+func (s *Server) getPeers(ctx context.Context, ih metainfo.Hash, found func(netip.AddrPort)) (*LookupStats, *lookup, error) {
 	// We are a node too: peers announced to us count.
 	s.mu.Lock()
 	now := time.Now()
@@ -147,7 +147,7 @@ func (s *Server) Announce(ctx context.Context, ih metainfo.Hash, port int, impli
 	if !impliedPort && (port <= 0 || port > 65535) {
 		return 0, fmt.Errorf("dht: announce port %d out of range", port)
 	}
-	_, l, err := s.getPeers(ctx, ih, found, true)
+	_, l, err := s.getPeers(ctx, ih, found)
 	if err != nil {
 		return 0, err
 	}
