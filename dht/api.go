@@ -94,6 +94,9 @@ func (s *Server) peersLookup(ih metainfo.Hash, found func(netip.AddrPort), scrap
 				continue
 			}
 			seen[p] = true
+			if l.stats.FirstPeerRoundTrip == 0 {
+				l.stats.FirstPeerRoundTrip = c.depth
+			}
 			if found != nil {
 				found(p)
 			}

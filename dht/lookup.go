@@ -35,6 +35,9 @@ type LookupStats struct {
 	// RoundTrips is the number of sequential round trips the lookup needed:
 	// the deepest hop among the closest nodes that answered.
 	RoundTrips int
+	// FirstPeerRoundTrip is, for get_peers, the round trip on which the
+	// first peer from another node arrived (0 if none did).
+	FirstPeerRoundTrip int
 	// Closest are the up to K closest nodes that answered.
 	Closest []NodeInfo
 }
