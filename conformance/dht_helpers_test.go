@@ -114,3 +114,49 @@ while time.time() < deadline:
     time.sleep(0.1)
 out('DONE')
 `
+
+// dhtLibtorrentV6Script runs one libtorrent session with the DHT on ::1,
+// bootstrapped from our node, that announces an info-hash (as a torrent)
+// and keeps looking up another. Arguments: our UDP port, its port, the
+// info-hash it announces, the one it looks up, and how long to run in
+// seconds. It prints READY, then PEERS <ih> <[ip]:port>... lines.
+const dhtLibtorrentV6Script = `
+import libtorrent as lt, sys, time, binascii
+
+our_port, port, ih_lt, ih_go, duration = sys.argv[1:6]
+our_port, port, duration = int(our_port), int(port), float(duration)
+
+def out(*a):
+    print(*a, flush=True)
+
+mask = lt.alert.category_t.dht_notification | lt.alert.category_t.dht_operation_notification
+s = lt.session({
+    'listen_interfaces': '[::1]:%d' % port,
+    'enable_dht': True, 'enable_lsd': False, 'enable_upnp': False, 'enable_natpmp': False,
+    'dht_bootstrap_nodes': '[::1]:%d' % our_port,
+    'dht_restrict_routing_ips': False, 'dht_restrict_search_ips': False,
+    'dht_prefer_verified_node_ids': False, 'dht_enforce_node_id': False,
+    'dht_ignore_dark_internet': False, 'dht_announce_interval': 5,
+    'dht_block_ratelimit': 100000, 'dht_upload_rate_limit': 1000000,
+    'allow_multiple_connections_per_ip': True, 'alert_mask': mask,
+})
+s.add_dht_node(('::1', our_port))
+out('READY')
+atp = lt.add_torrent_params()
+atp.info_hashes = lt.info_hash_t(lt.sha1_hash(binascii.unhexlify(ih_lt)))
+atp.save_path = '/tmp'
+atp.flags &= ~lt.torrent_flags.paused
+atp.flags &= ~lt.torrent_flags.auto_managed
+s.add_torrent(atp)
+deadline = time.time() + duration
+last = 0
+while time.time() < deadline:
+    if time.time() - last > 2:
+        last = time.time()
+        s.dht_get_peers(lt.sha1_hash(binascii.unhexlify(ih_go)))
+    for al in s.pop_alerts():
+        if isinstance(al, lt.dht_get_peers_reply_alert):
+            out('PEERS', str(al.info_hash), ' '.join('[%s]:%d' % p for p in al.peers()))
+    time.sleep(0.1)
+out('DONE')
+`

@@ -232,3 +232,71 @@ func TestDHTAria2(t *testing.T) {
 		t.Fatalf("aria2 never queried our node: %+v", st)
 	}
 }
+
+// TestDHTLibtorrentIPv6 runs the same exchange over ::1 (BEP 32): nodes
+// travel as nodes6, peers as 18-byte compact addresses.
+func TestDHTLibtorrentIPv6(t *testing.T) {
+	ln, err := net.ListenPacket("udp6", "[::1]:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ourPort := ln.LocalAddr().(*net.UDPAddr).Port
+	s, err := dht.NewServer(ln, &dht.Config{BootstrapNodes: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	probe, err := net.ListenPacket("udp6", "[::1]:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ltPort := probe.LocalAddr().(*net.UDPAddr).Port
+	probe.Close()
+
+	ihLT := metainfo.Hash(dht.RandomID())
+	ihGo := metainfo.Hash(dht.RandomID())
+	p := startPython(t, dhtLibtorrentV6Script, fmt.Sprint(ourPort), fmt.Sprint(ltPort), ihLT.String(), ihGo.String(), "60")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ltAddr := netip.AddrPortFrom(netip.IPv6Loopback(), uint16(ltPort))
+
+	waitFor(t, 30*time.Second, "libtorrent in our IPv6 routing table", func() bool { return s.Stats().Nodes6 >= 1 })
+	if _, err := s.Ping(ctx, ltAddr); err != nil {
+		t.Fatalf("ping libtorrent over IPv6: %v", err)
+	}
+	var mu sync.Mutex
+	found := map[netip.AddrPort]bool{}
+	waitFor(t, 30*time.Second, "get_peers to find libtorrent's IPv6 announce", func() bool {
+		_, _ = s.GetPeers(ctx, ihLT, func(a netip.AddrPort) { mu.Lock(); found[a] = true; mu.Unlock() })
+		mu.Lock()
+		defer mu.Unlock()
+		return found[ltAddr]
+	})
+	// A second node of ours joins, so that the announce is stored by
+	// someone libtorrent asks (a node does not look in its own store).
+	ln2, err := net.ListenPacket("udp6", "[::1]:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := dht.NewServer(ln2, &dht.Config{BootstrapNodes: []string{fmt.Sprintf("[::1]:%d", ourPort)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if err := s2.Bootstrap(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "our second node verified in our table", func() bool { return len(s.Nodes()) >= 2 })
+	if n, err := s.Announce(ctx, ihGo, 6881, false, false, nil); err != nil || n < 2 {
+		t.Fatalf("announce over IPv6: %d nodes, %v", n, err)
+	}
+	want := "PEERS " + ihGo.String() + " "
+	waitFor(t, 30*time.Second, "libtorrent to find our IPv6 announce", func() bool {
+		for _, line := range strings.Split(p.Log(), "\n") {
+			if strings.HasPrefix(line, want) && strings.Contains(line, "[::1]:6881") {
+				return true
+			}
+		}
+		return false
+	})
+}
