@@ -399,66 +399,6 @@ func TestFreedSlotGoesToWaitingPeer(t *testing.T) {
 	})
 }
 
-// A peer that asks for many blocks and reads slowly gets them all, but the
-// session never buffers more than uploadWatermark of them at once.
-func TestUploadBufferBounded(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		n := newPipeNet()
-		data := randomData(4<<20, 17)
-		mi := makeTorrent(t, "big.bin", data, 256<<10)
-		st := &storage.Memory{}
-		fill(t, st, mi, data)
-		s := newPipeSession(t, n, "10.0.0.1:6881", &Config{Storage: st})
-		defer s.Close()
-		tor, err := s.AddTorrent(context.Background(), mi, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := dialRaw(t, n, "10.0.0.9", "10.0.0.1:6881", mi, rawID('i'), fastExt)
-		p.next()
-		p.next()
-		p.send(peerwire.Interested{})
-		p.next() // unchoke
-		var reqs []byte
-		for i := 0; i < len(data)/16384; i++ {
-			reqs = peerwire.Request{Index: uint32(i / 16), Begin: uint32(i%16) * 16384, Length: 16384}.AppendTo(reqs)
-		}
-		if _, err := p.c.(io.Writer).Write(reqs); err != nil {
-			t.Fatal(err)
-		}
-		// The peer reads nothing for a while: the session's buffer fills
-		// to the watermark and stops there.
-		time.Sleep(time.Second)
-		synctest.Wait()
-		type state struct {
-			buffered int64
-			queued   int
-		}
-		got := make(chan state, 1)
-		tor.inbox.post(func() {
-			for c := range tor.conns {
-				got <- state{tor.uploadsBuffered(c), len(c.uploadQueue)}
-			}
-		})
-		st1 := <-got
-		if st1.buffered > uploadWatermark+16384 || st1.queued == 0 {
-			t.Fatalf("buffered %d bytes with %d requests waiting; want at most %d buffered", st1.buffered, st1.queued, uploadWatermark+16384)
-		}
-		seen := map[int]bool{}
-		for len(seen) < len(data)/16384 {
-			m, ok := p.next().(*peerwire.Piece)
-			if !ok {
-				t.Fatalf("got %v, want a piece", m)
-			}
-			off := int(m.Index)*256<<10 + int(m.Begin)
-			if seen[off] || !bytes.Equal(m.Block, data[off:off+16384]) {
-				t.Fatalf("block at %d: wrong data or sent twice", off)
-			}
-			seen[off] = true
-		}
-	})
-}
-
 // With more interested peers than upload slots, the seeding choker rotates
 // the slots so that every peer is unchoked in turn.
 func TestChokerRotatesSlots(t *testing.T) {
@@ -493,40 +433,6 @@ func TestChokerRotatesSlots(t *testing.T) {
 			if unchokes[i].Load() == 0 {
 				t.Errorf("peer %d was never unchoked in 2 minutes", i)
 			}
-		}
-	})
-}
-
-// The session-wide connection limit holds across torrents.
-func TestSessionConnectionLimit(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		n := newPipeNet()
-		s := newPipeSession(t, n, "10.0.0.1:6881", &Config{MaxConnections: 2})
-		defer s.Close()
-		var mis []*metainfo.MetaInfo
-		for i := range 2 {
-			data := randomData(64<<10, uint64(20+i))
-			mi := makeTorrent(t, fmt.Sprintf("t%d.bin", i), data, 16<<10)
-			if _, err := s.AddTorrent(context.Background(), mi, nil); err != nil {
-				t.Fatal(err)
-			}
-			mis = append(mis, mi)
-		}
-		a := dialRaw(t, n, "10.0.0.8", "10.0.0.1:6881", mis[0], rawID('p'), fastExt)
-		a.next()
-		b := dialRaw(t, n, "10.0.0.9", "10.0.0.1:6881", mis[1], rawID('q'), fastExt)
-		b.next()
-		c := dialRaw(t, n, "10.0.0.10", "10.0.0.1:6881", mis[1], rawID('r'), fastExt)
-		c.expectClosed()
-		// One leaves: a new connection fits again.
-		a.c.Close()
-		time.Sleep(time.Second)
-		d := dialRaw(t, n, "10.0.0.11", "10.0.0.1:6881", mis[0], rawID('s'), fastExt)
-		if m, ok := d.next().(*peerwire.Extended); !ok {
-			t.Fatalf("got %v, want the extended handshake", m)
-		}
-		if got := s.Stats().Peers; got != 2 {
-			t.Fatalf("%d peers, want 2", got)
 		}
 	})
 }
