@@ -221,3 +221,33 @@ func (d *hangingDialer) DialContext(ctx context.Context, network, addr string) (
 	<-ctx.Done()
 	return nil, fmt.Errorf("dial %s: %w", addr, ctx.Err())
 }
+
+// Beyond Config.MaxPendingHandshakes, new connections are closed at once.
+func TestMaxPendingHandshakes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := newPipeNet()
+		s, mi, _ := seederSetup(t, n, &Config{MaxPendingHandshakes: 1})
+		defer s.Close()
+		d := pipeDialer{n: n, host: netip.MustParseAddr("10.0.0.9")}
+		silent, err := d.DialContext(context.Background(), "tcp", "10.0.0.1:6881")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer silent.Close()
+		synctest.Wait()
+		second, err := d.DialContext(context.Background(), "tcp", "10.0.0.1:6881")
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		if _, err := second.Read(make([]byte, 1)); err == nil || time.Since(start) != 0 {
+			t.Fatalf("second connection: err %v after %v, want closed at once", err, time.Since(start))
+		}
+		silent.Close()
+		synctest.Wait()
+		p := dialRaw(t, n, "10.0.0.9", "10.0.0.1:6881", mi, rawID('D'), fastExt)
+		if _, ok := p.next().(*peerwire.Extended); !ok {
+			t.Fatal("a handshake after the slot freed was not answered")
+		}
+	})
+}
