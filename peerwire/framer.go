@@ -20,12 +20,12 @@ const (
 	// BlockSize is the block size every client requests (16 KiB).
 	BlockSize = 16 << 10
 	// MaxRequestLength is the largest request, cancel, reject or piece
-	// block accepted from a peer: 128 KiB, as libtorrent accepts. Larger
+	// block accepted from a peer: 128 KiB (every client requests 16 KiB). Larger
 	// ones are ErrBadRequestLength.
 	MaxRequestLength = 128 << 10
 	// MaxHashesPerRequest is the largest Length accepted in a BEP 52 hash
 	// request, hashes or hash reject message. The BEP says SHOULD NOT
-	// exceed 512; like libtorrent we allow up to 8192 from peers.
+	// exceed 512; we allow up to 8192 from peers and refuse more.
 	MaxHashesPerRequest = 8192
 	// MaxKeepAlives is how many keep-alives in a row, with no other
 	// message between them, ReadMessage accepts before failing with
