@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bittern/bittern/storage"
+	"github.com/bittern/bittern/tracker"
 )
 
 // Dialer opens outgoing peer connections. *net.Dialer satisfies it; tests
@@ -122,6 +123,17 @@ type Config struct {
 	// again; it doubles with each failure. If zero, DefaultRetryBackoff.
 	RetryBackoff time.Duration
 
+	// NoTrackers disables announcing to trackers.
+	NoTrackers bool
+	// Tracker configures the tracker clients (tracker.Multi, one per
+	// torrent): HTTP client, UDP timeouts, backoff. The zero value works.
+	// If Tracker.Config.Logger is nil, Logger is used.
+	Tracker tracker.MultiConfig
+	// TrackerStopTimeout bounds the "stopped" announce sent when a torrent
+	// is removed or the session closes. If zero,
+	// DefaultTrackerStopTimeout.
+	TrackerStopTimeout time.Duration
+
 	// IOWorkers is the number of goroutines doing disk I/O and hashing for
 	// all torrents. If zero, 2*GOMAXPROCS.
 	IOWorkers int
@@ -160,6 +172,7 @@ func (c *Config) withDefaults() Config {
 	setDefault(&d.ChokeInterval, DefaultChokeInterval)
 	setDefault(&d.RetryBackoff, DefaultRetryBackoff)
 	setDefault(&d.RequestTimeout, DefaultRequestTimeout)
+	setDefault(&d.TrackerStopTimeout, DefaultTrackerStopTimeout)
 	setDefault(&d.IOWorkers, 2*runtime.GOMAXPROCS(0))
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)

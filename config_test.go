@@ -15,14 +15,15 @@ import (
 
 // Every field of a nil Config gets a working default, except those whose
 // zero value is meaningful (nil Storage and Listener, false NoListen, zero
-// PeerID).
+// PeerID, false NoTrackers, and Tracker, whose zero value tracker.Multi
+// fills in).
 func TestConfigDefaults(t *testing.T) {
 	d := (*Config)(nil).withDefaults()
 	v := reflect.ValueOf(d)
 	for i := range v.NumField() {
 		name := v.Type().Field(i).Name
 		switch name {
-		case "Storage", "Listener", "NoListen", "PeerID":
+		case "Storage", "Listener", "NoListen", "PeerID", "NoTrackers", "Tracker":
 			continue
 		}
 		if v.Field(i).IsZero() {

@@ -57,6 +57,14 @@
 // -7, or at once if it sent every block of a failed piece, it is dropped
 // and its peer ID and IP address are refused from then on.
 //
+// Trackers: each torrent announces to its metainfo's trackers (and
+// TorrentOptions.Trackers) through a tracker.Multi (BEP 12 tiers; HTTP and
+// UDP): at once when added, again at the interval the tracker asks for (at
+// least MinAnnounceInterval), at once when the download completes, and
+// "stopped" when it is removed or the session closes, bounded by
+// Config.TrackerStopTimeout. Peers in the replies are dialled. Config.
+// NoTrackers turns this off.
+//
 // Each IPv4 peer with the Fast extension is granted the pieces we have of
 // its BEP 6 allowed fast set (10 pieces), served even while it is choked.
 //
@@ -106,7 +114,7 @@
 //
 // # Not yet
 //
-// Trackers, DHT, PEX, magnet links, v2 torrents (and the v2 swarm of hybrid
+// DHT, PEX, magnet links, v2 torrents (and the v2 swarm of hybrid
 // ones), encryption, uTP, rate limits, file priorities, streaming readers,
 // and an event stream come in later versions.
 package bittern

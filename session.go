@@ -22,8 +22,10 @@ var ourReserved = peerwire.Reserved{}.Set(peerwire.ReservedFast).Set(peerwire.Re
 type Session struct {
 	cfg    Config
 	peerID [20]byte
-	ln     Listener
-	io     *ioPool
+	// announceKey is the tracker "key" of every announce (BEP 3, BEP 15).
+	announceKey uint32
+	ln          Listener
+	io          *ioPool
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -46,11 +48,12 @@ type Session struct {
 func NewSession(cfg *Config) (*Session, error) {
 	c := cfg.withDefaults()
 	s := &Session{
-		cfg:        c,
-		peerID:     c.PeerID,
-		torrents:   make(map[metainfo.Hash]*Torrent),
-		handshakes: make(chan struct{}, c.MaxPendingHandshakes),
-		writeSlots: make(chan struct{}, c.MaxQueuedBlocks),
+		cfg:         c,
+		peerID:      c.PeerID,
+		torrents:    make(map[metainfo.Hash]*Torrent),
+		handshakes:  make(chan struct{}, c.MaxPendingHandshakes),
+		writeSlots:  make(chan struct{}, c.MaxQueuedBlocks),
+		announceKey: newAnnounceKey(),
 	}
 	if s.peerID == ([20]byte{}) {
 		s.peerID = peerwire.NewPeerID(peerwire.PeerIDPrefix)

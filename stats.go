@@ -22,6 +22,10 @@ type TorrentStats struct {
 	UploadRate   float64 // payload bytes/s sent, over the last second
 	Complete     bool    // every piece is verified
 	Paused       bool    // Pause was called (and not Resume)
+	// TrackerAnnounces counts announces a tracker answered;
+	// TrackerErrors those no tracker answered.
+	TrackerAnnounces int64
+	TrackerErrors    int64
 	// ETA estimates the time until completion at the current download
 	// rate: 0 once complete, -1 while nothing is being received.
 	ETA time.Duration
@@ -32,18 +36,20 @@ func (t *Torrent) Stats() TorrentStats {
 	n := t.info.NumPieces()
 	have := int(t.numHave.Load())
 	st := TorrentStats{
-		Pieces:       n,
-		PiecesHave:   have,
-		Length:       t.info.TotalLength(),
-		Downloaded:   t.downloaded.Load(),
-		Uploaded:     t.uploaded.Load(),
-		Wasted:       t.wasted.Load(),
-		HashFailures: t.hashFails.Load(),
-		Peers:        int(t.numPeers.Load()),
-		BannedPeers:  int(t.numBanned.Load()),
-		DownloadRate: math.Float64frombits(t.downRate.Load()),
-		UploadRate:   math.Float64frombits(t.upRate.Load()),
-		Paused:       t.isPaused.Load(),
+		Pieces:           n,
+		PiecesHave:       have,
+		Length:           t.info.TotalLength(),
+		Downloaded:       t.downloaded.Load(),
+		Uploaded:         t.uploaded.Load(),
+		Wasted:           t.wasted.Load(),
+		HashFailures:     t.hashFails.Load(),
+		Peers:            int(t.numPeers.Load()),
+		BannedPeers:      int(t.numBanned.Load()),
+		DownloadRate:     math.Float64frombits(t.downRate.Load()),
+		UploadRate:       math.Float64frombits(t.upRate.Load()),
+		Paused:           t.isPaused.Load(),
+		TrackerAnnounces: t.trackerAnnounces.Load(),
+		TrackerErrors:    t.trackerErrors.Load(),
 	}
 	select {
 	case <-t.complete:

@@ -25,6 +25,9 @@ type TorrentOptions struct {
 	// Peers are dialled as soon as the torrent starts, as if passed to
 	// AddPeers.
 	Peers []netip.AddrPort
+	// Trackers are announce tiers used in addition to the metainfo's
+	// (BEP 12: each inner slice is a tier).
+	Trackers [][]string
 }
 
 // Torrent is one torrent of a Session. Its methods are safe for concurrent
@@ -45,6 +48,9 @@ type Torrent struct {
 	wg     sync.WaitGroup // reader, writer and dial goroutines
 	jobs   sync.WaitGroup // I/O jobs in the pool
 	owner  chan struct{}  // closed when the owner goroutine returns
+	bg     sync.WaitGroup // the tracker announcer
+	bgMu   sync.Mutex     // orders bg.Add before shutdown's bg.Wait
+	bgDone bool           // shutdown began: start nothing more in bg
 
 	complete     chan struct{} // closed when every piece is verified
 	completeOnce sync.Once
@@ -63,6 +69,9 @@ type Torrent struct {
 	numBanned  atomic.Int64
 	downRate   atomic.Uint64 // math.Float64bits, bytes/s
 	upRate     atomic.Uint64
+
+	trackerAnnounces atomic.Int64 // announces some tracker answered
+	trackerErrors    atomic.Int64 // announces no tracker answered
 
 	ownerState // touched only by the owner goroutine
 }
@@ -133,6 +142,7 @@ func (s *Session) AddTorrent(ctx context.Context, mi *metainfo.MetaInfo, opts *T
 	if len(opts.Peers) > 0 {
 		t.AddPeers(opts.Peers...)
 	}
+	t.startAnnouncer(trackerTiers(mi.Trackers(), opts.Trackers))
 	return t, nil
 }
 
@@ -301,8 +311,12 @@ func (t *Torrent) handoff(conn net.Conn, hs peerwire.Handshake, outgoing bool) {
 // record (if the storage keeps one) and closes the storage.
 func (t *Torrent) shutdown() {
 	t.shutOnce.Do(func() {
+		t.bgMu.Lock()
+		t.bgDone = true
+		t.bgMu.Unlock()
 		t.cancel()
 		<-t.owner
+		t.bg.Wait() // the "stopped" announce, bounded by Config.TrackerStopTimeout
 		t.wg.Wait()
 		t.jobs.Wait()
 		// Blocks the owner never took give back their write slots.

@@ -1,0 +1,158 @@
+package bittern
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"github.com/bittern/bittern/tracker"
+)
+
+// Tracker announce timing.
+const (
+	// DefaultAnnounceInterval is used when a tracker's reply names no
+	// interval.
+	DefaultAnnounceInterval = 30 * time.Minute
+	// MinAnnounceInterval is the shortest wait between regular announces,
+	// whatever a tracker asks for.
+	MinAnnounceInterval = 30 * time.Second
+	// DefaultTrackerStopTimeout bounds the "stopped" announce made when a
+	// torrent is removed or the session closes.
+	DefaultTrackerStopTimeout = 5 * time.Second
+	// announceRetryMin and announceRetryMax bound the wait after an
+	// announce that no tracker answered; it doubles with each failure.
+	announceRetryMin = 15 * time.Second
+	announceRetryMax = 30 * time.Minute
+)
+
+// trackerTiers returns the announce tiers of a torrent: its metainfo's and
+// then the extra ones given, without duplicates (tracker.NewMulti drops
+// them too).
+func trackerTiers(base, extra [][]string) [][]string {
+	tiers := make([][]string, 0, len(base)+len(extra))
+	for _, t := range base {
+		tiers = append(tiers, append([]string(nil), t...))
+	}
+	for _, t := range extra {
+		tiers = append(tiers, append([]string(nil), t...))
+	}
+	return tiers
+}
+
+// startAnnouncer starts the goroutine that announces the torrent to its
+// trackers, if it has any and trackers are not disabled.
+func (t *Torrent) startAnnouncer(tiers [][]string) {
+	if t.s.cfg.NoTrackers {
+		return
+	}
+	n := 0
+	for _, tier := range tiers {
+		n += len(tier)
+	}
+	if n == 0 {
+		return
+	}
+	mc := t.s.cfg.Tracker
+	if mc.Config.Logger == nil {
+		mc.Config.Logger = t.log
+	}
+	m := tracker.NewMulti(tiers, &mc)
+	if len(m.Tiers()) == 0 {
+		m.Close()
+		return
+	}
+	t.bgMu.Lock()
+	defer t.bgMu.Unlock()
+	if t.bgDone {
+		m.Close()
+		return
+	}
+	t.bg.Add(1)
+	go t.announceLoop(m)
+}
+
+// announceRequest describes the torrent's state to its trackers.
+func (t *Torrent) announceRequest(ev tracker.Event) tracker.AnnounceRequest {
+	left := t.info.TotalLength() - t.bytesHave.Load()
+	if left < 0 {
+		left = 0
+	}
+	return tracker.AnnounceRequest{
+		InfoHash:   t.ih,
+		PeerID:     t.s.peerID,
+		Port:       uint16(t.s.listenPort()),
+		Uploaded:   t.uploaded.Load(),
+		Downloaded: t.downloaded.Load(),
+		Left:       left,
+		Event:      ev,
+		Key:        t.s.announceKey,
+	}
+}
+
+// announceLoop announces to the torrent's trackers: at once (tracker.Multi
+// sends "started" to each tracker first), then at the interval the tracker
+// asks for, at once again when the torrent completes ("completed"), and
+// "stopped" when the torrent ends, bounded by Config.TrackerStopTimeout.
+// Peers in the replies go to the torrent's dial queue.
+func (t *Torrent) announceLoop(m *tracker.Multi) {
+	defer t.bg.Done()
+	defer m.Close()
+	complete := t.complete
+	select {
+	case <-complete:
+		complete = nil // complete from the start: nothing to report later
+	default:
+	}
+	fails := 0
+	for {
+		resp, err := m.Announce(t.ctx, t.announceRequest(tracker.EventNone))
+		if t.ctx.Err() != nil {
+			break
+		}
+		var wait time.Duration
+		if err != nil {
+			fails++
+			wait = min(announceRetryMin<<min(fails-1, 10), announceRetryMax)
+			t.trackerErrors.Add(1)
+			t.log.Debug("announce", "err", err, "retry", wait)
+		} else {
+			fails = 0
+			t.trackerAnnounces.Add(1)
+			wait = resp.Interval
+			if wait <= 0 {
+				wait = DefaultAnnounceInterval
+			}
+			wait = max(wait, resp.MinInterval, MinAnnounceInterval)
+			t.log.Debug("announce", "peers", len(resp.Peers), "seeders", resp.Seeders, "leechers", resp.Leechers, "interval", wait)
+			if len(resp.Peers) > 0 {
+				t.AddPeers(resp.Peers...)
+			}
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-t.ctx.Done():
+		case <-timer.C:
+		case <-complete:
+			complete = nil // announce now: "completed"
+		}
+		timer.Stop()
+		if t.ctx.Err() != nil {
+			break
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), t.s.cfg.TrackerStopTimeout)
+	defer cancel()
+	if _, err := m.Announce(ctx, t.announceRequest(tracker.EventStopped)); err != nil && !errors.Is(err, tracker.ErrNoTrackers) {
+		t.log.Debug("announce stopped", "err", err)
+	}
+}
+
+// newAnnounceKey returns a random non-zero tracker "key".
+func newAnnounceKey() uint32 {
+	for {
+		if k := rand.Uint32(); k != 0 {
+			return k
+		}
+	}
+}
