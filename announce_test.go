@@ -211,4 +211,3 @@ func TestTorrentOptionsTrackers(t *testing.T) {
 		}
 	})
 }
-
