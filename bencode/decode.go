@@ -22,9 +22,16 @@ type Unmarshaler interface {
 // decoding. A value that does not fit its Go destination is skipped and the
 // rest is still decoded; the first such *UnmarshalTypeError is returned.
 func Unmarshal(data []byte, v any) error {
-	d := decodeState{scanner: scanner{data: data, maxDepth: DefaultMaxDepth}}
-	return d.unmarshal(v)
+	d := decodeStatePool.Get().(*decodeState)
+	*d = decodeState{scanner: scanner{data: data, maxDepth: DefaultMaxDepth}, bounds: d.bounds[:0]}
+	err := d.unmarshal(v)
+	*d = decodeState{bounds: d.bounds[:0]} // keep the scratch, not the input
+	decodeStatePool.Put(d)
+	return err
 }
+
+// decodeStatePool recycles decode states and their scratch space.
+var decodeStatePool = sync.Pool{New: func() any { return new(decodeState) }}
 
 // decodeState decodes one value held in memory.
 type decodeState struct {
