@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/bittern/bittern"
+	"github.com/bittern/bittern/metainfo"
+)
+
+// child runs bench's bittern seeder or leecher. It speaks the line protocol
+// that the libtorrent and anacrolix children speak too:
+//
+//	seed  -torrent T -data DIR            prints "listening PORT" once the
+//	                                      data is checked, serves until stdin closes
+//	leech -torrent T -data DIR -peer ADDR prints "done NANOSECONDS" once complete
+func child(role string, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench "+role, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	torrentPath := fs.String("torrent", "", "the .torrent file")
+	data := fs.String("data", "", "data directory")
+	peer := fs.String("peer", "", "the seeder's address (leech only)")
+	timeout := fs.Duration("timeout", 10*time.Minute, "give up after this long")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	if err := runChild(ctx, role, *torrentPath, *data, *peer, stdout); err != nil {
+		fmt.Fprintf(stderr, "bench %s: %v\n", role, err)
+		return 1
+	}
+	return 0
+}
+
+func runChild(ctx context.Context, role, torrentPath, data, peer string, stdout io.Writer) error {
+	mi, err := metainfo.LoadFile(torrentPath)
+	if err != nil {
+		return err
+	}
+	s, err := bittern.NewSession(&bittern.Config{ListenAddr: "127.0.0.1:0", DataDir: data})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	switch role {
+	case "seed":
+		t, err := s.AddTorrent(ctx, mi, nil)
+		if err != nil {
+			return err
+		}
+		if st := t.Stats(); !st.Complete {
+			return fmt.Errorf("seed data incomplete: %d of %d pieces verified", st.PiecesHave, st.Pieces)
+		}
+		_, port, _ := net.SplitHostPort(s.Addr().String())
+		fmt.Fprintln(stdout, "listening", port)
+		closed := make(chan struct{})
+		go func() { io.Copy(io.Discard, os.Stdin); close(closed) }()
+		select {
+		case <-closed:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	case "leech":
+		addr, err := netip.ParseAddrPort(peer)
+		if err != nil {
+			return fmt.Errorf("-peer: %w", err)
+		}
+		start := time.Now()
+		t, err := s.AddTorrent(ctx, mi, &bittern.TorrentOptions{Peers: []netip.AddrPort{addr}})
+		if err != nil {
+			return err
+		}
+		if err := t.Wait(ctx); err != nil {
+			st := t.Stats()
+			return fmt.Errorf("%w after %d of %d pieces", err, st.PiecesHave, st.Pieces)
+		}
+		fmt.Fprintln(stdout, "done", strconv.FormatInt(time.Since(start).Nanoseconds(), 10))
+		return nil
+	}
+	return fmt.Errorf("unknown role %q", role)
+}
