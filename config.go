@@ -134,6 +134,11 @@ type Config struct {
 	// DefaultTrackerStopTimeout.
 	TrackerStopTimeout time.Duration
 
+	// MaxMetadataSize caps the size of an info dictionary fetched from
+	// peers for a magnet link (BEP 9); peers announcing more are dropped.
+	// If zero, DefaultMaxMetadataSize.
+	MaxMetadataSize int
+
 	// IOWorkers is the number of goroutines doing disk I/O and hashing for
 	// all torrents. If zero, 2*GOMAXPROCS.
 	IOWorkers int
@@ -173,6 +178,7 @@ func (c *Config) withDefaults() Config {
 	setDefault(&d.RetryBackoff, DefaultRetryBackoff)
 	setDefault(&d.RequestTimeout, DefaultRequestTimeout)
 	setDefault(&d.TrackerStopTimeout, DefaultTrackerStopTimeout)
+	setDefault(&d.MaxMetadataSize, DefaultMaxMetadataSize)
 	setDefault(&d.IOWorkers, 2*runtime.GOMAXPROCS(0))
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)

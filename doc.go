@@ -65,6 +65,14 @@
 // Config.TrackerStopTimeout. Peers in the replies are dialled. Config.
 // NoTrackers turns this off.
 //
+// Magnet links (BEP 9): Session.AddMagnet dials the link's "x.pe" peers
+// and those its "tr" trackers return, fetches the info dictionary over
+// ut_metadata (each peer keeps a few piece requests outstanding; at most
+// Config.MaxMetadataSize bytes), checks its SHA-1 against the info-hash
+// (peers that sent a dictionary failing the check are not asked again),
+// then adds the torrent as AddTorrent does. Every torrent serves its info
+// dictionary to peers that ask, up to twice over per connection.
+//
 // Each IPv4 peer with the Fast extension is granted the pieces we have of
 // its BEP 6 allowed fast set (10 pieces), served even while it is choked.
 //
@@ -114,7 +122,8 @@
 //
 // # Not yet
 //
-// DHT, PEX, magnet links, v2 torrents (and the v2 swarm of hybrid
+// DHT, PEX, magnet links with only a v2 info-hash, incoming connections
+// for a magnet whose metadata is still being fetched, v2 torrents (and the v2 swarm of hybrid
 // ones), encryption, uTP, rate limits, file priorities, streaming readers,
 // and an event stream come in later versions.
 package bittern

@@ -107,9 +107,18 @@ func (t *Torrent) handleMessage(c *peerConn, ev peerEvent) {
 		if ev.extID == 0 {
 			var h extHandshake
 			// A malformed handshake only loses us the peer's reqq.
-			if bencode.Unmarshal(ev.data, &h) == nil && h.Reqq > 0 {
-				c.reqq = h.Reqq
+			if bencode.Unmarshal(ev.data, &h) == nil {
+				if h.Reqq > 0 {
+					c.reqq = h.Reqq
+				}
+				if id, ok := h.M[peerwire.ExtMetadata]; ok && id >= 0 && id <= 255 {
+					c.metaID = uint8(id)
+				}
 			}
+			return
+		}
+		if ev.extID == extIDMetadata {
+			t.onMetadataMessage(c, ev.data)
 		}
 	case peerwire.IDPiece:
 		t.onPiece(c, ev)

@@ -330,7 +330,13 @@ func (t *Torrent) acceptConn(ev peerEvent) {
 
 	var msg []byte
 	if c.ext {
-		payload, err := bencode.Marshal(extHandshake{M: map[string]int{}, V: "bittern 0.1", Reqq: cfg.MaxUploadQueue, P: t.s.listenPort()})
+		payload, err := bencode.Marshal(extHandshake{
+			M:            map[string]int{peerwire.ExtMetadata: extIDMetadata},
+			V:            "bittern 0.1",
+			Reqq:         cfg.MaxUploadQueue,
+			P:            t.s.listenPort(),
+			MetadataSize: len(t.mi.InfoBytes),
+		})
 		if err == nil {
 			msg = peerwire.Extended{ExtendedID: 0, Payload: payload}.AppendTo(msg)
 		}
@@ -372,7 +378,16 @@ type extHandshake struct {
 	V    string         `bencode:"v,omitempty"`
 	Reqq int            `bencode:"reqq,omitempty"`
 	P    int            `bencode:"p,omitempty"` // our listening port
+	// MetadataSize is the size of the info dictionary (BEP 9).
+	MetadataSize int `bencode:"metadata_size,omitempty"`
 }
+
+// Extended message IDs we ask peers to send extension messages with (our
+// handshake's "m").
+const (
+	extIDMetadata = 2 // ut_metadata, BEP 9
+	extIDPEX      = 1 // ut_pex, BEP 11
+)
 
 // dropConn forgets a connection and closes it.
 func (t *Torrent) dropConn(c *peerConn, err error) {

@@ -56,6 +56,8 @@ type peerConn struct {
 	peerChoking    bool
 	peerInterested bool
 	reqq           int                   // the peer's BEP 10 reqq; 0 if unknown
+	metaID         uint8                 // the peer's ut_metadata ID; 0 if none
+	metaServed     int                   // ut_metadata pieces sent to it
 	uploads        map[blockKey]struct{} // requests we were asked and will serve
 	uploadQueue    []blockKey            // accepted requests not yet being read
 	allowedFast    []uint32              // pieces we let it request while choked

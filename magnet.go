@@ -1,0 +1,390 @@
+package bittern
+
+import (
+	"context"
+	"crypto/sha1"
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/bittern/bittern/bencode"
+	"github.com/bittern/bittern/metainfo"
+	"github.com/bittern/bittern/peerwire"
+	"github.com/bittern/bittern/tracker"
+)
+
+// DefaultMaxMetadataSize is the default cap on the size of an info
+// dictionary fetched from peers (Config.MaxMetadataSize).
+const DefaultMaxMetadataSize = 8 << 20
+
+// Errors of the metadata exchange, seen in Debug logs.
+var (
+	errNoMetadataExt   = errors.New("bittern: peer does not offer ut_metadata")
+	errMetadataSize    = errors.New("bittern: metadata size out of bounds")
+	errMetadataReject  = errors.New("bittern: peer rejected a metadata request")
+	errMetadataBadHash = errors.New("bittern: metadata does not match the info-hash")
+)
+
+// AddMagnet adds a torrent from a magnet link (BEP 9). It fetches the info
+// dictionary from peers — those of opts.Peers and the link's "x.pe"
+// hints, and those the link's "tr" trackers and opts.Trackers return —
+// checks it against the link's info-hash, and then adds the torrent as
+// AddTorrent does, with the link's trackers. It blocks until the metadata
+// has arrived and been checked, ctx ends, or the session closes.
+//
+// Metadata larger than Config.MaxMetadataSize is refused. Links with only a
+// v2 info-hash ("btmh") are not supported yet (ErrUnsupported).
+func (s *Session) AddMagnet(ctx context.Context, uri string, opts *TorrentOptions) (*Torrent, error) {
+	m, err := metainfo.ParseMagnet(uri)
+	if err != nil {
+		return nil, fmt.Errorf("bittern: %w", err)
+	}
+	if m.InfoHash.IsZero() {
+		return nil, fmt.Errorf("%w: magnet link without a v1 info-hash", ErrUnsupported)
+	}
+	var o TorrentOptions
+	if opts != nil {
+		o = *opts
+	}
+	peers := append([]netip.AddrPort(nil), o.Peers...)
+	for _, p := range m.Peers {
+		if ap, err := netip.ParseAddrPort(p); err == nil {
+			peers = append(peers, ap)
+		} else {
+			s.cfg.Logger.Debug("magnet: x.pe peer is not an IP address and port", "peer", p)
+		}
+	}
+	var tiers [][]string
+	for _, tr := range m.Trackers {
+		tiers = append(tiers, []string{tr})
+	}
+	tiers = append(tiers, o.Trackers...)
+
+	s.mu.Lock()
+	closed, dup := s.closed, s.torrents[m.InfoHash] != nil
+	if !closed {
+		s.adding.Add(1)
+	}
+	s.mu.Unlock()
+	if closed {
+		return nil, ErrClosed
+	}
+	defer s.adding.Done()
+	if dup {
+		return nil, ErrDuplicateTorrent
+	}
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(s.ctx, cancel)
+	defer stop()
+	f := newMetaFetch(s, m.InfoHash)
+	info, err := f.run(fctx, peers, tiers)
+	if err != nil {
+		if s.ctx.Err() != nil {
+			return nil, ErrClosed
+		}
+		return nil, err
+	}
+	mi, err := magnetMetaInfo(info, tiers)
+	if err != nil {
+		return nil, err
+	}
+	o.Peers = append(peers, f.sources()...)
+	o.Trackers = nil // they are in mi
+	return s.AddTorrent(ctx, mi, &o)
+}
+
+// magnetMetaInfo builds the metainfo of a fetched info dictionary.
+func magnetMetaInfo(info []byte, tiers [][]string) (*metainfo.MetaInfo, error) {
+	d := map[string]any{"info": bencode.RawMessage(info)}
+	if len(tiers) > 0 {
+		d["announce"] = tiers[0][0]
+		d["announce-list"] = tiers
+	}
+	b, err := bencode.Marshal(d)
+	if err != nil {
+		return nil, fmt.Errorf("bittern: %w", err)
+	}
+	mi, err := metainfo.Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("bittern: metadata from peers: %w", err)
+	}
+	return mi, nil
+}
+
+// metaFetch fetches one torrent's info dictionary from peers. Each peer
+// connection runs on its own goroutine; the shared progress below is
+// guarded by mu.
+type metaFetch struct {
+	s  *Session
+	ih metainfo.Hash
+
+	addrs chan netip.AddrPort // found by trackers, to dial
+	wg    sync.WaitGroup      // connections and the announcer
+
+	mu      sync.Mutex
+	size    int      // agreed metadata size; 0 until a peer says
+	pieces  [][]byte // received pieces; nil where missing
+	from    []netip.AddrPort
+	got     int
+	asked   []int // piece -> outstanding requests
+	bad     map[netip.AddrPort]bool
+	good    []netip.AddrPort
+	result  []byte
+	done    chan struct{}
+	doneSet bool
+}
+
+func newMetaFetch(s *Session, ih metainfo.Hash) *metaFetch {
+	return &metaFetch{
+		s:     s,
+		ih:    ih,
+		addrs: make(chan netip.AddrPort, 256),
+		bad:   make(map[netip.AddrPort]bool),
+		done:  make(chan struct{}),
+	}
+}
+
+// sources returns the addresses of the peers that sent verified pieces.
+func (f *metaFetch) sources() []netip.AddrPort {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]netip.AddrPort(nil), f.good...)
+}
+
+// run dials peers (at most Config.MaxHalfOpen at a time; each address
+// again after Config.RetryBackoff when it fails) until the metadata is
+// complete and verified or ctx ends, and returns it. Every goroutine it
+// starts has ended when it returns.
+func (f *metaFetch) run(ctx context.Context, peers []netip.AddrPort, tiers [][]string) ([]byte, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer f.wg.Wait()
+	defer cancel()
+	if !f.s.cfg.NoTrackers && len(tiers) > 0 {
+		f.wg.Add(1)
+		go f.announce(ctx, tiers)
+	}
+	type retry struct {
+		addr netip.AddrPort
+		at   time.Time
+	}
+	var (
+		queue   = append([]netip.AddrPort(nil), peers...)
+		known   = make(map[netip.AddrPort]bool)
+		retries []retry
+		active  int
+		ended   = make(chan netip.AddrPort)
+	)
+	for _, a := range peers {
+		known[a] = true
+	}
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		for active < f.s.cfg.MaxHalfOpen && len(queue) > 0 {
+			a := queue[0]
+			queue = queue[1:]
+			if !a.IsValid() || a.Port() == 0 || f.isBad(a) {
+				continue
+			}
+			active++
+			f.wg.Add(1)
+			go func() {
+				defer f.wg.Done()
+				err := f.fetchFrom(ctx, a)
+				f.s.cfg.Logger.Debug("metadata: peer", "torrent", f.ih, "peer", a, "err", err)
+				select {
+				case ended <- a:
+				case <-ctx.Done():
+				}
+			}()
+		}
+		next := time.Hour
+		now := time.Now()
+		for _, r := range retries {
+			next = min(next, r.at.Sub(now))
+		}
+		timer.Reset(max(next, 0))
+		select {
+		case <-f.done:
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			return f.result, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case a := <-f.addrs:
+			if !known[a] {
+				known[a] = true
+				queue = append(queue, a)
+			}
+		case a := <-ended:
+			active--
+			retries = append(retries, retry{a, time.Now().Add(f.s.cfg.RetryBackoff)})
+		case <-timer.C:
+			now := time.Now()
+			kept := retries[:0]
+			for _, r := range retries {
+				if now.Before(r.at) {
+					kept = append(kept, r)
+				} else {
+					queue = append(queue, r.addr)
+				}
+			}
+			retries = kept
+		}
+	}
+}
+
+// announce asks the trackers for peers while the metadata is fetched:
+// at once, then at the interval they ask for. Until the size is known the
+// torrent is announced as having one byte left.
+func (f *metaFetch) announce(ctx context.Context, tiers [][]string) {
+	defer f.wg.Done()
+	mc := f.s.cfg.Tracker
+	if mc.Config.Logger == nil {
+		mc.Config.Logger = f.s.cfg.Logger
+	}
+	m := tracker.NewMulti(tiers, &mc)
+	defer m.Close()
+	fails := 0
+	for {
+		resp, err := m.Announce(ctx, tracker.AnnounceRequest{
+			InfoHash: f.ih, PeerID: f.s.peerID, Port: uint16(f.s.listenPort()), Left: 1, Key: f.s.announceKey,
+		})
+		if ctx.Err() != nil {
+			return
+		}
+		wait := DefaultAnnounceInterval
+		if err != nil {
+			fails++
+			wait = min(announceRetryMin<<min(fails-1, 10), announceRetryMax)
+		} else {
+			fails = 0
+			if resp.Interval > 0 {
+				wait = resp.Interval
+			}
+			wait = max(wait, resp.MinInterval, MinAnnounceInterval)
+			for _, p := range resp.Peers {
+				select {
+				case f.addrs <- p:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (f *metaFetch) isBad(a netip.AddrPort) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.bad[a]
+}
+
+// setSize agrees on the metadata size a peer announced, if it is within
+// bounds and matches what earlier peers said.
+func (f *metaFetch) setSize(n int) error {
+	if n <= 0 || n > f.s.cfg.MaxMetadataSize || n > peerwire.MaxMetadataSize {
+		return fmt.Errorf("%w: %d bytes (cap %d)", errMetadataSize, n, f.s.cfg.MaxMetadataSize)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.size == 0 {
+		f.size = n
+		np := peerwire.NumMetadataPieces(n)
+		f.pieces = make([][]byte, np)
+		f.from = make([]netip.AddrPort, np)
+		f.asked = make([]int, np)
+	}
+	if f.size != n {
+		return fmt.Errorf("%w: %d bytes, others said %d", errMetadataSize, n, f.size)
+	}
+	return nil
+}
+
+// claim picks a missing piece for a connection to request, one nobody has
+// asked for if there is one; mine are the pieces this connection has
+// outstanding. It returns -1 if no piece is left to ask this peer for.
+func (f *metaFetch) claim(mine map[int]bool) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	best := -1
+	for i, p := range f.pieces {
+		if p != nil || mine[i] {
+			continue
+		}
+		if best < 0 || f.asked[i] < f.asked[best] {
+			best = i
+		}
+	}
+	if best >= 0 {
+		f.asked[best]++
+	}
+	return best
+}
+
+// unclaim forgets a connection's outstanding requests.
+func (f *metaFetch) unclaim(mine map[int]bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range mine {
+		if i < len(f.asked) && f.asked[i] > 0 {
+			f.asked[i]--
+		}
+	}
+}
+
+// deliver stores a piece from peer a. When the last piece arrives the
+// whole is checked against the info-hash: on success the fetch is done;
+// on failure every piece is discarded and the peers that sent them are
+// not asked again.
+func (f *metaFetch) deliver(a netip.AddrPort, m peerwire.MetadataMessage) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if m.TotalSize != f.size {
+		return fmt.Errorf("%w: data says %d bytes, agreed %d", errMetadataSize, m.TotalSize, f.size)
+	}
+	if f.doneSet || f.pieces[m.Piece] != nil {
+		return nil
+	}
+	f.pieces[m.Piece] = append([]byte(nil), m.Data...)
+	f.from[m.Piece] = a
+	f.got++
+	if f.got < len(f.pieces) {
+		return nil
+	}
+	h := sha1.New()
+	for _, p := range f.pieces {
+		h.Write(p)
+	}
+	if [20]byte(h.Sum(nil)) != f.ih {
+		for i := range f.pieces {
+			f.bad[f.from[i]] = true
+			f.pieces[i] = nil
+		}
+		f.got = 0
+		return errMetadataBadHash
+	}
+	info := make([]byte, 0, f.size)
+	seen := make(map[netip.AddrPort]bool)
+	for i, p := range f.pieces {
+		info = append(info, p...)
+		if !seen[f.from[i]] {
+			seen[f.from[i]] = true
+			f.good = append(f.good, f.from[i])
+		}
+	}
+	f.result = info
+	f.doneSet = true
+	close(f.done)
+	return nil
+}
