@@ -1,0 +1,158 @@
+// Command seed serves a torrent's data to peers with a bittern Session.
+//
+//	seed -listen ADDR [-no-dht] [-no-trackers]
+//	    [-encryption required|preferred|off] [-timeout D] -data DIR FILE.torrent
+//
+// It checks the data in DIR against the torrent's piece hashes, prints
+// "seeding NAME on ADDR" once every piece is verified, and serves until the
+// timeout or a signal (SIGINT, SIGTERM), printing what it uploaded: a status
+// line redrawn in place on a terminal, a plain line every few seconds
+// otherwise.
+//
+// Exit status: 0 when stopped by the timeout or a signal after seeding;
+// 1 when the data is incomplete or something failed, with the reason on
+// standard error; 2 for bad usage or a feature this version of bittern does
+// not support yet.
+//
+// Not supported yet (bittern has no trackers, DHT or encryption): leechers
+// must connect to ADDR themselves; -encryption required|preferred exit with
+// status 2; -no-dht and -no-trackers are accepted and change nothing.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/bittern/bittern"
+	"github.com/bittern/bittern/metainfo"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// errUsage marks errors that exit with status 2.
+var errUsage = errors.New("usage")
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", "", "TCP address to accept peers on, `ADDR` (required; port 0 picks one)")
+	data := fs.String("data", "", "directory holding the torrent's data, `DIR` (required)")
+	fs.Bool("no-dht", false, "do not use the DHT (bittern has no DHT yet: changes nothing)")
+	noTrackers := fs.Bool("no-trackers", false, "do not announce to the torrent's trackers (bittern has no tracker support yet)")
+	encryption := fs.String("encryption", "off", "peer encryption: required, preferred or off (only off is supported yet)")
+	timeout := fs.Duration("timeout", 0, "stop seeding after this long; 0 means never")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: seed -listen ADDR [-no-dht] [-no-trackers] [-encryption required|preferred|off] [-timeout D] -data DIR FILE.torrent")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	err := seed(ctx, &config{
+		listen: *listen, data: *data, noTrackers: *noTrackers,
+		encryption: *encryption, timeout: *timeout, args: fs.Args(),
+	}, newStatus(stdout), stderr)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintln(stderr, "seed:", strings.TrimSuffix(err.Error(), ": "+errUsage.Error()))
+		return 2
+	default:
+		fmt.Fprintln(stderr, "seed:", err)
+		return 1
+	}
+}
+
+type config struct {
+	listen     string
+	data       string
+	noTrackers bool
+	encryption string
+	timeout    time.Duration
+	args       []string
+}
+
+func seed(ctx context.Context, c *config, st *status, stderr io.Writer) error {
+	if len(c.args) != 1 {
+		return fmt.Errorf("want one FILE.torrent argument, got %d: %w", len(c.args), errUsage)
+	}
+	if c.listen == "" {
+		return fmt.Errorf("-listen ADDR is required: %w", errUsage)
+	}
+	if c.data == "" {
+		return fmt.Errorf("-data DIR is required: %w", errUsage)
+	}
+	switch c.encryption {
+	case "off":
+	case "required", "preferred":
+		return fmt.Errorf("not supported yet: -encryption %s (bittern has no peer encryption yet; use -encryption off): %w", c.encryption, errUsage)
+	default:
+		return fmt.Errorf("-encryption %q: want required, preferred or off: %w", c.encryption, errUsage)
+	}
+	if fi, err := os.Stat(c.data); err != nil {
+		return fmt.Errorf("-data: %w", err)
+	} else if !fi.IsDir() {
+		return fmt.Errorf("-data %s: not a directory: %w", c.data, errUsage)
+	}
+	mi, err := metainfo.LoadFile(c.args[0])
+	if err != nil {
+		return err
+	}
+	if n := trackerURLs(mi); n > 0 && !c.noTrackers {
+		fmt.Fprintf(stderr, "seed: note: trackers are not supported yet; ignoring the torrent's %d tracker URLs\n", n)
+	}
+	if c.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+	}
+	s, err := bittern.NewSession(&bittern.Config{DataDir: c.data, ListenAddr: c.listen})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	start := time.Now()
+	t, err := s.AddTorrent(ctx, mi, nil)
+	if errors.Is(err, bittern.ErrUnsupported) {
+		return fmt.Errorf("not supported yet: %v: %w", err, errUsage)
+	}
+	if err != nil {
+		return fmt.Errorf("checking the data: %w", err)
+	}
+	ts := t.Stats()
+	if !ts.Complete {
+		return fmt.Errorf("the data in %s is incomplete: %d of %d pieces verified", c.data, ts.PiecesHave, ts.Pieces)
+	}
+	info := mi.Info()
+	st.printf("checked %d bytes in %v\n", info.TotalLength(), time.Since(start).Round(time.Millisecond))
+	st.printf("seeding %s on %v\n", info.Name, s.Addr())
+	st.follow(ctx, t)
+	st.printf("stopped (%v): uploaded %d bytes\n", context.Cause(ctx), t.Stats().Uploaded)
+	return nil
+}
+
+// trackerURLs counts the announce URLs of mi's tiers.
+func trackerURLs(mi *metainfo.MetaInfo) int {
+	n := 0
+	for _, tier := range mi.Trackers() {
+		n += len(tier)
+	}
+	return n
+}
