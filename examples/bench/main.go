@@ -19,8 +19,12 @@
 //
 // seconds is the leecher's own measure, from adding the torrent (with the
 // seeder's address) to having every piece verified; process start-up and the
-// seeder's initial check are not counted. The leecher's file is compared
-// with the original byte for byte after every run.
+// seeder's initial check are not counted. seeder_cpu_s likewise counts from
+// the seeder's "listening" line (read from /proc on Linux; elsewhere the whole
+// run), leecher_cpu_s is the leecher's whole run, start-up included, and the
+// peak RSS is each process's maximum (rusage maxrss), which counts the pages
+// of memory-mapped files that libtorrent and anacrolix/torrent use. The
+// leecher's file is compared with the original byte for byte after every run.
 package main
 
 import (

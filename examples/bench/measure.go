@@ -133,6 +133,13 @@ func measure(ctx context.Context, o *options, w *workload, name string, log io.W
 		return nil, fmt.Errorf("seeder: bad port %q", line)
 	}
 	peer := "127.0.0.1:" + line
+	// The seeder's CPU time is counted from here: its start-up and the
+	// check of its data are not part of the transfer. Where this is not
+	// known, the whole run is counted.
+	seedBase, err := processCPU(seeder.cmd.Process.Pid)
+	if err != nil {
+		seedBase = 0
+	}
 
 	leechCmd, err := impls[name](o, "leech", w.torrent, leechDir, peer)
 	if err != nil {
@@ -173,7 +180,7 @@ func measure(ctx context.Context, o *options, w *workload, name string, log io.W
 		Bytes:      w.size,
 		Seconds:    round(secs, 3),
 		MiBPerS:    round(float64(w.size)/(1<<20)/secs, 1),
-		SeederCPU:  round(su.cpu.Seconds(), 2),
+		SeederCPU:  round((su.cpu - seedBase).Seconds(), 2),
 		LeecherCPU: round(lu.cpu.Seconds(), 2),
 		SeederRSS:  round(float64(su.maxRSS)/(1<<20), 1),
 		LeecherRSS: round(float64(lu.maxRSS)/(1<<20), 1),
