@@ -66,6 +66,11 @@ type Config struct {
 	// Dialer opens outgoing connections. If nil, a *net.Dialer.
 	Dialer Dialer
 
+	// Encryption is the MSE/PE policy for outgoing and incoming
+	// connections. If zero, EncryptionAccept: dial in plaintext, accept
+	// both.
+	Encryption Encryption
+
 	// PeerID is this session's peer ID. If zero, a random one starting
 	// with peerwire.PeerIDPrefix.
 	PeerID [20]byte

@@ -16,14 +16,14 @@ import (
 // Every field of a nil Config gets a working default, except those whose
 // zero value is meaningful (nil Storage and Listener, false NoListen, zero
 // PeerID, false NoTrackers, and Tracker, whose zero value tracker.Multi
-// fills in).
+// fills in, and Encryption, whose zero value is a policy).
 func TestConfigDefaults(t *testing.T) {
 	d := (*Config)(nil).withDefaults()
 	v := reflect.ValueOf(d)
 	for i := range v.NumField() {
 		name := v.Type().Field(i).Name
 		switch name {
-		case "Storage", "Listener", "NoListen", "PeerID", "NoTrackers", "Tracker":
+		case "Storage", "Listener", "NoListen", "PeerID", "NoTrackers", "Tracker", "Encryption":
 			continue
 		}
 		if v.Field(i).IsZero() {

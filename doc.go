@@ -73,6 +73,14 @@
 // then adds the torrent as AddTorrent does. Every torrent serves its info
 // dictionary to peers that ask, up to twice over per connection.
 //
+// Encryption (MSE/PE, peerwire/mse): Config.Encryption chooses the
+// policy. The default dials in plaintext and accepts both; preferred dials
+// with MSE and falls back to plaintext once; required refuses plaintext
+// both ways; off never uses MSE. An incoming connection is told apart by
+// its first bytes, and an MSE one is routed to its torrent by the stream
+// key (one map lookup); its BitTorrent handshake must name the same
+// torrent.
+//
 // Each IPv4 peer with the Fast extension is granted the pieces we have of
 // its BEP 6 allowed fast set (10 pieces), served even while it is choked.
 //
@@ -123,7 +131,7 @@
 // # Not yet
 //
 // DHT, PEX, magnet links with only a v2 info-hash, incoming connections
-// for a magnet whose metadata is still being fetched, v2 torrents (and the v2 swarm of hybrid
-// ones), encryption, uTP, rate limits, file priorities, streaming readers,
+// for a magnet whose metadata is still being fetched, v2 torrents (and
+// the v2 swarm of hybrid ones), uTP, rate limits, file priorities, streaming readers,
 // and an event stream come in later versions.
 package bittern

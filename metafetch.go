@@ -21,25 +21,20 @@ func (f *metaFetch) fetchFrom(ctx context.Context, addr netip.AddrPort) error {
 	cfg := &f.s.cfg
 	dctx, cancel := context.WithTimeout(ctx, cfg.HandshakeTimeout)
 	defer cancel()
-	conn, err := cfg.Dialer.DialContext(dctx, "tcp", addr.String())
+	conn, rd, hs, err := f.s.dialHandshake(dctx, f.ih, addr.String())
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-	conn.SetDeadline(time.Now().Add(cfg.HandshakeTimeout))
-	hs, err := peerwire.Initiate(conn, peerwire.Handshake{Reserved: ourReserved, InfoHash: f.ih, PeerID: f.s.peerID}, [20]byte{})
-	if err != nil {
-		return err
-	}
 	if hs.PeerID == f.s.peerID {
 		return errSelfConnection
 	}
 	if !hs.Reserved.Has(peerwire.ReservedExtension) {
 		return errNoMetadataExt
 	}
-	fr := peerwire.NewFramer(conn, conn)
+	fr := peerwire.NewFramer(conn, rd)
 	fr.SetExtensions(ourReserved.Intersect(hs.Reserved))
 	payload, err := bencode.Marshal(extHandshake{
 		M: map[string]int{peerwire.ExtMetadata: extIDMetadata},

@@ -9,6 +9,7 @@ import (
 	"github.com/bittern/bittern/bencode"
 	"github.com/bittern/bittern/internal/bitset"
 	"github.com/bittern/bittern/peerwire"
+	"github.com/bittern/bittern/peerwire/mse"
 	"github.com/bittern/bittern/piecepicker"
 )
 
@@ -104,6 +105,7 @@ func (t *Torrent) closeAll() {
 	t.s.numConns.Add(-int64(len(t.conns)))
 	clear(t.conns)
 	t.numPeers.Store(0)
+	t.numEncrypted.Store(0)
 	t.finalHave = make([]bool, t.picker.NumPieces())
 	for i := range t.finalHave {
 		t.finalHave[i] = t.picker.HasPiece(i)
@@ -222,19 +224,9 @@ func (t *Torrent) dial(addr netip.AddrPort) {
 	ctx, cancel := context.WithTimeout(t.ctx, cfg.HandshakeTimeout)
 	defer cancel()
 	ev := peerEvent{kind: evDialFailed, dialAddr: addr.String()}
-	conn, err := cfg.Dialer.DialContext(ctx, "tcp", addr.String())
+	conn, rd, hs, err := t.s.dialHandshake(ctx, t.ih, addr.String())
 	if err == nil {
-		stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-		var hs peerwire.Handshake
-		hs, err = peerwire.Initiate(conn, peerwire.Handshake{Reserved: ourReserved, InfoHash: t.ih, PeerID: t.s.peerID}, [20]byte{})
-		if !stop() && err == nil {
-			err = ctx.Err()
-		}
-		if err == nil {
-			ev = peerEvent{kind: evNewConn, conn: conn, hs: hs, outgoing: true, dialAddr: addr.String()}
-		} else {
-			conn.Close()
-		}
+		ev = peerEvent{kind: evNewConn, conn: conn, rd: rd, hs: hs, outgoing: true, dialAddr: addr.String()}
 	}
 	ev.err = err
 	select {
@@ -316,8 +308,16 @@ func (t *Torrent) acceptConn(ev peerEvent) {
 	if ev.outgoing {
 		c.addr = ev.dialAddr
 	}
+	if mc, ok := ev.conn.(*mse.Conn); ok && mc.Method() != 0 {
+		c.encrypted = true
+		t.numEncrypted.Add(1)
+	}
 	c.log = t.log.With("peer", c.addr)
-	c.fr = peerwire.NewFramer(ev.conn, ev.conn)
+	rd := ev.rd
+	if rd == nil {
+		rd = ev.conn
+	}
+	c.fr = peerwire.NewFramer(ev.conn, rd)
 	c.fr.SetPieceCount(t.picker.NumPieces())
 	c.fr.SetPieceLength(t.info.PieceLength, t.info.TotalLength())
 	c.lastRecv.Store(time.Now().UnixNano())
@@ -419,6 +419,9 @@ func (t *Torrent) forget(c *peerConn) {
 	t.picker.RemovePeer(c.pp)
 	delete(t.conns, c)
 	t.s.numConns.Add(-1)
+	if c.encrypted {
+		t.numEncrypted.Add(-1)
+	}
 	if t.byID[c.id] == c {
 		delete(t.byID, c.id)
 	}

@@ -1,6 +1,7 @@
 package bittern
 
 import (
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -17,16 +18,17 @@ import (
 // writer goroutines do the blocking I/O; every other field below "owner
 // state" belongs to the torrent's owner goroutine.
 type peerConn struct {
-	t        *Torrent
-	conn     net.Conn
-	fr       *peerwire.Framer
-	addr     string
-	id       [20]byte
-	ip       netip.Addr // invalid if the address is not IP
-	outgoing bool
-	fast     bool // both sides support BEP 6
-	ext      bool // both sides support BEP 10
-	log      *slog.Logger
+	t         *Torrent
+	conn      net.Conn
+	fr        *peerwire.Framer
+	addr      string
+	id        [20]byte
+	ip        netip.Addr // invalid if the address is not IP
+	outgoing  bool
+	fast      bool // both sides support BEP 6
+	ext       bool // both sides support BEP 10
+	encrypted bool // MSE with an RC4 or plaintext payload
+	log       *slog.Logger
 
 	// Writer queue, filled by the owner (never blocking), drained by the
 	// writer goroutine.
@@ -112,7 +114,8 @@ type peerEvent struct {
 	err   error
 
 	// evNewConn and evDialFailed.
-	conn     net.Conn
+	conn     net.Conn  // written to and closed
+	rd       io.Reader // read from; nil means conn
 	hs       peerwire.Handshake
 	outgoing bool
 	dialAddr string

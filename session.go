@@ -11,6 +11,7 @@ import (
 
 	"github.com/bittern/bittern/metainfo"
 	"github.com/bittern/bittern/peerwire"
+	"github.com/bittern/bittern/peerwire/mse"
 )
 
 // ourReserved is the set of extensions this version advertises in its
@@ -39,6 +40,8 @@ type Session struct {
 	mu       sync.Mutex // guards torrents and closed
 	torrents map[metainfo.Hash]*Torrent
 	closed   bool
+
+	skeys mse.SKeys // info-hashes of the torrents, for incoming MSE
 
 	closeOnce sync.Once
 }
@@ -129,6 +132,7 @@ func (s *Session) Remove(t *Torrent) {
 	s.mu.Lock()
 	if s.torrents[t.ih] == t {
 		delete(s.torrents, t.ih)
+		s.skeys.Remove(t.ih)
 	}
 	s.mu.Unlock()
 	t.shutdown()
@@ -214,17 +218,10 @@ func (s *Session) handleIncoming(conn net.Conn) {
 	defer func() { <-s.handshakes }()
 	stop := context.AfterFunc(s.ctx, func() { conn.Close() })
 	defer stop()
+	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.HandshakeTimeout)
+	defer cancel()
 	conn.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
-	var t *Torrent
-	hs, err := peerwire.Answer(conn, func(theirs peerwire.Handshake) (peerwire.Handshake, bool) {
-		s.mu.Lock()
-		t = s.torrents[metainfo.Hash(theirs.InfoHash)]
-		s.mu.Unlock()
-		if t == nil {
-			return peerwire.Handshake{}, false
-		}
-		return peerwire.Handshake{Reserved: ourReserved, InfoHash: theirs.InfoHash, PeerID: s.peerID}, true
-	})
+	wconn, rd, t, hs, err := s.acceptHandshake(ctx, conn)
 	if err != nil {
 		s.cfg.Logger.Debug("incoming handshake", "remote", conn.RemoteAddr(), "err", err)
 		conn.Close()
@@ -242,5 +239,5 @@ func (s *Session) handleIncoming(conn net.Conn) {
 		conn.Close()
 		return
 	}
-	t.handoff(conn, hs, false)
+	t.handoff(wconn, rd, hs, false)
 }

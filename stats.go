@@ -8,20 +8,22 @@ import (
 
 // TorrentStats is a snapshot of a torrent's progress and traffic.
 type TorrentStats struct {
-	Pieces       int     // pieces in the torrent
-	PiecesHave   int     // pieces verified
-	Length       int64   // bytes in the torrent
-	BytesHave    int64   // bytes of verified pieces
-	Downloaded   int64   // payload bytes received, duplicates included
-	Uploaded     int64   // payload bytes sent
-	Wasted       int64   // bytes received and discarded: duplicates, failed pieces
-	HashFailures int64   // pieces that failed their hash check
-	Peers        int     // connected peers
-	BannedPeers  int     // peers banned for sending data that failed hash checks
-	DownloadRate float64 // payload bytes/s received, over the last second
-	UploadRate   float64 // payload bytes/s sent, over the last second
-	Complete     bool    // every piece is verified
-	Paused       bool    // Pause was called (and not Resume)
+	Pieces       int   // pieces in the torrent
+	PiecesHave   int   // pieces verified
+	Length       int64 // bytes in the torrent
+	BytesHave    int64 // bytes of verified pieces
+	Downloaded   int64 // payload bytes received, duplicates included
+	Uploaded     int64 // payload bytes sent
+	Wasted       int64 // bytes received and discarded: duplicates, failed pieces
+	HashFailures int64 // pieces that failed their hash check
+	Peers        int   // connected peers
+	// EncryptedPeers counts the connected peers whose connection uses MSE.
+	EncryptedPeers int
+	BannedPeers    int     // peers banned for sending data that failed hash checks
+	DownloadRate   float64 // payload bytes/s received, over the last second
+	UploadRate     float64 // payload bytes/s sent, over the last second
+	Complete       bool    // every piece is verified
+	Paused         bool    // Pause was called (and not Resume)
 	// TrackerAnnounces counts announces a tracker answered;
 	// TrackerErrors those no tracker answered.
 	TrackerAnnounces int64
@@ -49,6 +51,7 @@ func (t *Torrent) Stats() TorrentStats {
 		UploadRate:       math.Float64frombits(t.upRate.Load()),
 		Paused:           t.isPaused.Load(),
 		TrackerAnnounces: t.trackerAnnounces.Load(),
+		EncryptedPeers:   int(t.numEncrypted.Load()),
 		TrackerErrors:    t.trackerErrors.Load(),
 	}
 	select {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -58,17 +59,18 @@ type Torrent struct {
 	shutOnce     sync.Once
 
 	// Counters read by Stats.
-	downloaded atomic.Int64 // payload bytes received
-	uploaded   atomic.Int64 // payload bytes sent
-	wasted     atomic.Int64 // bytes discarded: duplicates and failed pieces
-	hashFails  atomic.Int64
-	numHave    atomic.Int64
-	bytesHave  atomic.Int64
-	numPeers   atomic.Int64
-	isPaused   atomic.Bool
-	numBanned  atomic.Int64
-	downRate   atomic.Uint64 // math.Float64bits, bytes/s
-	upRate     atomic.Uint64
+	downloaded   atomic.Int64 // payload bytes received
+	uploaded     atomic.Int64 // payload bytes sent
+	wasted       atomic.Int64 // bytes discarded: duplicates and failed pieces
+	hashFails    atomic.Int64
+	numHave      atomic.Int64
+	bytesHave    atomic.Int64
+	numPeers     atomic.Int64
+	numEncrypted atomic.Int64 // connections under MSE
+	isPaused     atomic.Bool
+	numBanned    atomic.Int64
+	downRate     atomic.Uint64 // math.Float64bits, bytes/s
+	upRate       atomic.Uint64
 
 	trackerAnnounces atomic.Int64 // announces some tracker answered
 	trackerErrors    atomic.Int64 // announces no tracker answered
@@ -132,6 +134,7 @@ func (s *Session) AddTorrent(ctx context.Context, mi *metainfo.MetaInfo, opts *T
 		err = ErrDuplicateTorrent
 	default:
 		s.torrents[ih] = t
+		s.skeys.Add(ih)
 	}
 	s.mu.Unlock()
 	if err != nil {
@@ -298,9 +301,9 @@ func (t *Torrent) markComplete() {
 
 // handoff passes a connection that finished its handshake to the owner, or
 // closes it if the torrent is shutting down.
-func (t *Torrent) handoff(conn net.Conn, hs peerwire.Handshake, outgoing bool) {
+func (t *Torrent) handoff(conn net.Conn, rd io.Reader, hs peerwire.Handshake, outgoing bool) {
 	select {
-	case t.events <- peerEvent{kind: evNewConn, conn: conn, hs: hs, outgoing: outgoing}:
+	case t.events <- peerEvent{kind: evNewConn, conn: conn, rd: rd, hs: hs, outgoing: outgoing}:
 	case <-t.ctx.Done():
 		conn.Close()
 	}
