@@ -15,10 +15,11 @@
 // with the reason on standard error; 2 for bad usage or a feature this
 // version of bittern does not support yet.
 //
-// Not supported yet (bittern has no trackers, DHT, magnet links or
-// encryption): peers come only from -peer; a MAGNET argument and
-// -encryption required|preferred exit with status 2; -no-dht and
-// -no-trackers are accepted and change nothing.
+// Peers come from -peer, the torrent's trackers (unless -no-trackers) and,
+// for a magnet link, its "tr" trackers and "x.pe" peers; the metadata of a
+// magnet link is fetched from those peers (BEP 9). Not supported yet
+// (bittern has no DHT or encryption yet): -no-dht is accepted and changes
+// nothing; -encryption required|preferred exit with status 2.
 package main
 
 import (
@@ -76,7 +77,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Var(&peers, "peer", "a peer to connect to, `HOST:PORT` (repeatable)")
 	listen := fs.String("listen", bittern.DefaultListenAddr, "TCP address to accept peers on")
 	fs.Bool("no-dht", false, "do not use the DHT (bittern has no DHT yet: changes nothing)")
-	noTrackers := fs.Bool("no-trackers", false, "do not announce to the torrent's trackers (bittern has no tracker support yet)")
+	noTrackers := fs.Bool("no-trackers", false, "do not announce to trackers")
 	encryption := fs.String("encryption", "off", "peer encryption: required, preferred or off (only off is supported yet)")
 	seed := fs.Bool("seed", false, "keep seeding after completion until the timeout or a signal")
 	timeout := fs.Duration("timeout", 0, "give up (or, with -seed, stop seeding) after this long; 0 means never")
@@ -93,7 +94,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	err := download(ctx, &config{
 		out: *out, peers: peers, listen: *listen, noTrackers: *noTrackers,
 		encryption: *encryption, seed: *seed, timeout: *timeout, args: fs.Args(),
-	}, newProgress(stdout), stderr)
+	}, newProgress(stdout))
 	switch {
 	case err == nil:
 		return 0
@@ -117,7 +118,7 @@ type config struct {
 	args       []string
 }
 
-func download(ctx context.Context, c *config, p *progress, stderr io.Writer) error {
+func download(ctx context.Context, c *config, p *progress) error {
 	if len(c.args) != 1 {
 		return fmt.Errorf("want one FILE.torrent or MAGNET argument, got %d: %w", len(c.args), errUsage)
 	}
@@ -129,18 +130,21 @@ func download(ctx context.Context, c *config, p *progress, stderr io.Writer) err
 		return fmt.Errorf("-encryption %q: want required, preferred or off: %w", c.encryption, errUsage)
 	}
 	src := c.args[0]
+	var (
+		mi     *metainfo.MetaInfo
+		magnet *metainfo.Magnet
+		err    error
+	)
 	if strings.HasPrefix(strings.ToLower(src), "magnet:") {
-		return fmt.Errorf("not supported yet: magnet links (bittern cannot fetch metadata yet; pass a .torrent file): %w", errUsage)
+		magnet, err = metainfo.ParseMagnet(src)
+	} else {
+		mi, err = metainfo.LoadFile(src)
 	}
-	mi, err := metainfo.LoadFile(src)
 	if err != nil {
 		return err
 	}
-	if n := trackerURLs(mi); n > 0 && !c.noTrackers {
-		fmt.Fprintf(stderr, "download: note: trackers are not supported yet; ignoring the torrent's %d tracker URLs\n", n)
-	}
-	if len(c.peers) == 0 {
-		return fmt.Errorf("no peers: give -peer HOST:PORT (trackers, DHT and magnet peers are not supported yet): %w", errUsage)
+	if len(c.peers) == 0 && !hasPeerSource(mi, magnet, c.noTrackers) {
+		return fmt.Errorf("no peers: give -peer HOST:PORT, or a torrent or magnet with trackers or x.pe peers (the DHT is not supported yet): %w", errUsage)
 	}
 
 	if c.timeout > 0 {
@@ -148,27 +152,34 @@ func download(ctx context.Context, c *config, p *progress, stderr io.Writer) err
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 	}
-	s, err := bittern.NewSession(&bittern.Config{DataDir: c.out, ListenAddr: c.listen})
+	s, err := bittern.NewSession(&bittern.Config{DataDir: c.out, ListenAddr: c.listen, NoTrackers: c.noTrackers})
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 	start := time.Now()
-	t, err := s.AddTorrent(ctx, mi, &bittern.TorrentOptions{Peers: c.peers})
+	opts := &bittern.TorrentOptions{Peers: c.peers}
+	var t *bittern.Torrent
+	if magnet != nil {
+		p.printf("fetching metadata for %s, listening on %v\n", magnet.SwarmHash(), s.Addr())
+		t, err = s.AddMagnet(ctx, src, opts)
+	} else {
+		t, err = s.AddTorrent(ctx, mi, opts)
+	}
 	if errors.Is(err, bittern.ErrUnsupported) {
 		return fmt.Errorf("not supported yet: %v: %w", err, errUsage)
 	}
 	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("stopped (%v) after %v: %w", context.Cause(ctx), time.Since(start).Round(time.Second), err)
+		}
 		return err
 	}
-	info := mi.Info()
+	info := t.MetaInfo().Info()
 	p.printf("%s: %d bytes in %d pieces, listening on %v\n", info.Name, info.TotalLength(), info.NumPieces(), s.Addr())
 	if err := p.follow(ctx, t, t.Complete()); err != nil {
 		st := t.Stats()
-		if ctx.Err() != nil {
-			return fmt.Errorf("stopped (%v) after %v with %d of %d pieces verified", context.Cause(ctx), time.Since(start).Round(time.Second), st.PiecesHave, st.Pieces)
-		}
-		return err
+		return fmt.Errorf("stopped (%v) after %v with %d of %d pieces verified", context.Cause(ctx), time.Since(start).Round(time.Second), st.PiecesHave, st.Pieces)
 	}
 	// Complete is closed only once every piece is verified.
 	st := t.Stats()
@@ -182,6 +193,15 @@ func download(ctx context.Context, c *config, p *progress, stderr io.Writer) err
 	p.follow(ctx, t, nil)
 	p.printf("stopped seeding (%v): uploaded %d bytes\n", context.Cause(ctx), t.Stats().Uploaded)
 	return nil
+}
+
+// hasPeerSource reports whether the torrent or magnet link names a way to
+// find peers other than -peer: trackers (unless noTrackers) or x.pe hints.
+func hasPeerSource(mi *metainfo.MetaInfo, m *metainfo.Magnet, noTrackers bool) bool {
+	if m != nil {
+		return len(m.Peers) > 0 || (!noTrackers && len(m.Trackers) > 0)
+	}
+	return !noTrackers && trackerURLs(mi) > 0
 }
 
 // trackerURLs counts the announce URLs of mi's tiers.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"math/rand/v2"
+	"net/http/httptest"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/bittern/bittern"
 	"github.com/bittern/bittern/metainfo"
+	"github.com/bittern/bittern/tracker"
 	"go.uber.org/goleak"
 )
 
@@ -25,6 +27,12 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // fixture writes size random bytes to dir/name and a v1 torrent of them.
 func fixture(t *testing.T, size int) (dir, torrent string, data []byte) {
+	t.Helper()
+	return fixtureTracker(t, size, "http://127.0.0.1:1/announce")
+}
+
+// fixtureTracker is fixture with the given announce URL.
+func fixtureTracker(t *testing.T, size int, announce string) (dir, torrent string, data []byte) {
 	t.Helper()
 	dir = filepath.Join(t.TempDir(), "src")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -36,7 +44,7 @@ func fixture(t *testing.T, size int) (dir, torrent string, data []byte) {
 	if err := os.WriteFile(filepath.Join(dir, "payload.bin"), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	mi, err := (&metainfo.Builder{Version: metainfo.V1, PieceLength: 32 << 10, Trackers: [][]string{{"http://127.0.0.1:1/announce"}}}).
+	mi, err := (&metainfo.Builder{Version: metainfo.V1, PieceLength: 32 << 10, Trackers: [][]string{{announce}}}).
 		Build(context.Background(), filepath.Join(dir, "payload.bin"))
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +111,7 @@ func TestDownload(t *testing.T) {
 	if strings.Contains(stdout, "\r") {
 		t.Errorf("progress redrawn in place on a non-terminal: %q", stdout)
 	}
-	if !strings.Contains(stderr, "trackers are not supported yet; ignoring the torrent's 1 tracker URLs") {
+	if stderr != "" {
 		t.Errorf("stderr %q", stderr)
 	}
 
@@ -113,6 +121,42 @@ func TestDownload(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "complete:") || stderr != "" {
 		t.Fatalf("resume: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
+}
+
+func TestDownloadMagnet(t *testing.T) {
+	dir, torrent, data := fixture(t, 700<<10+1)
+	peer := seeder(t, dir, torrent)
+	mi, err := metainfo.LoadFile(torrent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := "magnet:?xt=urn:btih:" + mi.InfoHash().String() + "&dn=payload.bin&x.pe=" + peer.String()
+	out := t.TempDir()
+	code, stdout, stderr := runDownload(t, "-o", out, "-no-trackers", "-listen", "127.0.0.1:0", "-timeout", "2m", link)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	sameBytes(t, filepath.Join(out, "payload.bin"), data)
+	for _, want := range []string{"fetching metadata for " + mi.InfoHash().String(), "payload.bin: 716801 bytes in 22 pieces", "complete: payload.bin"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %q: %q", want, stdout)
+		}
+	}
+}
+
+// TestDownloadTracker finds the seeder through bittern's tracker server
+// alone: no -peer.
+func TestDownloadTracker(t *testing.T) {
+	srv := httptest.NewServer(tracker.NewServer(nil))
+	t.Cleanup(srv.Close)
+	dir, torrent, data := fixtureTracker(t, 300<<10, srv.URL+"/announce")
+	seeder(t, dir, torrent)
+	out := t.TempDir()
+	code, _, stderr := runDownload(t, "-o", out, "-listen", "127.0.0.1:0", "-timeout", "2m", torrent)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	sameBytes(t, filepath.Join(out, "payload.bin"), data)
 }
 
 func TestDownloadSeedUntilTimeout(t *testing.T) {
@@ -132,7 +176,7 @@ func TestDownloadSeedUntilTimeout(t *testing.T) {
 func TestDownloadTimeout(t *testing.T) {
 	_, torrent, _ := fixture(t, 100<<10)
 	// Nobody listens on port 1.
-	code, _, stderr := runDownload(t, "-o", t.TempDir(), "-peer", "127.0.0.1:1", "-listen", "127.0.0.1:0", "-timeout", "500ms", torrent)
+	code, _, stderr := runDownload(t, "-o", t.TempDir(), "-peer", "127.0.0.1:1", "-no-trackers", "-listen", "127.0.0.1:0", "-timeout", "500ms", torrent)
 	if code != 1 || !strings.Contains(stderr, "download: stopped (context deadline exceeded)") || !strings.Contains(stderr, "0 of 4 pieces verified") {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
@@ -145,10 +189,13 @@ func TestDownloadErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"-peer", "127.0.0.1:1", "magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567"}, 2, "not supported yet: magnet links"},
+		{[]string{"-peer", "127.0.0.1:1", "magnet:?xt=urn:btmh:1220" + strings.Repeat("ab", 32)}, 2, "not supported yet: "},
+		{[]string{"magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567"}, 2, "no peers: give -peer"},
+		{[]string{"-no-trackers", "magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567&tr=http://127.0.0.1:1/announce"}, 2, "no peers: give -peer"},
+		{[]string{"-peer", "127.0.0.1:1", "magnet:?xt=urn:btih:nonsense"}, 1, "metainfo: "},
 		{[]string{"-peer", "127.0.0.1:1", "-encryption", "required", torrent}, 2, "not supported yet: -encryption required"},
 		{[]string{"-peer", "127.0.0.1:1", "-encryption", "bogus", torrent}, 2, `-encryption "bogus"`},
-		{[]string{torrent}, 2, "no peers: give -peer"},
+		{[]string{"-no-trackers", torrent}, 2, "no peers: give -peer"},
 		{[]string{"-peer", "localhost:80", torrent}, 2, "invalid value"},
 		{[]string{"-peer", "127.0.0.1:1"}, 2, "want one FILE.torrent or MAGNET argument, got 0"},
 		{[]string{"-peer", "127.0.0.1:1", filepath.Join(t.TempDir(), "missing.torrent")}, 1, "no such file"},

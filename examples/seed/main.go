@@ -14,9 +14,10 @@
 // standard error; 2 for bad usage or a feature this version of bittern does
 // not support yet.
 //
-// Not supported yet (bittern has no trackers, DHT or encryption): leechers
-// must connect to ADDR themselves; -encryption required|preferred exit with
-// status 2; -no-dht and -no-trackers are accepted and change nothing.
+// It announces to the torrent's trackers unless -no-trackers is given;
+// otherwise leechers must connect to ADDR themselves. Not supported yet
+// (bittern has no DHT or encryption yet): -no-dht is accepted and changes
+// nothing; -encryption required|preferred exit with status 2.
 package main
 
 import (
@@ -51,7 +52,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	listen := fs.String("listen", "", "TCP address to accept peers on, `ADDR` (required; port 0 picks one)")
 	data := fs.String("data", "", "directory holding the torrent's data, `DIR` (required)")
 	fs.Bool("no-dht", false, "do not use the DHT (bittern has no DHT yet: changes nothing)")
-	noTrackers := fs.Bool("no-trackers", false, "do not announce to the torrent's trackers (bittern has no tracker support yet)")
+	noTrackers := fs.Bool("no-trackers", false, "do not announce to the torrent's trackers")
 	encryption := fs.String("encryption", "off", "peer encryption: required, preferred or off (only off is supported yet)")
 	timeout := fs.Duration("timeout", 0, "stop seeding after this long; 0 means never")
 	fs.Usage = func() {
@@ -67,7 +68,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	err := seed(ctx, &config{
 		listen: *listen, data: *data, noTrackers: *noTrackers,
 		encryption: *encryption, timeout: *timeout, args: fs.Args(),
-	}, newStatus(stdout), stderr)
+	}, newStatus(stdout))
 	switch {
 	case err == nil:
 		return 0
@@ -89,7 +90,7 @@ type config struct {
 	args       []string
 }
 
-func seed(ctx context.Context, c *config, st *status, stderr io.Writer) error {
+func seed(ctx context.Context, c *config, st *status) error {
 	if len(c.args) != 1 {
 		return fmt.Errorf("want one FILE.torrent argument, got %d: %w", len(c.args), errUsage)
 	}
@@ -115,15 +116,12 @@ func seed(ctx context.Context, c *config, st *status, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if n := trackerURLs(mi); n > 0 && !c.noTrackers {
-		fmt.Fprintf(stderr, "seed: note: trackers are not supported yet; ignoring the torrent's %d tracker URLs\n", n)
-	}
 	if c.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 	}
-	s, err := bittern.NewSession(&bittern.Config{DataDir: c.data, ListenAddr: c.listen})
+	s, err := bittern.NewSession(&bittern.Config{DataDir: c.data, ListenAddr: c.listen, NoTrackers: c.noTrackers})
 	if err != nil {
 		return err
 	}
@@ -146,13 +144,4 @@ func seed(ctx context.Context, c *config, st *status, stderr io.Writer) error {
 	st.follow(ctx, t)
 	st.printf("stopped (%v): uploaded %d bytes\n", context.Cause(ctx), t.Stats().Uploaded)
 	return nil
-}
-
-// trackerURLs counts the announce URLs of mi's tiers.
-func trackerURLs(mi *metainfo.MetaInfo) int {
-	n := 0
-	for _, tier := range mi.Trackers() {
-		n += len(tier)
-	}
-	return n
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"math/rand/v2"
+	"net/http/httptest"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -15,21 +16,26 @@ import (
 	"github.com/bittern/bittern"
 	"github.com/bittern/bittern/metainfo"
 	"github.com/bittern/bittern/storage"
+	"github.com/bittern/bittern/tracker"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // fixture writes size random bytes to dir/payload.bin and a v1 torrent.
-func fixture(t *testing.T, size int) (dir, torrent string, data []byte, mi *metainfo.MetaInfo) {
+func fixture(t *testing.T, size int, trackers ...string) (dir, torrent string, data []byte, mi *metainfo.MetaInfo) {
 	t.Helper()
+	var tiers [][]string
+	for _, tr := range trackers {
+		tiers = append(tiers, []string{tr})
+	}
 	dir = t.TempDir()
 	data = make([]byte, size)
 	rand.NewChaCha8([32]byte{2}).Read(data)
 	if err := os.WriteFile(filepath.Join(dir, "payload.bin"), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	mi, err := (&metainfo.Builder{Version: metainfo.V1, PieceLength: 16 << 10}).Build(context.Background(), filepath.Join(dir, "payload.bin"))
+	mi, err := (&metainfo.Builder{Version: metainfo.V1, PieceLength: 16 << 10, Trackers: tiers}).Build(context.Background(), filepath.Join(dir, "payload.bin"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,16 +68,30 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// TestSeed runs seed in-process and downloads from it with a Session.
+// TestSeed runs seed in-process and downloads from it with a Session that
+// is given its address.
 func TestSeed(t *testing.T) {
 	dir, torrent, data, mi := fixture(t, 300<<10+5)
+	testSeed(t, dir, torrent, data, mi, true, "-no-trackers")
+}
+
+// TestSeedTracker: the leecher finds the seed through the torrent's tracker
+// (bittern's tracker server), to which seed announced.
+func TestSeedTracker(t *testing.T) {
+	srv := httptest.NewServer(tracker.NewServer(nil))
+	t.Cleanup(srv.Close)
+	dir, torrent, data, mi := fixture(t, 200<<10, srv.URL+"/announce")
+	// Given no peers, the leecher can only meet the seed through the tracker.
+	testSeed(t, dir, torrent, data, mi, false)
+}
+
+func testSeed(t *testing.T, dir, torrent string, data []byte, mi *metainfo.MetaInfo, direct bool, flags ...string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stdout, stderr syncBuffer
 	code := make(chan int, 1)
-	go func() {
-		code <- run(ctx, []string{"-listen", "127.0.0.1:0", "-no-dht", "-no-trackers", "-encryption", "off", "-data", dir, torrent}, &stdout, &stderr)
-	}()
+	args := append([]string{"-listen", "127.0.0.1:0", "-no-dht", "-encryption", "off", "-data", dir}, flags...)
+	go func() { code <- run(ctx, append(args, torrent), &stdout, &stderr) }()
 	var addr string
 	deadline := time.Now().Add(time.Minute)
 	for addr == "" {
@@ -91,12 +111,16 @@ func TestSeed(t *testing.T) {
 	}
 
 	mem := &storage.Memory{}
-	s, err := bittern.NewSession(&bittern.Config{NoListen: true, Storage: mem})
+	s, err := bittern.NewSession(&bittern.Config{ListenAddr: "127.0.0.1:0", Storage: mem})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	tor, err := s.AddTorrent(ctx, mi, &bittern.TorrentOptions{Peers: []netip.AddrPort{netip.MustParseAddrPort(addr)}})
+	opts := &bittern.TorrentOptions{}
+	if direct {
+		opts.Peers = []netip.AddrPort{netip.MustParseAddrPort(addr)}
+	}
+	tor, err := s.AddTorrent(ctx, mi, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
