@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/bittern/bittern/dht"
 	"github.com/bittern/bittern/storage"
 	"github.com/bittern/bittern/tracker"
 )
@@ -139,6 +140,25 @@ type Config struct {
 	// DefaultTrackerStopTimeout.
 	TrackerStopTimeout time.Duration
 
+	// DHT, if not nil, is a peer source (typically a *dht.Server the caller
+	// runs) every public torrent asks for peers and, when it can announce,
+	// announces itself to, every PeerSourceInterval. The Session does not
+	// close it.
+	DHT PeerSource
+	// DHTListenAddr, if not empty and DHT is nil, makes the Session start
+	// its own DHT node on this UDP address (configured by DHTConfig), use
+	// it as DHT and close it on Close.
+	DHTListenAddr string
+	// DHTConfig configures the node started for DHTListenAddr. If nil,
+	// the dht package's defaults (bootstrapping from the public routers).
+	DHTConfig *dht.Config
+	// PeerSources are further sources of peers for public torrents,
+	// asked like DHT.
+	PeerSources []PeerSource
+	// PeerSourceInterval is the period of the lookups in DHT and
+	// PeerSources. If zero, DefaultPeerSourceInterval.
+	PeerSourceInterval time.Duration
+
 	// MaxMetadataSize caps the size of an info dictionary fetched from
 	// peers for a magnet link (BEP 9); peers announcing more are dropped.
 	// If zero, DefaultMaxMetadataSize.
@@ -183,6 +203,7 @@ func (c *Config) withDefaults() Config {
 	setDefault(&d.RetryBackoff, DefaultRetryBackoff)
 	setDefault(&d.RequestTimeout, DefaultRequestTimeout)
 	setDefault(&d.TrackerStopTimeout, DefaultTrackerStopTimeout)
+	setDefault(&d.PeerSourceInterval, DefaultPeerSourceInterval)
 	setDefault(&d.MaxMetadataSize, DefaultMaxMetadataSize)
 	setDefault(&d.IOWorkers, 2*runtime.GOMAXPROCS(0))
 	if d.Logger == nil {

@@ -16,14 +16,15 @@ import (
 // Every field of a nil Config gets a working default, except those whose
 // zero value is meaningful (nil Storage and Listener, false NoListen, zero
 // PeerID, false NoTrackers, and Tracker, whose zero value tracker.Multi
-// fills in, and Encryption, whose zero value is a policy).
+// fills in, Encryption, whose zero value is a policy, and the optional
+// peer sources).
 func TestConfigDefaults(t *testing.T) {
 	d := (*Config)(nil).withDefaults()
 	v := reflect.ValueOf(d)
 	for i := range v.NumField() {
 		name := v.Type().Field(i).Name
 		switch name {
-		case "Storage", "Listener", "NoListen", "PeerID", "NoTrackers", "Tracker", "Encryption":
+		case "Storage", "Listener", "NoListen", "PeerID", "NoTrackers", "Tracker", "Encryption", "DHT", "DHTListenAddr", "DHTConfig", "PeerSources":
 			continue
 		}
 		if v.Field(i).IsZero() {

@@ -81,6 +81,13 @@
 // key (one map lookup); its BitTorrent handshake must name the same
 // torrent.
 //
+// Peer sources: Config.DHT (a *dht.Server, or one the session starts on
+// Config.DHTListenAddr) and Config.PeerSources implement PeerSource. Every
+// public torrent asks each of them for peers every Config.PeerSourceInterval
+// (15 minutes; a DHT is also told we are a peer, as a seed once complete,
+// with BEP 5 announce_peer), and AddMagnet asks them while it fetches
+// metadata. Private torrents (BEP 27) use trackers only.
+//
 // Each IPv4 peer with the Fast extension is granted the pieces we have of
 // its BEP 6 allowed fast set (10 pieces), served even while it is choked.
 //
@@ -130,7 +137,7 @@
 //
 // # Not yet
 //
-// DHT, PEX, magnet links with only a v2 info-hash, incoming connections
+// PEX, magnet links with only a v2 info-hash, incoming connections
 // for a magnet whose metadata is still being fetched, v2 torrents (and
 // the v2 swarm of hybrid ones), uTP, rate limits, file priorities, streaming readers,
 // and an event stream come in later versions.

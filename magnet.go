@@ -29,7 +29,8 @@ var (
 
 // AddMagnet adds a torrent from a magnet link (BEP 9). It fetches the info
 // dictionary from peers — those of opts.Peers and the link's "x.pe"
-// hints, and those the link's "tr" trackers and opts.Trackers return —
+// hints, and those the link's "tr" trackers, opts.Trackers and the DHT
+// (and other peer sources) return —
 // checks it against the link's info-hash, and then adds the torrent as
 // AddTorrent does, with the link's trackers. It blocks until the metadata
 // has arrived and been checked, ctx ends, or the session closes.
@@ -166,6 +167,10 @@ func (f *metaFetch) run(ctx context.Context, peers []netip.AddrPort, tiers [][]s
 		f.wg.Add(1)
 		go f.announce(ctx, tiers)
 	}
+	for _, src := range f.s.sources {
+		f.wg.Add(1)
+		go f.findPeers(ctx, src)
+	}
 	type retry struct {
 		addr netip.AddrPort
 		at   time.Time
@@ -273,6 +278,36 @@ func (f *metaFetch) announce(ctx context.Context, tiers [][]string) {
 					return
 				}
 			}
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// findPeers asks a peer source (the DHT) for peers while the metadata is
+// fetched, every Config.PeerSourceInterval (once a minute while it
+// fails).
+func (f *metaFetch) findPeers(ctx context.Context, src PeerSource) {
+	defer f.wg.Done()
+	found := func(a netip.AddrPort) {
+		select {
+		case f.addrs <- a:
+		case <-ctx.Done():
+		}
+	}
+	for {
+		err := src.FindPeers(ctx, f.ih, found)
+		if ctx.Err() != nil {
+			return
+		}
+		wait := f.s.cfg.PeerSourceInterval
+		if err != nil {
+			wait = min(wait, peerSourceRetry)
 		}
 		t := time.NewTimer(wait)
 		select {

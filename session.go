@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bittern/bittern/dht"
 	"github.com/bittern/bittern/metainfo"
 	"github.com/bittern/bittern/peerwire"
 	"github.com/bittern/bittern/peerwire/mse"
@@ -43,6 +44,9 @@ type Session struct {
 
 	skeys mse.SKeys // info-hashes of the torrents, for incoming MSE
 
+	sources []PeerSource // Config.DHT and Config.PeerSources
+	ownDHT  *dht.Server  // started for Config.DHTListenAddr; closed by Close
+
 	closeOnce sync.Once
 }
 
@@ -71,6 +75,21 @@ func NewSession(cfg *Config) (*Session, error) {
 			s.ln = ln
 		}
 	}
+	if c.DHT == nil && c.DHTListenAddr != "" {
+		srv, err := startDHT(&c)
+		if err != nil {
+			if s.ln != nil {
+				s.ln.Close()
+			}
+			return nil, err
+		}
+		s.ownDHT = srv
+		s.cfg.DHT = srv
+	}
+	if s.cfg.DHT != nil {
+		s.sources = append(s.sources, s.cfg.DHT)
+	}
+	s.sources = append(s.sources, c.PeerSources...)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.io = newIOPool(c.IOWorkers)
 	if s.ln != nil {
@@ -79,6 +98,10 @@ func NewSession(cfg *Config) (*Session, error) {
 	}
 	return s, nil
 }
+
+// DHT returns the session's DHT node: the one it started for
+// Config.DHTListenAddr, or nil.
+func (s *Session) DHT() *dht.Server { return s.ownDHT }
 
 // PeerID returns the session's peer ID.
 func (s *Session) PeerID() [20]byte { return s.peerID }
@@ -178,6 +201,9 @@ func (s *Session) Close() error {
 			t.shutdown()
 		}
 		s.io.close()
+		if s.ownDHT != nil {
+			s.ownDHT.Close()
+		}
 	})
 	return nil
 }

@@ -28,6 +28,9 @@ type TorrentStats struct {
 	// TrackerErrors those no tracker answered.
 	TrackerAnnounces int64
 	TrackerErrors    int64
+	// SourcePeers counts the peer addresses found by the DHT and other
+	// peer sources (repeats included).
+	SourcePeers int64
 	// ETA estimates the time until completion at the current download
 	// rate: 0 once complete, -1 while nothing is being received.
 	ETA time.Duration
@@ -52,6 +55,7 @@ func (t *Torrent) Stats() TorrentStats {
 		Paused:           t.isPaused.Load(),
 		TrackerAnnounces: t.trackerAnnounces.Load(),
 		EncryptedPeers:   int(t.numEncrypted.Load()),
+		SourcePeers:      t.sourcePeers.Load(),
 		TrackerErrors:    t.trackerErrors.Load(),
 	}
 	select {

@@ -74,6 +74,7 @@ type Torrent struct {
 
 	trackerAnnounces atomic.Int64 // announces some tracker answered
 	trackerErrors    atomic.Int64 // announces no tracker answered
+	sourcePeers      atomic.Int64 // peers found by peer sources (DHT)
 
 	ownerState // touched only by the owner goroutine
 }
@@ -146,6 +147,7 @@ func (s *Session) AddTorrent(ctx context.Context, mi *metainfo.MetaInfo, opts *T
 		t.AddPeers(opts.Peers...)
 	}
 	t.startAnnouncer(trackerTiers(mi.Trackers(), opts.Trackers))
+	t.startPeerSources()
 	return t, nil
 }
 
