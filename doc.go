@@ -88,6 +88,13 @@
 // with BEP 5 announce_peer), and AddMagnet asks them while it fetches
 // metadata. Private torrents (BEP 27) use trackers only.
 //
+// PEX (BEP 11, ut_pex): every public torrent tells each peer that speaks
+// it, at most once per PEXInterval (a minute), which peers it connected to
+// or dropped since (at most PEXMaxAdded of each), and takes at most
+// PEXMaxAdded peers from one message a minute from each peer; faster
+// messages are ignored. A torrent remembers at most MaxPeerAddrs peer
+// addresses.
+//
 // Each IPv4 peer with the Fast extension is granted the pieces we have of
 // its BEP 6 allowed fast set (10 pieces), served even while it is choked.
 //
@@ -137,8 +144,9 @@
 //
 // # Not yet
 //
-// PEX, magnet links with only a v2 info-hash, incoming connections
-// for a magnet whose metadata is still being fetched, v2 torrents (and
-// the v2 swarm of hybrid ones), uTP, rate limits, file priorities, streaming readers,
-// and an event stream come in later versions.
+// Magnet links with only a v2 info-hash; AddMagnet returning before the
+// metadata has arrived (it blocks until then), and incoming connections
+// for a magnet whose metadata is still being fetched; v2 torrents (and the
+// v2 swarm of hybrid ones); uTP; rate limits; file priorities; streaming
+// readers; and an event stream come in later versions.
 package bittern

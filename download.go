@@ -114,11 +114,20 @@ func (t *Torrent) handleMessage(c *peerConn, ev peerEvent) {
 				if id, ok := h.M[peerwire.ExtMetadata]; ok && id >= 0 && id <= 255 {
 					c.metaID = uint8(id)
 				}
+				if id, ok := h.M[peerwire.ExtPEX]; ok && id >= 0 && id <= 255 {
+					c.pexID = uint8(id)
+				}
+				if h.P > 0 && h.P <= 65535 {
+					c.listenPort = uint16(h.P)
+				}
 			}
 			return
 		}
-		if ev.extID == extIDMetadata {
+		switch ev.extID {
+		case extIDMetadata:
 			t.onMetadataMessage(c, ev.data)
+		case extIDPEX:
+			t.onPEX(c, ev.data, time.Now())
 		}
 	case peerwire.IDPiece:
 		t.onPiece(c, ev)

@@ -127,6 +127,7 @@ func (t *Torrent) onTick(now time.Time) {
 		}
 	}
 	t.checkRequestTimeouts(now)
+	t.sendPEX(now)
 	if now.Sub(t.lastChoke) >= t.s.cfg.ChokeInterval {
 		t.chokeRound++
 		t.runChoker(now)
@@ -157,6 +158,10 @@ func (t *Torrent) handleEvent(ev peerEvent) {
 	}
 }
 
+// MaxPeerAddrs bounds the peer addresses a torrent remembers (from
+// AddPeers, trackers, the DHT and PEX); more are ignored.
+const MaxPeerAddrs = 5000
+
 // addPeerAddrs records addresses to dial and dials what the limits allow.
 func (t *Torrent) addPeerAddrs(addrs []netip.AddrPort) {
 	for _, a := range addrs {
@@ -164,6 +169,9 @@ func (t *Torrent) addPeerAddrs(addrs []netip.AddrPort) {
 			continue
 		}
 		if _, ok := t.addrs[a]; !ok {
+			if len(t.addrs) >= MaxPeerAddrs {
+				break
+			}
 			t.addrs[a] = &peerAddr{addr: a}
 		}
 	}
@@ -330,8 +338,12 @@ func (t *Torrent) acceptConn(ev peerEvent) {
 
 	var msg []byte
 	if c.ext {
+		m := map[string]int{peerwire.ExtMetadata: extIDMetadata}
+		if t.pexEnabled() {
+			m[peerwire.ExtPEX] = extIDPEX
+		}
 		payload, err := bencode.Marshal(extHandshake{
-			M:            map[string]int{peerwire.ExtMetadata: extIDMetadata},
+			M:            m,
 			V:            "bittern 0.1",
 			Reqq:         cfg.MaxUploadQueue,
 			P:            t.s.listenPort(),

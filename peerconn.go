@@ -57,13 +57,18 @@ type peerConn struct {
 	amInterested   bool
 	peerChoking    bool
 	peerInterested bool
-	reqq           int                   // the peer's BEP 10 reqq; 0 if unknown
-	metaID         uint8                 // the peer's ut_metadata ID; 0 if none
-	metaServed     int                   // ut_metadata pieces sent to it
-	uploads        map[blockKey]struct{} // requests we were asked and will serve
-	uploadQueue    []blockKey            // accepted requests not yet being read
-	allowedFast    []uint32              // pieces we let it request while choked
-	readsInFlight  int                   // blocks being read for this peer
+	reqq           int    // the peer's BEP 10 reqq; 0 if unknown
+	metaID         uint8  // the peer's ut_metadata ID; 0 if none
+	metaServed     int    // ut_metadata pieces sent to it
+	pexID          uint8  // the peer's ut_pex ID; 0 if none
+	listenPort     uint16 // its extended handshake's "p"
+	lastPEXSent    time.Time
+	lastPEXRecv    time.Time
+	pexSent        map[netip.AddrPort]bool // peers it was told of and not dropped
+	uploads        map[blockKey]struct{}   // requests we were asked and will serve
+	uploadQueue    []blockKey              // accepted requests not yet being read
+	allowedFast    []uint32                // pieces we let it request while choked
+	readsInFlight  int                     // blocks being read for this peer
 	removed        bool
 	optimistic     bool
 	snubbed        bool      // it let requests time out; one at a time

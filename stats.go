@@ -31,6 +31,8 @@ type TorrentStats struct {
 	// SourcePeers counts the peer addresses found by the DHT and other
 	// peer sources (repeats included).
 	SourcePeers int64
+	// PEXPeers counts the peer addresses taken from PEX messages.
+	PEXPeers int64
 	// ETA estimates the time until completion at the current download
 	// rate: 0 once complete, -1 while nothing is being received.
 	ETA time.Duration
@@ -56,6 +58,7 @@ func (t *Torrent) Stats() TorrentStats {
 		TrackerAnnounces: t.trackerAnnounces.Load(),
 		EncryptedPeers:   int(t.numEncrypted.Load()),
 		SourcePeers:      t.sourcePeers.Load(),
+		PEXPeers:         t.pexPeers.Load(),
 		TrackerErrors:    t.trackerErrors.Load(),
 	}
 	select {

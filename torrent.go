@@ -75,6 +75,7 @@ type Torrent struct {
 	trackerAnnounces atomic.Int64 // announces some tracker answered
 	trackerErrors    atomic.Int64 // announces no tracker answered
 	sourcePeers      atomic.Int64 // peers found by peer sources (DHT)
+	pexPeers         atomic.Int64 // peers taken from ut_pex messages
 
 	ownerState // touched only by the owner goroutine
 }
