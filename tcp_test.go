@@ -14,11 +14,16 @@ import (
 
 // loopbackPair starts a seeder of data and returns it with the torrent.
 func loopbackSeeder(t testing.TB, data []byte, pieceLen int) (*Session, *metainfo.MetaInfo) {
+	return loopbackSeederEnc(t, data, pieceLen, EncryptionAccept)
+}
+
+// loopbackSeederEnc is loopbackSeeder with an encryption policy.
+func loopbackSeederEnc(t testing.TB, data []byte, pieceLen int, enc Encryption) (*Session, *metainfo.MetaInfo) {
 	t.Helper()
 	mi := makeTorrent(t, "tcp.bin", data, pieceLen)
 	st := &storage.Memory{}
 	fill(t, st, mi, data)
-	s, err := NewSession(&Config{ListenAddr: "127.0.0.1:0", Storage: st})
+	s, err := NewSession(&Config{ListenAddr: "127.0.0.1:0", Storage: st, Encryption: enc})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,16 +81,22 @@ func TestLoopbackTCP(t *testing.T) {
 // process over TCP on loopback: a 64 MiB torrent with 256 KiB pieces, the
 // seeder's data in memory, the leecher's written to files (storage.Dir in
 // a temporary directory), SHA-1 verified on arrival.
-func BenchmarkLoopbackTransfer(b *testing.B) {
+func BenchmarkLoopbackTransfer(b *testing.B) { benchLoopback(b, EncryptionAccept) }
+
+// BenchmarkLoopbackTransferMSE is BenchmarkLoopbackTransfer with both
+// sides requiring MSE (RC4 payload).
+func BenchmarkLoopbackTransferMSE(b *testing.B) { benchLoopback(b, EncryptionRequired) }
+
+func benchLoopback(b *testing.B, enc Encryption) {
 	const size = 64 << 20
 	data := randomData(size, 14)
-	seeder, mi := loopbackSeeder(b, data, 256<<10)
+	seeder, mi := loopbackSeederEnc(b, data, 256<<10, enc)
 	defer seeder.Close()
 	peers := []netip.AddrPort{addrOf(b, seeder)}
 	b.SetBytes(size)
 	cpu0 := cpuTime()
 	for b.Loop() {
-		leecher, err := NewSession(&Config{NoListen: true, Storage: &storage.Dir{Root: b.TempDir()}})
+		leecher, err := NewSession(&Config{NoListen: true, Storage: &storage.Dir{Root: b.TempDir()}, Encryption: enc})
 		if err != nil {
 			b.Fatal(err)
 		}

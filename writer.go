@@ -2,6 +2,7 @@ package bittern
 
 import (
 	"encoding/binary"
+	"io"
 	"net"
 	"time"
 
@@ -18,6 +19,9 @@ func (c *peerConn) writeLoop(keepAlive time.Duration) {
 		items []outItem
 		hdrs  []byte
 		bufs  net.Buffers
+		// coalesce gathers small writes for an MSE connection, which
+		// cannot use writev: one encrypted write per coalesceSize.
+		coalesce []byte
 	)
 	timer := time.NewTimer(keepAlive)
 	defer timer.Stop()
@@ -80,8 +84,12 @@ func (c *peerConn) writeLoop(keepAlive time.Duration) {
 		}
 		var err error
 		if len(bufs) > 0 {
-			w := bufs // WriteTo consumes its receiver
-			_, err = w.WriteTo(c.conn)
+			if c.encrypted {
+				coalesce, err = writeCoalesced(c.conn, bufs, coalesce)
+			} else {
+				w := bufs // WriteTo consumes its receiver
+				_, err = w.WriteTo(c.conn)
+			}
 		}
 		for _, it := range items {
 			if it.piece {
@@ -109,6 +117,37 @@ func (c *peerConn) writeLoop(keepAlive time.Duration) {
 		}
 		timer.Reset(keepAlive)
 	}
+}
+
+// coalesceSize is the size of the writes on an MSE connection.
+const coalesceSize = 64 << 10
+
+// writeCoalesced writes bufs to w in writes of about coalesceSize bytes,
+// gathering them in buf (returned for reuse).
+func writeCoalesced(w io.Writer, bufs net.Buffers, buf []byte) ([]byte, error) {
+	if cap(buf) < coalesceSize {
+		buf = make([]byte, 0, coalesceSize)
+	}
+	buf = buf[:0]
+	for _, b := range bufs {
+		for len(b) > 0 {
+			n := min(len(b), coalesceSize-len(buf))
+			buf = append(buf, b[:n]...)
+			b = b[n:]
+			if len(buf) == coalesceSize {
+				if _, err := w.Write(buf); err != nil {
+					return buf, err
+				}
+				buf = buf[:0]
+			}
+		}
+	}
+	if len(buf) > 0 {
+		if _, err := w.Write(buf); err != nil {
+			return buf, err
+		}
+	}
+	return buf[:0], nil
 }
 
 // appendPieceHeader appends the header of a piece message carrying n bytes
