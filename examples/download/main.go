@@ -2,8 +2,9 @@
 // every piece is downloaded and verified.
 //
 //	download [-o DIR] [-peer HOST:PORT]... [-listen ADDR] [-no-dht]
-//	    [-no-trackers] [-encryption required|preferred|off] [-seed]
-//	    [-timeout D] FILE.torrent|MAGNET
+//	    [-dht-bootstrap HOST:PORT]... [-no-trackers]
+//	    [-encryption required|preferred|off|accept] [-seed] [-timeout D]
+//	    FILE.torrent|MAGNET
 //
 // Data already in DIR is checked first, so an interrupted download resumes.
 // On a terminal a progress bar is redrawn in place; otherwise a plain
@@ -15,11 +16,13 @@
 // with the reason on standard error; 2 for bad usage or a feature this
 // version of bittern does not support yet.
 //
-// Peers come from -peer, the torrent's trackers (unless -no-trackers) and,
-// for a magnet link, its "tr" trackers and "x.pe" peers; the metadata of a
-// magnet link is fetched from those peers (BEP 9). Not supported yet
-// (bittern has no DHT or encryption yet): -no-dht is accepted and changes
-// nothing; -encryption required|preferred exit with status 2.
+// Peers come from -peer, the torrent's trackers (unless -no-trackers), the
+// DHT (unless -no-dht; its UDP port is -listen's, bootstrapped from the
+// public routers or -dht-bootstrap nodes) and, for a magnet link, its "tr"
+// trackers and "x.pe" peers; the metadata of a magnet link is fetched from
+// those peers (BEP 9). -encryption sets the MSE/PE policy: required (MSE
+// only), preferred (dial with MSE, fall back to plaintext), off (plaintext
+// only) or accept, the default (dial in plaintext, accept either).
 package main
 
 import (
@@ -66,6 +69,20 @@ func (l *peerList) Set(s string) error {
 	return nil
 }
 
+// stringList collects a repeated flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
+
+// encryptions maps -encryption values to policies.
+var encryptions = map[string]bittern.Encryption{
+	"required":  bittern.EncryptionRequired,
+	"preferred": bittern.EncryptionPreferred,
+	"off":       bittern.EncryptionOff,
+	"accept":    bittern.EncryptionAccept,
+}
+
 // errUsage marks errors that exit with status 2.
 var errUsage = errors.New("usage")
 
@@ -76,13 +93,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var peers peerList
 	fs.Var(&peers, "peer", "a peer to connect to, `HOST:PORT` (repeatable)")
 	listen := fs.String("listen", bittern.DefaultListenAddr, "TCP address to accept peers on")
-	fs.Bool("no-dht", false, "do not use the DHT (bittern has no DHT yet: changes nothing)")
+	noDHT := fs.Bool("no-dht", false, "do not use the DHT")
+	var bootstrap stringList
+	fs.Var(&bootstrap, "dht-bootstrap", "a DHT node to bootstrap from, `HOST:PORT` (repeatable; default: the public routers)")
 	noTrackers := fs.Bool("no-trackers", false, "do not announce to trackers")
-	encryption := fs.String("encryption", "off", "peer encryption: required, preferred or off (only off is supported yet)")
+	encryption := fs.String("encryption", "accept", "peer encryption (MSE/PE): required, preferred, off, or accept (dial in plaintext, accept both)")
 	seed := fs.Bool("seed", false, "keep seeding after completion until the timeout or a signal")
 	timeout := fs.Duration("timeout", 0, "give up (or, with -seed, stop seeding) after this long; 0 means never")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: download [-o DIR] [-peer HOST:PORT]... [-listen ADDR] [-no-dht] [-no-trackers] [-encryption required|preferred|off] [-seed] [-timeout D] FILE.torrent|MAGNET")
+		fmt.Fprintln(fs.Output(), "usage: download [-o DIR] [-peer HOST:PORT]... [-listen ADDR] [-no-dht] [-dht-bootstrap HOST:PORT]... [-no-trackers] [-encryption required|preferred|off|accept] [-seed] [-timeout D] FILE.torrent|MAGNET")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -92,7 +111,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	err := download(ctx, &config{
-		out: *out, peers: peers, listen: *listen, noTrackers: *noTrackers,
+		out: *out, peers: peers, listen: *listen, noTrackers: *noTrackers, noDHT: *noDHT, bootstrap: bootstrap,
 		encryption: *encryption, seed: *seed, timeout: *timeout, args: fs.Args(),
 	}, newProgress(stdout))
 	switch {
@@ -112,6 +131,8 @@ type config struct {
 	peers      []netip.AddrPort
 	listen     string
 	noTrackers bool
+	noDHT      bool
+	bootstrap  []string
 	encryption string
 	seed       bool
 	timeout    time.Duration
@@ -122,12 +143,9 @@ func download(ctx context.Context, c *config, p *progress) error {
 	if len(c.args) != 1 {
 		return fmt.Errorf("want one FILE.torrent or MAGNET argument, got %d: %w", len(c.args), errUsage)
 	}
-	switch c.encryption {
-	case "off":
-	case "required", "preferred":
-		return fmt.Errorf("not supported yet: -encryption %s (bittern has no peer encryption yet; use -encryption off): %w", c.encryption, errUsage)
-	default:
-		return fmt.Errorf("-encryption %q: want required, preferred or off: %w", c.encryption, errUsage)
+	enc, ok := encryptions[c.encryption]
+	if !ok {
+		return fmt.Errorf("-encryption %q: want required, preferred, off or accept: %w", c.encryption, errUsage)
 	}
 	src := c.args[0]
 	var (
@@ -143,8 +161,8 @@ func download(ctx context.Context, c *config, p *progress) error {
 	if err != nil {
 		return err
 	}
-	if len(c.peers) == 0 && !hasPeerSource(mi, magnet, c.noTrackers) {
-		return fmt.Errorf("no peers: give -peer HOST:PORT, or a torrent or magnet with trackers or x.pe peers (the DHT is not supported yet): %w", errUsage)
+	if len(c.peers) == 0 && c.noDHT && !hasPeerSource(mi, magnet, c.noTrackers) {
+		return fmt.Errorf("no peers: give -peer HOST:PORT, or use the DHT, or a torrent or magnet with trackers or x.pe peers: %w", errUsage)
 	}
 
 	if c.timeout > 0 {
@@ -152,7 +170,17 @@ func download(ctx context.Context, c *config, p *progress) error {
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 	}
-	s, err := bittern.NewSession(&bittern.Config{DataDir: c.out, ListenAddr: c.listen, NoTrackers: c.noTrackers})
+	cfg := &bittern.Config{DataDir: c.out, ListenAddr: c.listen, NoTrackers: c.noTrackers, Encryption: enc}
+	if !c.noDHT {
+		// The DHT's UDP port is the TCP listening address's, as usual.
+		node, err := startDHT(ctx, c.listen, c.bootstrap, p)
+		if err != nil {
+			return err
+		}
+		defer node.Close() // after the Session's Close, deferred below
+		cfg.DHT = node
+	}
+	s, err := bittern.NewSession(cfg)
 	if err != nil {
 		return err
 	}

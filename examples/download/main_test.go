@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http/httptest"
 	"net/netip"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/bittern/bittern"
+	"github.com/bittern/bittern/dht"
 	"github.com/bittern/bittern/metainfo"
 	"github.com/bittern/bittern/tracker"
 	"go.uber.org/goleak"
@@ -100,7 +102,7 @@ func TestDownload(t *testing.T) {
 	dir, torrent, data := fixture(t, 1<<20+777)
 	peer := seeder(t, dir, torrent)
 	out := t.TempDir()
-	code, stdout, stderr := runDownload(t, "-o", out, "-peer", peer.String(), "-listen", "127.0.0.1:0", "-timeout", "2m", torrent)
+	code, stdout, stderr := runDownload(t, "-no-dht", "-o", out, "-peer", peer.String(), "-listen", "127.0.0.1:0", "-timeout", "2m", torrent)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -117,7 +119,7 @@ func TestDownload(t *testing.T) {
 
 	// Again: the data is there, so it completes from the check alone,
 	// without a peer that answers.
-	code, stdout, stderr = runDownload(t, "-o", out, "-peer", "127.0.0.1:1", "-no-trackers", "-listen", "127.0.0.1:0", torrent)
+	code, stdout, stderr = runDownload(t, "-no-dht", "-o", out, "-peer", "127.0.0.1:1", "-no-trackers", "-listen", "127.0.0.1:0", torrent)
 	if code != 0 || !strings.Contains(stdout, "complete:") || stderr != "" {
 		t.Fatalf("resume: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
@@ -132,7 +134,7 @@ func TestDownloadMagnet(t *testing.T) {
 	}
 	link := "magnet:?xt=urn:btih:" + mi.InfoHash().String() + "&dn=payload.bin&x.pe=" + peer.String()
 	out := t.TempDir()
-	code, stdout, stderr := runDownload(t, "-o", out, "-no-trackers", "-listen", "127.0.0.1:0", "-timeout", "2m", link)
+	code, stdout, stderr := runDownload(t, "-no-dht", "-o", out, "-no-trackers", "-listen", "127.0.0.1:0", "-timeout", "2m", link)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -152,7 +154,74 @@ func TestDownloadTracker(t *testing.T) {
 	dir, torrent, data := fixtureTracker(t, 300<<10, srv.URL+"/announce")
 	seeder(t, dir, torrent)
 	out := t.TempDir()
-	code, _, stderr := runDownload(t, "-o", out, "-listen", "127.0.0.1:0", "-timeout", "2m", torrent)
+	code, _, stderr := runDownload(t, "-no-dht", "-o", out, "-listen", "127.0.0.1:0", "-timeout", "2m", torrent)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	sameBytes(t, filepath.Join(out, "payload.bin"), data)
+}
+
+// TestDownloadEncrypted downloads over MSE only (RC4 or plaintext payload,
+// as the seeder chooses), from a seeder that accepts either.
+func TestDownloadEncrypted(t *testing.T) {
+	dir, torrent, data := fixture(t, 500<<10)
+	peer := seeder(t, dir, torrent)
+	out := t.TempDir()
+	code, _, stderr := runDownload(t, "-no-dht", "-no-trackers", "-encryption", "required", "-o", out, "-peer", peer.String(), "-listen", "127.0.0.1:0", "-timeout", "2m", torrent)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	sameBytes(t, filepath.Join(out, "payload.bin"), data)
+}
+
+// TestDownloadDHT finds the seeder through a DHT on loopback alone: a
+// bootstrap node, to which the seeder announced.
+func TestDownloadDHT(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	boot, err := dht.NewServer(pc, &dht.Config{BootstrapNodes: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { boot.Close() })
+	dir, torrent, data := fixture(t, 200<<10)
+	mi, err := metainfo.LoadFile(torrent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc2, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	node, err := dht.NewServer(pc2, &dht.Config{BootstrapNodes: []string{boot.Addr().String()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { node.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := node.Bootstrap(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s, err := bittern.NewSession(&bittern.Config{ListenAddr: "127.0.0.1:0", DataDir: dir, NoTrackers: true, DHT: node})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() }) // before node.Close: cleanups run last first
+	if _, err := s.AddTorrent(ctx, mi, nil); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for boot.Stats().Peers == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the seeder did not announce to the DHT: %+v", boot.Stats())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	out := t.TempDir()
+	code, _, stderr := runDownload(t, "-no-trackers", "-dht-bootstrap", boot.Addr().String(), "-o", out, "-listen", "127.0.0.1:0", "-timeout", "2m", torrent)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -162,7 +231,7 @@ func TestDownloadTracker(t *testing.T) {
 func TestDownloadSeedUntilTimeout(t *testing.T) {
 	dir, torrent, _ := fixture(t, 100<<10)
 	peer := seeder(t, dir, torrent)
-	code, stdout, stderr := runDownload(t, "-o", t.TempDir(), "-peer", peer.String(), "-listen", "127.0.0.1:0", "-seed", "-timeout", "3s", torrent)
+	code, stdout, stderr := runDownload(t, "-no-dht", "-o", t.TempDir(), "-peer", peer.String(), "-listen", "127.0.0.1:0", "-seed", "-timeout", "3s", torrent)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -176,7 +245,7 @@ func TestDownloadSeedUntilTimeout(t *testing.T) {
 func TestDownloadTimeout(t *testing.T) {
 	_, torrent, _ := fixture(t, 100<<10)
 	// Nobody listens on port 1.
-	code, _, stderr := runDownload(t, "-o", t.TempDir(), "-peer", "127.0.0.1:1", "-no-trackers", "-listen", "127.0.0.1:0", "-timeout", "500ms", torrent)
+	code, _, stderr := runDownload(t, "-no-dht", "-o", t.TempDir(), "-peer", "127.0.0.1:1", "-no-trackers", "-listen", "127.0.0.1:0", "-timeout", "500ms", torrent)
 	if code != 1 || !strings.Contains(stderr, "download: stopped (context deadline exceeded)") || !strings.Contains(stderr, "0 of 4 pieces verified") {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
@@ -190,12 +259,11 @@ func TestDownloadErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"-peer", "127.0.0.1:1", "magnet:?xt=urn:btmh:1220" + strings.Repeat("ab", 32)}, 2, "not supported yet: "},
-		{[]string{"magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567"}, 2, "no peers: give -peer"},
-		{[]string{"-no-trackers", "magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567&tr=http://127.0.0.1:1/announce"}, 2, "no peers: give -peer"},
+		{[]string{"-no-dht", "magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567"}, 2, "no peers: give -peer"},
+		{[]string{"-no-dht", "-no-trackers", "magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567&tr=http://127.0.0.1:1/announce"}, 2, "no peers: give -peer"},
 		{[]string{"-peer", "127.0.0.1:1", "magnet:?xt=urn:btih:nonsense"}, 1, "metainfo: "},
-		{[]string{"-peer", "127.0.0.1:1", "-encryption", "required", torrent}, 2, "not supported yet: -encryption required"},
 		{[]string{"-peer", "127.0.0.1:1", "-encryption", "bogus", torrent}, 2, `-encryption "bogus"`},
-		{[]string{"-no-trackers", torrent}, 2, "no peers: give -peer"},
+		{[]string{"-no-dht", "-no-trackers", torrent}, 2, "no peers: give -peer"},
 		{[]string{"-peer", "localhost:80", torrent}, 2, "invalid value"},
 		{[]string{"-peer", "127.0.0.1:1"}, 2, "want one FILE.torrent or MAGNET argument, got 0"},
 		{[]string{"-peer", "127.0.0.1:1", filepath.Join(t.TempDir(), "missing.torrent")}, 1, "no such file"},
