@@ -1,7 +1,8 @@
 // Command seed serves a torrent's data to peers with a bittern Session.
 //
-//	seed -listen ADDR [-no-dht] [-no-trackers]
-//	    [-encryption required|preferred|off] [-timeout D] -data DIR FILE.torrent
+//	seed -listen ADDR [-no-dht] [-dht-bootstrap HOST:PORT]... [-no-trackers]
+//	    [-encryption required|preferred|off|accept] [-timeout D]
+//	    -data DIR FILE.torrent
 //
 // It checks the data in DIR against the torrent's piece hashes, prints
 // "seeding NAME on ADDR" once every piece is verified, and serves until the
@@ -14,10 +15,12 @@
 // standard error; 2 for bad usage or a feature this version of bittern does
 // not support yet.
 //
-// It announces to the torrent's trackers unless -no-trackers is given;
-// otherwise leechers must connect to ADDR themselves. Not supported yet
-// (bittern has no DHT or encryption yet): -no-dht is accepted and changes
-// nothing; -encryption required|preferred exit with status 2.
+// It announces itself to the torrent's trackers (unless -no-trackers) and
+// to the DHT (unless -no-dht; its UDP port is -listen's, bootstrapped from the
+// public routers or -dht-bootstrap nodes); leechers may also connect to ADDR
+// directly. -encryption sets the MSE/PE policy: required (MSE only),
+// preferred (dial with MSE, fall back to plaintext), off (plaintext only) or
+// accept, the default (dial in plaintext, accept either).
 package main
 
 import (
@@ -43,6 +46,20 @@ func main() {
 	os.Exit(code)
 }
 
+// stringList collects a repeated flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
+
+// encryptions maps -encryption values to policies.
+var encryptions = map[string]bittern.Encryption{
+	"required":  bittern.EncryptionRequired,
+	"preferred": bittern.EncryptionPreferred,
+	"off":       bittern.EncryptionOff,
+	"accept":    bittern.EncryptionAccept,
+}
+
 // errUsage marks errors that exit with status 2.
 var errUsage = errors.New("usage")
 
@@ -51,12 +68,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "", "TCP address to accept peers on, `ADDR` (required; port 0 picks one)")
 	data := fs.String("data", "", "directory holding the torrent's data, `DIR` (required)")
-	fs.Bool("no-dht", false, "do not use the DHT (bittern has no DHT yet: changes nothing)")
+	noDHT := fs.Bool("no-dht", false, "do not use the DHT")
+	var bootstrap stringList
+	fs.Var(&bootstrap, "dht-bootstrap", "a DHT node to bootstrap from, `HOST:PORT` (repeatable; default: the public routers)")
 	noTrackers := fs.Bool("no-trackers", false, "do not announce to the torrent's trackers")
-	encryption := fs.String("encryption", "off", "peer encryption: required, preferred or off (only off is supported yet)")
+	encryption := fs.String("encryption", "accept", "peer encryption (MSE/PE): required, preferred, off, or accept (dial in plaintext, accept both)")
 	timeout := fs.Duration("timeout", 0, "stop seeding after this long; 0 means never")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: seed -listen ADDR [-no-dht] [-no-trackers] [-encryption required|preferred|off] [-timeout D] -data DIR FILE.torrent")
+		fmt.Fprintln(fs.Output(), "usage: seed -listen ADDR [-no-dht] [-dht-bootstrap HOST:PORT]... [-no-trackers] [-encryption required|preferred|off|accept] [-timeout D] -data DIR FILE.torrent")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -66,7 +85,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	err := seed(ctx, &config{
-		listen: *listen, data: *data, noTrackers: *noTrackers,
+		listen: *listen, data: *data, noTrackers: *noTrackers, noDHT: *noDHT, bootstrap: bootstrap,
 		encryption: *encryption, timeout: *timeout, args: fs.Args(),
 	}, newStatus(stdout))
 	switch {
@@ -85,6 +104,8 @@ type config struct {
 	listen     string
 	data       string
 	noTrackers bool
+	noDHT      bool
+	bootstrap  []string
 	encryption string
 	timeout    time.Duration
 	args       []string
@@ -100,12 +121,9 @@ func seed(ctx context.Context, c *config, st *status) error {
 	if c.data == "" {
 		return fmt.Errorf("-data DIR is required: %w", errUsage)
 	}
-	switch c.encryption {
-	case "off":
-	case "required", "preferred":
-		return fmt.Errorf("not supported yet: -encryption %s (bittern has no peer encryption yet; use -encryption off): %w", c.encryption, errUsage)
-	default:
-		return fmt.Errorf("-encryption %q: want required, preferred or off: %w", c.encryption, errUsage)
+	enc, ok := encryptions[c.encryption]
+	if !ok {
+		return fmt.Errorf("-encryption %q: want required, preferred, off or accept: %w", c.encryption, errUsage)
 	}
 	if fi, err := os.Stat(c.data); err != nil {
 		return fmt.Errorf("-data: %w", err)
@@ -121,7 +139,17 @@ func seed(ctx context.Context, c *config, st *status) error {
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 	}
-	s, err := bittern.NewSession(&bittern.Config{DataDir: c.data, ListenAddr: c.listen, NoTrackers: c.noTrackers})
+	cfg := &bittern.Config{DataDir: c.data, ListenAddr: c.listen, NoTrackers: c.noTrackers, Encryption: enc}
+	if !c.noDHT {
+		// The DHT's UDP port is the TCP listening address's, as usual.
+		node, err := startDHT(ctx, c.listen, c.bootstrap, st)
+		if err != nil {
+			return err
+		}
+		defer node.Close() // after the Session's Close, deferred below
+		cfg.DHT = node
+	}
+	s, err := bittern.NewSession(cfg)
 	if err != nil {
 		return err
 	}

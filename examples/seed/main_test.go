@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"math/rand/v2"
+	"net"
 	"net/http/httptest"
 	"net/netip"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/bittern/bittern"
+	"github.com/bittern/bittern/dht"
 	"github.com/bittern/bittern/metainfo"
 	"github.com/bittern/bittern/storage"
 	"github.com/bittern/bittern/tracker"
@@ -72,7 +74,55 @@ func (s *syncBuffer) String() string {
 // is given its address.
 func TestSeed(t *testing.T) {
 	dir, torrent, data, mi := fixture(t, 300<<10+5)
-	testSeed(t, dir, torrent, data, mi, true, "-no-trackers")
+	testSeed(t, dir, torrent, data, mi, true, nil, "-no-dht", "-no-trackers", "-encryption", "off")
+}
+
+// TestSeedEncrypted: seed refuses plaintext; the leecher dials with MSE.
+func TestSeedEncrypted(t *testing.T) {
+	dir, torrent, data, mi := fixture(t, 100<<10)
+	testSeed(t, dir, torrent, data, mi, true, func(c *bittern.Config) { c.Encryption = bittern.EncryptionPreferred },
+		"-no-dht", "-no-trackers", "-encryption", "required")
+}
+
+// TestSeedDHT: the leecher finds the seed through a DHT on loopback, where
+// seed announced itself.
+func TestSeedDHT(t *testing.T) {
+	boot := dhtNode(t)
+	dir, torrent, data, mi := fixture(t, 100<<10)
+	testSeed(t, dir, torrent, data, mi, false, func(c *bittern.Config) {
+		// Called once seed is seeding: wait for its announce to land, so
+		// that the leecher's first lookup finds it.
+		deadline := time.Now().Add(time.Minute)
+		for boot.Stats().Peers == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("seed did not announce to the DHT: %+v", boot.Stats())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		c.DHT = dhtNode(t, boot.Addr().String())
+	}, "-no-trackers", "-dht-bootstrap", boot.Addr().String())
+}
+
+// dhtNode starts a DHT node on loopback, bootstrapped from the given nodes.
+func dhtNode(t *testing.T, bootstrap ...string) *dht.Server {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	node, err := dht.NewServer(pc, &dht.Config{BootstrapNodes: append([]string{}, bootstrap...)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { node.Close() })
+	if len(bootstrap) > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := node.Bootstrap(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return node
 }
 
 // TestSeedTracker: the leecher finds the seed through the torrent's tracker
@@ -82,15 +132,17 @@ func TestSeedTracker(t *testing.T) {
 	t.Cleanup(srv.Close)
 	dir, torrent, data, mi := fixture(t, 200<<10, srv.URL+"/announce")
 	// Given no peers, the leecher can only meet the seed through the tracker.
-	testSeed(t, dir, torrent, data, mi, false)
+	testSeed(t, dir, torrent, data, mi, false, nil, "-no-dht")
 }
 
-func testSeed(t *testing.T, dir, torrent string, data []byte, mi *metainfo.MetaInfo, direct bool, flags ...string) {
+// testSeed runs seed with flags and downloads from it with a Session
+// configured by leech, given the seed's address if direct.
+func testSeed(t *testing.T, dir, torrent string, data []byte, mi *metainfo.MetaInfo, direct bool, leech func(*bittern.Config), flags ...string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stdout, stderr syncBuffer
 	code := make(chan int, 1)
-	args := append([]string{"-listen", "127.0.0.1:0", "-no-dht", "-encryption", "off", "-data", dir}, flags...)
+	args := append([]string{"-listen", "127.0.0.1:0", "-data", dir}, flags...)
 	go func() { code <- run(ctx, append(args, torrent), &stdout, &stderr) }()
 	var addr string
 	deadline := time.Now().Add(time.Minute)
@@ -111,7 +163,11 @@ func testSeed(t *testing.T, dir, torrent string, data []byte, mi *metainfo.MetaI
 	}
 
 	mem := &storage.Memory{}
-	s, err := bittern.NewSession(&bittern.Config{ListenAddr: "127.0.0.1:0", Storage: mem})
+	cfg := &bittern.Config{ListenAddr: "127.0.0.1:0", Storage: mem}
+	if leech != nil {
+		leech(cfg)
+	}
+	s, err := bittern.NewSession(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +216,7 @@ func TestSeedIncomplete(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"-listen", "127.0.0.1:0", "-data", dir, torrent}, &stdout, &stderr)
+	code := run(context.Background(), []string{"-no-dht", "-listen", "127.0.0.1:0", "-data", dir, torrent}, &stdout, &stderr)
 	if code != 1 || !strings.Contains(stderr.String(), "is incomplete: 6 of 7 pieces verified") {
 		t.Fatalf("exit %d, stderr %q", code, stderr.String())
 	}
@@ -169,7 +225,7 @@ func TestSeedIncomplete(t *testing.T) {
 func TestSeedTimeout(t *testing.T) {
 	dir, torrent, _, _ := fixture(t, 1000)
 	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"-listen", "127.0.0.1:0", "-timeout", "100ms", "-data", dir, torrent}, &stdout, &stderr)
+	code := run(context.Background(), []string{"-no-dht", "-listen", "127.0.0.1:0", "-timeout", "100ms", "-data", dir, torrent}, &stdout, &stderr)
 	if code != 0 || !strings.Contains(stdout.String(), "seeding payload.bin on 127.0.0.1:") || !strings.Contains(stdout.String(), "stopped (context deadline exceeded)") {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
 	}
@@ -185,13 +241,13 @@ func TestSeedErrors(t *testing.T) {
 		{[]string{"-data", dir, torrent}, 2, "-listen ADDR is required"},
 		{[]string{"-listen", "127.0.0.1:0", torrent}, 2, "-data DIR is required"},
 		{[]string{"-listen", "127.0.0.1:0", "-data", dir}, 2, "want one FILE.torrent argument, got 0"},
-		{[]string{"-listen", "127.0.0.1:0", "-data", dir, "-encryption", "preferred", torrent}, 2, "not supported yet: -encryption preferred"},
+		{[]string{"-listen", "127.0.0.1:0", "-data", dir, "-encryption", "maybe", torrent}, 2, `-encryption "maybe"`},
 		{[]string{"-listen", "127.0.0.1:0", "-data", torrent, torrent}, 2, "not a directory"},
 		{[]string{"-listen", "127.0.0.1:0", "-data", filepath.Join(dir, "nope"), torrent}, 1, "no such file"},
 		{[]string{"-listen", "256.0.0.1:0", "-data", dir, torrent}, 1, "256.0.0.1"},
 	} {
 		var stdout, stderr bytes.Buffer
-		code := run(context.Background(), tc.args, &stdout, &stderr)
+		code := run(context.Background(), append([]string{"-no-dht"}, tc.args...), &stdout, &stderr)
 		if code != tc.code || !strings.Contains(stderr.String(), tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, code, stderr.String(), tc.code, tc.want)
 		}
