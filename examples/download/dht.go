@@ -12,7 +12,8 @@ import (
 // bootstrapTimeout bounds the DHT bootstrap before the torrent starts.
 const bootstrapTimeout = 10 * time.Second
 
-// startDHT runs a DHT node on the UDP address addr and bootstraps it from
+// startDHT runs a DHT node on the UDP address addr (or, if that port is
+// taken, another port on its host) and bootstraps it from
 // bootstrap (nil: the public routers), waiting at most bootstrapTimeout.
 // A failed bootstrap is reported with p and is not fatal: the node keeps
 // trying as other nodes contact it, and other peer sources still work.
@@ -20,7 +21,11 @@ const bootstrapTimeout = 10 * time.Second
 func startDHT(ctx context.Context, addr string, bootstrap []string, p *progress) (*dht.Server, error) {
 	pc, err := net.ListenPacket("udp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("dht: %w", err)
+		// The port is taken for UDP: any other will do.
+		host, _, _ := net.SplitHostPort(addr)
+		if pc, err = net.ListenPacket("udp", net.JoinHostPort(host, "0")); err != nil {
+			return nil, fmt.Errorf("dht: %w", err)
+		}
 	}
 	srv, err := dht.NewServer(pc, &dht.Config{BootstrapNodes: bootstrap})
 	if err != nil {

@@ -31,6 +31,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -172,9 +173,16 @@ func download(ctx context.Context, c *config, p *progress) error {
 	}
 	cfg := &bittern.Config{DataDir: c.out, ListenAddr: c.listen, NoTrackers: c.noTrackers, Encryption: enc}
 	if !c.noDHT {
-		// The DHT's UDP port is the TCP listening address's, as usual.
-		node, err := startDHT(ctx, c.listen, c.bootstrap, p)
+		// The DHT's UDP port is the TCP listening port, as usual: listen
+		// first, so that an ephemeral port is known.
+		ln, err := net.Listen("tcp", c.listen)
 		if err != nil {
+			return err
+		}
+		cfg.Listener = ln // closed by the Session
+		node, err := startDHT(ctx, ln.Addr().String(), c.bootstrap, p)
+		if err != nil {
+			ln.Close()
 			return err
 		}
 		defer node.Close() // after the Session's Close, deferred below

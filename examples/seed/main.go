@@ -29,6 +29,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -141,9 +142,16 @@ func seed(ctx context.Context, c *config, st *status) error {
 	}
 	cfg := &bittern.Config{DataDir: c.data, ListenAddr: c.listen, NoTrackers: c.noTrackers, Encryption: enc}
 	if !c.noDHT {
-		// The DHT's UDP port is the TCP listening address's, as usual.
-		node, err := startDHT(ctx, c.listen, c.bootstrap, st)
+		// The DHT's UDP port is the TCP listening port, as usual: listen
+		// first, so that an ephemeral port is known.
+		ln, err := net.Listen("tcp", c.listen)
 		if err != nil {
+			return err
+		}
+		cfg.Listener = ln // closed by the Session
+		node, err := startDHT(ctx, ln.Addr().String(), c.bootstrap, st)
+		if err != nil {
+			ln.Close()
 			return err
 		}
 		defer node.Close() // after the Session's Close, deferred below
