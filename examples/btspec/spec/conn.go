@@ -21,7 +21,6 @@ const ourMetadataID = 3
 var (
 	fastExt = peerwire.Reserved{}.Set(peerwire.ReservedFast).Set(peerwire.ReservedExtension)
 	extOnly = peerwire.Reserved{}.Set(peerwire.ReservedExtension)
-	noBits  = peerwire.Reserved{}
 )
 
 type blockKey struct{ index, begin, length uint32 }
@@ -58,6 +57,27 @@ type conn struct {
 // dial connects, handshakes with ours and sets up the framer. Our first
 // message is not sent.
 func (t *Target) dial(ctx context.Context, ours peerwire.Reserved) (*conn, error) {
+	for {
+		cn, err := t.dialOnce(ctx, ours)
+		if err == nil || !closed(err) {
+			return cn, err
+		}
+		// Some peers (Transmission) refuse a new connection from an
+		// address while they still tear down the previous one: retry
+		// until the case's deadline.
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(redialDelay):
+		}
+	}
+}
+
+// redialDelay is the pause before dialling again after the peer closed
+// the connection during the handshake.
+const redialDelay = 500 * time.Millisecond
+
+func (t *Target) dialOnce(ctx context.Context, ours peerwire.Reserved) (*conn, error) {
 	c, err := t.rawDial(ctx)
 	if err != nil {
 		return nil, err
@@ -153,7 +173,11 @@ func (cn *conn) read() error {
 	if bf, ok := m.(*peerwire.Bitfield); ok {
 		m = &peerwire.Bitfield{Bits: append([]byte(nil), bf.Bits...)}
 	}
-	if cn.first == nil {
+	// BEP 10 sends the extended handshake "after the standard bittorrent
+	// handshake", and libtorrent, Transmission and aria2 all send it
+	// before the bitfield, so it does not count as the first message of
+	// BEP 3 and BEP 6.
+	if e, ok := m.(*peerwire.Extended); cn.first == nil && !(ok && e.ExtendedID == 0) {
 		cn.first = m
 	}
 	switch m := m.(type) {
