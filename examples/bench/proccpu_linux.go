@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -11,6 +12,9 @@ import (
 // userHZ is the unit of the times in /proc/PID/stat: USER_HZ, fixed at 100
 // in Linux's user-space ABI.
 const userHZ = 100
+
+// maxTicks is the most CPU time a time.Duration holds, in ticks.
+const maxTicks = math.MaxInt64 / uint64(time.Second/userHZ)
 
 // processCPU returns the user + system CPU time process pid has used so
 // far, all threads included.
@@ -39,5 +43,8 @@ func parseStatCPU(stat string) (time.Duration, error) {
 	if err1 != nil || err2 != nil {
 		return 0, fmt.Errorf("bench: malformed /proc stat %q", stat)
 	}
-	return time.Duration(utime+stime) * time.Second / userHZ, nil
+	if utime+stime > maxTicks {
+		return 0, fmt.Errorf("bench: CPU time out of range in /proc stat %q", stat)
+	}
+	return time.Duration(utime+stime) * (time.Second / userHZ), nil
 }

@@ -26,3 +26,19 @@ func TestProcessCPUSelf(t *testing.T) {
 		t.Fatalf("got %v, %v", d, err)
 	}
 }
+
+// FuzzParseStatCPU: any input gives a non-negative duration or an error,
+// never a panic.
+func FuzzParseStatCPU(f *testing.F) {
+	f.Add("4242 (my (odd) cmd) S 1 4242 4242 0 -1 4194560 1000 0 0 0 250 75 0 0 20 0 3 0 100 1000000 500")
+	if b, err := os.ReadFile("/proc/self/stat"); err == nil {
+		f.Add(string(b))
+	}
+	f.Add("1 (x) S 1 2")
+	f.Fuzz(func(t *testing.T, stat string) {
+		d, err := parseStatCPU(stat)
+		if err == nil && d < 0 {
+			t.Errorf("%q: negative %v", stat, d)
+		}
+	})
+}
