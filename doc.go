@@ -28,7 +28,11 @@
 // every piece before it is announced. It advertises and speaks BEP 6 (the
 // Fast extension: have-all, have-none, reject on choke, allowed-fast and
 // suggest honoured) and BEP 10 (the extended handshake, to exchange "reqq",
-// the depth of request queues).
+// the depth of request queues, and to carry the extensions below): BEP 9
+// (magnet links and ut_metadata), BEP 11 (PEX), trackers through the
+// tracker package (BEP 3, 12, 15, 23), the DHT through the dht package
+// (BEP 5), BEP 27 (private torrents: trackers only) and Message Stream
+// Encryption.
 //
 // A torrent added with data already in its storage is verified first (all
 // pieces, or only those a valid completion record of the storage does not
