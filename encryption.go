@@ -19,15 +19,18 @@ type Encryption int
 // Encryption policies.
 const (
 	// EncryptionAccept (the zero value) dials in plaintext and accepts
-	// incoming connections with or without MSE.
+	// incoming connections with or without MSE. An incoming MSE peer that
+	// offers both payload methods gets plaintext after the obfuscated
+	// handshake, as libtorrent does by default.
 	EncryptionAccept Encryption = iota
 	// EncryptionPreferred dials with MSE (offering RC4 and plaintext
-	// payloads), redials in plaintext once if the MSE handshake fails,
-	// and accepts incoming connections with or without MSE.
+	// payloads; the receiver chooses), redials in plaintext once if the
+	// MSE handshake fails, and accepts incoming connections as
+	// EncryptionAccept does.
 	EncryptionPreferred
 	// EncryptionRequired uses MSE only: outgoing connections whose MSE
-	// handshake fails are given up and incoming plaintext handshakes are
-	// refused.
+	// handshake fails are given up, incoming plaintext handshakes are
+	// refused, and incoming MSE peers get RC4 whenever they offer it.
 	EncryptionRequired
 	// EncryptionOff never uses MSE, either way.
 	EncryptionOff
@@ -81,7 +84,13 @@ func (s *Session) acceptHandshake(ctx context.Context, conn net.Conn) (net.Conn,
 		hasKey bool
 	)
 	if s.cfg.Encryption != EncryptionOff {
-		mc, err := mse.Accept(ctx, conn, &s.skeys, &mse.Config{Policy: s.cfg.Encryption.incomingPolicy()})
+		mc, err := mse.Accept(ctx, conn, &s.skeys, &mse.Config{
+			Policy: s.cfg.Encryption.incomingPolicy(),
+			// As libtorrent does by default: an MSE peer offering both
+			// payloads gets plaintext (the handshake is still
+			// obfuscated), unless we require encryption.
+			PreferPlaintext: s.cfg.Encryption != EncryptionRequired,
+		})
 		if err != nil {
 			return nil, nil, nil, peerwire.Handshake{}, err
 		}
