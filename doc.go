@@ -74,7 +74,8 @@
 // ut_metadata (each peer keeps a few piece requests outstanding; at most
 // Config.MaxMetadataSize bytes), checks its SHA-1 against the info-hash
 // (peers that sent a dictionary failing the check are not asked again),
-// then adds the torrent as AddTorrent does. Every torrent serves its info
+// then adds the torrent as AddTorrent does. Peers that connect to us for
+// the torrent meanwhile are asked too. Every torrent serves its info
 // dictionary to peers that ask, up to twice over per connection.
 //
 // Encryption (MSE/PE, peerwire/mse): Config.Encryption chooses the
@@ -149,8 +150,7 @@
 // # Not yet
 //
 // Magnet links with only a v2 info-hash; AddMagnet returning before the
-// metadata has arrived (it blocks until then), and incoming connections
-// for a magnet whose metadata is still being fetched; v2 torrents (and the
-// v2 swarm of hybrid ones); uTP; rate limits; file priorities; streaming
+// metadata has arrived (it blocks until then); v2 torrents (and the v2
+// swarm of hybrid ones); uTP; rate limits; file priorities; streaming
 // readers; and an event stream come in later versions.
 package bittern

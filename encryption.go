@@ -76,7 +76,7 @@ func (e Encryption) dialsEncrypted() bool {
 // connection to write to and close, the reader to read from (they differ
 // for a plaintext connection seen through mse's detection: writes go
 // straight to conn, keeping writev), and the torrent.
-func (s *Session) acceptHandshake(ctx context.Context, conn net.Conn) (net.Conn, io.Reader, *Torrent, peerwire.Handshake, error) {
+func (s *Session) acceptHandshake(ctx context.Context, conn net.Conn) (net.Conn, io.Reader, *Torrent, *metaFetch, peerwire.Handshake, error) {
 	var (
 		wconn            = conn
 		rd     io.Reader = conn
@@ -92,7 +92,7 @@ func (s *Session) acceptHandshake(ctx context.Context, conn net.Conn) (net.Conn,
 			PreferPlaintext: s.cfg.Encryption != EncryptionRequired,
 		})
 		if err != nil {
-			return nil, nil, nil, peerwire.Handshake{}, err
+			return nil, nil, nil, nil, peerwire.Handshake{}, err
 		}
 		skey, hasKey = mc.SKey()
 		rd = mc
@@ -100,7 +100,10 @@ func (s *Session) acceptHandshake(ctx context.Context, conn net.Conn) (net.Conn,
 			wconn = mc
 		}
 	}
-	var t *Torrent
+	var (
+		t *Torrent
+		f *metaFetch
+	)
 	rw := struct {
 		io.Reader
 		io.Writer
@@ -111,8 +114,11 @@ func (s *Session) acceptHandshake(ctx context.Context, conn net.Conn) (net.Conn,
 		}
 		s.mu.Lock()
 		t = s.torrents[metainfo.Hash(theirs.InfoHash)]
-		s.mu.Unlock()
 		if t == nil {
+			f = s.fetches[metainfo.Hash(theirs.InfoHash)]
+		}
+		s.mu.Unlock()
+		if t == nil && f == nil {
 			return peerwire.Handshake{}, false
 		}
 		return peerwire.Handshake{Reserved: ourReserved, InfoHash: theirs.InfoHash, PeerID: s.peerID}, true
@@ -121,9 +127,9 @@ func (s *Session) acceptHandshake(ctx context.Context, conn net.Conn) (net.Conn,
 		if hasKey && errors.Is(err, peerwire.ErrUnknownInfoHash) {
 			err = errors.Join(errEncryptionMismatch, err)
 		}
-		return nil, nil, nil, peerwire.Handshake{}, err
+		return nil, nil, nil, nil, peerwire.Handshake{}, err
 	}
-	return wconn, rd, t, hs, nil
+	return wconn, rd, t, f, hs, nil
 }
 
 // dialHandshake dials addr and performs the handshakes the policy calls

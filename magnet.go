@@ -5,6 +5,8 @@ import (
 	"crypto/sha1"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/netip"
 	"sync"
 	"time"
@@ -81,7 +83,22 @@ func (s *Session) AddMagnet(ctx context.Context, uri string, opts *TorrentOption
 	stop := context.AfterFunc(s.ctx, cancel)
 	defer stop()
 	f := newMetaFetch(s, m.InfoHash)
+	// Peers may also connect to us for it while we fetch.
+	s.mu.Lock()
+	if s.fetches[m.InfoHash] == nil {
+		s.fetches[m.InfoHash] = f
+		s.skeys.Add(m.InfoHash)
+	}
+	s.mu.Unlock()
 	info, err := f.run(fctx, peers, tiers)
+	s.mu.Lock()
+	if s.fetches[m.InfoHash] == f {
+		delete(s.fetches, m.InfoHash)
+		if s.torrents[m.InfoHash] == nil {
+			s.skeys.Remove(m.InfoHash)
+		}
+	}
+	s.mu.Unlock()
 	if err != nil {
 		if s.ctx.Err() != nil {
 			return nil, ErrClosed
@@ -122,8 +139,10 @@ type metaFetch struct {
 	s  *Session
 	ih metainfo.Hash
 
-	addrs chan netip.AddrPort // found by trackers, to dial
-	wg    sync.WaitGroup      // connections and the announcer
+	addrs    chan netip.AddrPort // found by trackers, to dial
+	incoming chan incomingConn   // connections accepted for this fetch
+	stopped  chan struct{}       // closed when run stops taking connections
+	wg       sync.WaitGroup      // connections and the announcer
 
 	mu      sync.Mutex
 	size    int      // agreed metadata size; 0 until a peer says
@@ -132,6 +151,7 @@ type metaFetch struct {
 	got     int
 	asked   []int // piece -> outstanding requests
 	bad     map[netip.AddrPort]bool
+	dialled map[netip.AddrPort]bool // sources we dialled (their listening address)
 	good    []netip.AddrPort
 	result  []byte
 	done    chan struct{}
@@ -140,11 +160,34 @@ type metaFetch struct {
 
 func newMetaFetch(s *Session, ih metainfo.Hash) *metaFetch {
 	return &metaFetch{
-		s:     s,
-		ih:    ih,
-		addrs: make(chan netip.AddrPort, 256),
-		bad:   make(map[netip.AddrPort]bool),
-		done:  make(chan struct{}),
+		s:        s,
+		ih:       ih,
+		addrs:    make(chan netip.AddrPort, 256),
+		incoming: make(chan incomingConn),
+		stopped:  make(chan struct{}),
+		bad:      make(map[netip.AddrPort]bool),
+		dialled:  make(map[netip.AddrPort]bool),
+		done:     make(chan struct{}),
+	}
+}
+
+// incomingConn is a connection accepted for a fetch, after the
+// handshake.
+type incomingConn struct {
+	conn net.Conn
+	rd   io.Reader
+	hs   peerwire.Handshake
+	addr netip.AddrPort
+}
+
+// handoff passes an accepted connection to the fetch, or closes it if the
+// fetch has ended.
+func (f *metaFetch) handoff(conn net.Conn, rd io.Reader, hs peerwire.Handshake) {
+	addr, _ := netip.ParseAddrPort(conn.RemoteAddr().String())
+	select {
+	case f.incoming <- incomingConn{conn: conn, rd: rd, hs: hs, addr: addr}:
+	case <-f.stopped:
+		conn.Close()
 	}
 }
 
@@ -163,6 +206,7 @@ func (f *metaFetch) run(ctx context.Context, peers []netip.AddrPort, tiers [][]s
 	ctx, cancel := context.WithCancel(ctx)
 	defer f.wg.Wait()
 	defer cancel()
+	defer close(f.stopped)
 	if !f.s.cfg.NoTrackers && len(tiers) > 0 {
 		f.wg.Add(1)
 		go f.announce(ctx, tiers)
@@ -219,6 +263,25 @@ func (f *metaFetch) run(ctx context.Context, peers []netip.AddrPort, tiers [][]s
 			return f.result, nil
 		case <-ctx.Done():
 			return nil, ctx.Err()
+		case ic := <-f.incoming:
+			if active >= 2*f.s.cfg.MaxHalfOpen {
+				ic.conn.Close()
+				continue
+			}
+			active++
+			f.wg.Add(1)
+			go func() {
+				defer f.wg.Done()
+				stop := context.AfterFunc(ctx, func() { ic.conn.Close() })
+				defer stop()
+				defer ic.conn.Close()
+				err := f.fetchOn(ctx, ic.conn, ic.rd, ic.hs, ic.addr, false)
+				f.s.cfg.Logger.Debug("metadata: incoming peer", "torrent", f.ih, "peer", ic.addr, "err", err)
+				select {
+				case ended <- netip.AddrPort{}:
+				case <-ctx.Done():
+				}
+			}()
 		case a := <-f.addrs:
 			if !known[a] {
 				known[a] = true
@@ -226,7 +289,9 @@ func (f *metaFetch) run(ctx context.Context, peers []netip.AddrPort, tiers [][]s
 			}
 		case a := <-ended:
 			active--
-			retries = append(retries, retry{a, time.Now().Add(f.s.cfg.RetryBackoff)})
+			if a.IsValid() { // not an incoming connection
+				retries = append(retries, retry{a, time.Now().Add(f.s.cfg.RetryBackoff)})
+			}
 		case <-timer.C:
 			now := time.Now()
 			kept := retries[:0]
@@ -382,7 +447,7 @@ func (f *metaFetch) unclaim(mine map[int]bool) {
 // whole is checked against the info-hash: on success the fetch is done;
 // on failure every piece is discarded and the peers that sent them are
 // not asked again.
-func (f *metaFetch) deliver(a netip.AddrPort, m peerwire.MetadataMessage) error {
+func (f *metaFetch) deliver(a netip.AddrPort, dialled bool, m peerwire.MetadataMessage) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if m.TotalSize != f.size {
@@ -393,6 +458,9 @@ func (f *metaFetch) deliver(a netip.AddrPort, m peerwire.MetadataMessage) error 
 	}
 	f.pieces[m.Piece] = append([]byte(nil), m.Data...)
 	f.from[m.Piece] = a
+	if dialled {
+		f.dialled[a] = true
+	}
 	f.got++
 	if f.got < len(f.pieces) {
 		return nil
@@ -413,7 +481,7 @@ func (f *metaFetch) deliver(a netip.AddrPort, m peerwire.MetadataMessage) error 
 	seen := make(map[netip.AddrPort]bool)
 	for i, p := range f.pieces {
 		info = append(info, p...)
-		if !seen[f.from[i]] {
+		if !seen[f.from[i]] && f.dialled[f.from[i]] {
 			seen[f.from[i]] = true
 			f.good = append(f.good, f.from[i])
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/netip"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -240,5 +241,43 @@ func TestMagnetErrors(t *testing.T) {
 	v2 := "magnet:?xt=urn:btmh:1220" + metainfo.HashV2{1}.String()
 	if _, err := s.AddMagnet(context.Background(), v2, nil); !errors.Is(err, ErrUnsupported) {
 		t.Errorf("v2-only link: %v, want ErrUnsupported", err)
+	}
+}
+
+// A peer that connects to us while we fetch a magnet's metadata serves
+// it: the leecher knows no peer, the seeder dials it.
+func TestMagnetIncoming(t *testing.T) {
+	for _, enc := range []Encryption{EncryptionAccept, EncryptionRequired} {
+		t.Run(enc.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				n := newPipeNet()
+				data := randomData(200<<10, 54)
+				mi := makeTorrent(t, "in.bin", data, 16<<10)
+				leecher := newPipeSession(t, n, "10.0.1.1:6881", &Config{Encryption: enc})
+				defer leecher.Close()
+				ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+				defer cancel()
+				type result struct {
+					tor *Torrent
+					err error
+				}
+				res := make(chan result, 1)
+				go func() {
+					tor, err := leecher.AddMagnet(ctx, "magnet:?xt=urn:btih:"+mi.InfoHash().String(), nil)
+					res <- result{tor, err}
+				}()
+				synctest.Wait()
+				seeder := startSeeder(t, n, "10.0.0.1:6881", mi, data, &Config{Encryption: enc})
+				defer seeder.Close()
+				seeder.Torrent(mi.InfoHash()).AddPeers(netip.MustParseAddrPort("10.0.1.1:6881"))
+				r := <-res
+				if r.err != nil {
+					t.Fatal(r.err)
+				}
+				if err := r.tor.Wait(ctx); err != nil {
+					t.Fatal(err)
+				}
+			})
+		})
 	}
 }

@@ -3,6 +3,8 @@ package bittern
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"net/netip"
 	"time"
 
@@ -28,6 +30,13 @@ func (f *metaFetch) fetchFrom(ctx context.Context, addr netip.AddrPort) error {
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
+	return f.fetchOn(ctx, conn, rd, hs, addr, true)
+}
+
+// fetchOn fetches metadata pieces over a connection whose BitTorrent
+// handshake is done (hs is the peer's): dialled by us, or accepted.
+func (f *metaFetch) fetchOn(ctx context.Context, conn net.Conn, rd io.Reader, hs peerwire.Handshake, addr netip.AddrPort, dialled bool) error {
+	cfg := &f.s.cfg
 	if hs.PeerID == f.s.peerID {
 		return errSelfConnection
 	}
@@ -123,7 +132,7 @@ func (f *metaFetch) fetchFrom(ctx context.Context, addr netip.AddrPort) error {
 				}
 				delete(mine, mm.Piece)
 				f.unclaim(map[int]bool{mm.Piece: true})
-				if err := f.deliver(addr, mm); err != nil {
+				if err := f.deliver(addr, dialled, mm); err != nil {
 					return err
 				}
 				if f.isBad(addr) {

@@ -42,7 +42,8 @@ type Session struct {
 	torrents map[metainfo.Hash]*Torrent
 	closed   bool
 
-	skeys mse.SKeys // info-hashes of the torrents, for incoming MSE
+	skeys   mse.SKeys                    // info-hashes of the torrents and fetches, for incoming MSE
+	fetches map[metainfo.Hash]*metaFetch // magnets whose metadata is being fetched
 
 	sources []PeerSource // Config.DHT and Config.PeerSources
 	ownDHT  *dht.Server  // started for Config.DHTListenAddr; closed by Close
@@ -58,6 +59,7 @@ func NewSession(cfg *Config) (*Session, error) {
 		cfg:         c,
 		peerID:      c.PeerID,
 		torrents:    make(map[metainfo.Hash]*Torrent),
+		fetches:     make(map[metainfo.Hash]*metaFetch),
 		handshakes:  make(chan struct{}, c.MaxPendingHandshakes),
 		writeSlots:  make(chan struct{}, c.MaxQueuedBlocks),
 		announceKey: newAnnounceKey(),
@@ -247,7 +249,7 @@ func (s *Session) handleIncoming(conn net.Conn) {
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.HandshakeTimeout)
 	defer cancel()
 	conn.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
-	wconn, rd, t, hs, err := s.acceptHandshake(ctx, conn)
+	wconn, rd, t, f, hs, err := s.acceptHandshake(ctx, conn)
 	if err != nil {
 		s.cfg.Logger.Debug("incoming handshake", "remote", conn.RemoteAddr(), "err", err)
 		conn.Close()
@@ -263,6 +265,10 @@ func (s *Session) handleIncoming(conn net.Conn) {
 	conn.SetDeadline(time.Time{})
 	if !stop() {
 		conn.Close()
+		return
+	}
+	if f != nil {
+		f.handoff(wconn, rd, hs)
 		return
 	}
 	t.handoff(wconn, rd, hs, false)
