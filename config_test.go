@@ -45,7 +45,7 @@ func TestNewSessionNoListen(t *testing.T) {
 	if s.Addr() != nil {
 		t.Errorf("Addr %v, want nil", s.Addr())
 	}
-	if id := s.PeerID(); string(id[:8]) != "-BT0100-" {
+	if id := s.PeerID(); string(id[:8]) != "-BN0100-" {
 		t.Errorf("peer ID %q", id)
 	}
 	if err := s.Close(); err != nil {

@@ -141,7 +141,7 @@ func TestNewPeerID(t *testing.T) {
 	a, b := NewPeerID(PeerIDPrefix), NewPeerID(PeerIDPrefix)
 	assert.NotEqual(t, a, b)
 	assert.Equal(t, PeerIDPrefix, string(a[:8]))
-	assert.Equal(t, "BitTorrent 0.1.0.0", ClientName(a))
+	assert.Equal(t, "bittern 0.1.0.0", ClientName(a))
 	long := NewPeerID(strings.Repeat("x", 30))
 	assert.Equal(t, strings.Repeat("x", 20), string(long[:]))
 }

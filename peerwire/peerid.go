@@ -7,10 +7,9 @@ import (
 )
 
 // PeerIDPrefix is the Azureus-style (BEP 20) peer ID prefix of this library:
-// client code "BT", version 0.1.0.0. Note that BitTorrent Inc.'s own
-// clients (6.0 and later) also use "BT", so ClientName cannot tell them
-// apart and names both "BitTorrent".
-const PeerIDPrefix = "-BT0100-"
+// client code "BN" (bittern; the DHT's client version uses the same code),
+// version 0.1.0.0.
+const PeerIDPrefix = "-BN0100-"
 
 // NewPeerID returns a peer ID made of prefix (at most 20 bytes; pass
 // PeerIDPrefix for this library's) followed by random bytes from
@@ -32,7 +31,7 @@ func NewPeerID(prefix string) [20]byte {
 var azureusClients = map[string]string{
 	"AG": "Ares", "A~": "Ares", "AR": "Arctic", "AT": "Artemis", "AX": "BitPump",
 	"AZ": "Azureus", "BB": "BitBuddy", "BC": "BitComet", "BF": "Bitflu",
-	"BG": "BTG", "BI": "BiglyBT", "BL": "BitBlinder", "BP": "BitTorrent Pro",
+	"BG": "BTG", "BI": "BiglyBT", "BL": "BitBlinder", "BN": "bittern", "BP": "BitTorrent Pro",
 	"BR": "BitRocket", "BS": "BTSlave", "BT": "BitTorrent", "BW": "BitWombat",
 	"BX": "Bittorrent X", "CD": "Enhanced CTorrent", "CT": "CTorrent",
 	"DE": "DelugeTorrent", "DP": "Propagate Data Client", "EB": "EBit",
