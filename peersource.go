@@ -50,6 +50,36 @@ func startDHT(c *Config) (*dht.Server, error) {
 	return srv, nil
 }
 
+// Bootstrap retry bounds for the session's own DHT node.
+const (
+	dhtBootstrapRetry    = 10 * time.Second
+	dhtBootstrapMaxRetry = 5 * time.Minute
+)
+
+// bootstrapDHT joins the DHT with the node the session started: it retries,
+// backing off from dhtBootstrapRetry to dhtBootstrapMaxRetry, until one
+// bootstrap succeeds or the session closes. Without it the node's routing
+// table would stay empty and every lookup would fail.
+func (s *Session) bootstrapDHT() {
+	defer s.wg.Done()
+	wait := dhtBootstrapRetry
+	for {
+		err := s.ownDHT.Bootstrap(s.ctx)
+		if err == nil || s.ctx.Err() != nil {
+			return
+		}
+		s.cfg.Logger.Debug("dht bootstrap", "err", err, "retry", wait)
+		t := time.NewTimer(wait)
+		select {
+		case <-s.ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		wait = min(2*wait, dhtBootstrapMaxRetry)
+	}
+}
+
 // peerSources returns the sources a torrent asks for peers: none for a
 // private torrent (BEP 27).
 func (t *Torrent) peerSources() []PeerSource {

@@ -3,6 +3,7 @@ package bittern
 import (
 	"bytes"
 	"context"
+	"net"
 	"net/netip"
 	"sync/atomic"
 	"testing"
@@ -208,5 +209,32 @@ func TestSessionStartsDHT(t *testing.T) {
 	}
 	if _, err := NewSession(&Config{NoListen: true, DHTListenAddr: "256.0.0.1:0"}); err == nil {
 		t.Error("a bad DHT address was accepted")
+	}
+}
+
+// The node a session starts joins the DHT by itself: its routing table
+// fills from the configured bootstrap node without any lookup asking first.
+func TestSessionDHTBootstraps(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	boot, err := dht.NewServer(pc, &dht.Config{BootstrapNodes: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer boot.Close()
+	s, err := NewSession(&Config{NoListen: true, Storage: &storage.Memory{}, DHTListenAddr: "127.0.0.1:0",
+		DHTConfig: &dht.Config{BootstrapNodes: []string{pc.LocalAddr().String()}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	deadline := time.Now().Add(20 * time.Second)
+	for len(s.DHT().Nodes()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the session's DHT node never bootstrapped")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

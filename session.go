@@ -94,6 +94,10 @@ func NewSession(cfg *Config) (*Session, error) {
 	s.sources = append(s.sources, c.PeerSources...)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.io = newIOPool(c.IOWorkers)
+	if s.ownDHT != nil {
+		s.wg.Add(1)
+		go s.bootstrapDHT()
+	}
 	if s.ln != nil {
 		s.wg.Add(1)
 		go s.acceptLoop()
