@@ -191,11 +191,15 @@ func TestLeecherRequestsAndRejects(t *testing.T) {
 		if m, ok := p.next().(*peerwire.Reject); !ok || *m != (peerwire.Reject{Index: 0, Begin: 0, Length: 16384}) {
 			t.Fatalf("got %v, want reject 0/0/16384", m)
 		}
-		// We have everything: the session becomes interested, and once
-		// unchoked requests the whole torrent; serve it.
-		p.send(peerwire.HaveAll{})
+		// We get everything (have all is only valid as the first
+		// message): the session becomes interested, and once unchoked
+		// requests the whole torrent; serve it.
+		p.send(peerwire.Have{Index: 0})
 		if m, ok := p.next().(*peerwire.Interested); !ok {
 			t.Fatalf("got %v, want interested", m)
+		}
+		for i := uint32(1); i < 4; i++ {
+			p.send(peerwire.Have{Index: i})
 		}
 		p.send(peerwire.Unchoke{})
 		served := 0

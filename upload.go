@@ -15,9 +15,16 @@ const uploadWatermark = 1 << 20
 
 // onRequest accepts a block a peer asked for. It is read on the I/O pool,
 // within uploadWatermark, and then sent by the connection's writer.
+// Requests longer than 16 KiB are refused.
 func (t *Torrent) onRequest(c *peerConn, k blockKey) {
+	if k.length > peerwire.BlockSize && !c.fast {
+		// BEP 3: peers close connections that request more than 16 KiB;
+		// with BEP 6 the request is rejected instead.
+		t.dropConn(c, errProtocol)
+		return
+	}
 	choked := c.amChoking && !slices.Contains(c.allowedFast, k.index)
-	if choked || !t.picker.HasPiece(int(k.index)) || len(c.uploads) >= t.s.cfg.MaxUploadQueue {
+	if choked || k.length > peerwire.BlockSize || !t.picker.HasPiece(int(k.index)) || len(c.uploads) >= t.s.cfg.MaxUploadQueue {
 		if c.fast {
 			c.send(peerwire.Reject{Index: k.index, Begin: k.begin, Length: k.length}.AppendTo(nil))
 		}
@@ -208,5 +215,18 @@ func (t *Torrent) runChoker(now time.Time) {
 		case !unchoke[i] && !c.amChoking:
 			t.choke(c)
 		}
+	}
+}
+
+// onCancel drops a request the peer cancelled. With BEP 6 every request
+// gets exactly one answer: one not yet handed to the writer is rejected
+// (its read, if in flight, is discarded); one already handed over is sent.
+func (t *Torrent) onCancel(c *peerConn, k blockKey) {
+	if _, ok := c.uploads[k]; !ok {
+		return
+	}
+	delete(c.uploads, k)
+	if c.fast {
+		c.send(peerwire.Reject{Index: k.index, Begin: k.begin, Length: k.length}.AppendTo(nil))
 	}
 }

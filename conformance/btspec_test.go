@@ -63,9 +63,6 @@ var (
 	// bittern must pass every case: these are bugs in the root package,
 	// reported to be fixed, after which their lines go.
 	btspecBitternExpect = map[string]btspecExpect{
-		"3.4": {spec.Fail, "BUG: the Session serves requests up to peerwire.MaxRequestLength (128 KiB); BEP 3 says more than 16 KiB is closed on"},
-		"3.7": {spec.Fail, "BUG: the Session drops a cancelled queued request without a reject (BEP 6: exactly one answer per request)"},
-		"7.3": {spec.Fail, "BUG: the Session accepts a bitfield after the first message"},
 		"7.7": {spec.Fail, "BUG: the Session keeps the connection after an unrequested piece (BEP 6: MUST close)"},
 	}
 )

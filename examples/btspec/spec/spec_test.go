@@ -93,8 +93,5 @@ func TestBitternSeeder(t *testing.T) {
 // with the reason; each is a bug in the root package to fix, after which
 // its line goes.
 var bitternKnownFailures = map[string]string{
-	"3.4": "serves requests up to peerwire.MaxRequestLength (128 KiB); BEP 3 says peers close on more than 16 KiB",
-	"3.7": "a cancelled request is dropped without a reject (BEP 6: every request gets exactly one answer)",
-	"7.3": "a bitfield after the first message is accepted",
 	"7.7": "an unrequested piece does not close the connection (BEP 6: MUST close)",
 }
