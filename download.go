@@ -14,18 +14,6 @@ import (
 func (t *Torrent) handleMessage(c *peerConn, ev peerEvent) {
 	p := t.picker
 	switch ev.id {
-	case peerwire.IDBitfield, peerwire.IDHaveAll, peerwire.IDHaveNone:
-		// BEP 3 and 6: only as the first message (after the BEP 10
-		// handshake and a BEP 5 port, which clients send before it).
-		if c.pastFirst {
-			t.dropConn(c, errors.Join(errProtocol, errLateBitfield))
-			return
-		}
-	}
-	if ev.id != peerwire.IDExtended && ev.id != peerwire.IDPort {
-		c.pastFirst = true
-	}
-	switch ev.id {
 	case peerwire.IDChoke:
 		c.peerChoking = true
 		p.PeerChoked(c.pp, true)

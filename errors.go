@@ -22,7 +22,6 @@ var (
 	errTooManyPeers   = errors.New("bittern: too many peers")
 	errIdle           = errors.New("bittern: peer idle too long")
 	errProtocol       = errors.New("bittern: peer broke the protocol")
-	errLateBitfield   = errors.New("bittern: bitfield, have all or have none after the first message")
 	errTorrentClosing = errors.New("bittern: torrent closing")
 	errPaused         = errors.New("bittern: torrent paused")
 	errBanned         = errors.New("bittern: peer banned")

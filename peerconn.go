@@ -70,7 +70,6 @@ type peerConn struct {
 	allowedFast    []uint32                // pieces we let it request while choked
 	readsInFlight  int                     // blocks being read for this peer
 	removed        bool
-	pastFirst      bool // a message that must follow the bitfield arrived
 	optimistic     bool
 	snubbed        bool      // it let requests time out; one at a time
 	lastBlock      time.Time // last block received, or first request sent
