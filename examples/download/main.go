@@ -40,6 +40,7 @@ import (
 	"time"
 
 	"github.com/bittern/bittern"
+	"github.com/bittern/bittern/examples/internal/exdht"
 	"github.com/bittern/bittern/metainfo"
 )
 
@@ -180,7 +181,7 @@ func download(ctx context.Context, c *config, p *progress) error {
 			return err
 		}
 		cfg.Listener = ln // closed by the Session
-		node, err := startDHT(ctx, ln.Addr().String(), c.bootstrap, p)
+		node, err := exdht.Start(ctx, ln.Addr().String(), c.bootstrap, p.printf)
 		if err != nil {
 			ln.Close()
 			return err

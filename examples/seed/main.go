@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"github.com/bittern/bittern"
+	"github.com/bittern/bittern/examples/internal/exdht"
 	"github.com/bittern/bittern/metainfo"
 )
 
@@ -149,7 +150,7 @@ func seed(ctx context.Context, c *config, st *status) error {
 			return err
 		}
 		cfg.Listener = ln // closed by the Session
-		node, err := startDHT(ctx, ln.Addr().String(), c.bootstrap, st)
+		node, err := exdht.Start(ctx, ln.Addr().String(), c.bootstrap, st.printf)
 		if err != nil {
 			ln.Close()
 			return err

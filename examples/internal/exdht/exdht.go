@@ -1,4 +1,6 @@
-package main
+// Package exdht starts the DHT node that examples/download and
+// examples/seed share.
+package exdht
 
 import (
 	"context"
@@ -9,16 +11,16 @@ import (
 	"github.com/bittern/bittern/dht"
 )
 
-// bootstrapTimeout bounds the DHT bootstrap before the torrent starts.
-const bootstrapTimeout = 10 * time.Second
+// BootstrapTimeout bounds the DHT bootstrap before the torrent starts.
+const BootstrapTimeout = 10 * time.Second
 
-// startDHT runs a DHT node on the UDP address addr (or, if that port is
+// Start runs a DHT node on the UDP address addr (or, if that port is
 // taken, another port on its host) and bootstraps it from
-// bootstrap (nil: the public routers), waiting at most bootstrapTimeout.
-// A failed bootstrap is reported with p and is not fatal: the node keeps
+// bootstrap (nil: the public routers), waiting at most BootstrapTimeout.
+// A failed bootstrap is reported with printf and is not fatal: the node keeps
 // trying as other nodes contact it, and other peer sources still work.
 // The caller closes the node after the Session that uses it.
-func startDHT(ctx context.Context, addr string, bootstrap []string, p *progress) (*dht.Server, error) {
+func Start(ctx context.Context, addr string, bootstrap []string, printf func(format string, args ...any)) (*dht.Server, error) {
 	pc, err := net.ListenPacket("udp", addr)
 	if err != nil {
 		// The port is taken for UDP: any other will do.
@@ -32,12 +34,12 @@ func startDHT(ctx context.Context, addr string, bootstrap []string, p *progress)
 		pc.Close()
 		return nil, err
 	}
-	bctx, cancel := context.WithTimeout(ctx, bootstrapTimeout)
+	bctx, cancel := context.WithTimeout(ctx, BootstrapTimeout)
 	defer cancel()
 	if err := srv.Bootstrap(bctx); err != nil && ctx.Err() == nil {
-		p.printf("dht: bootstrap: %v (continuing)\n", err)
+		printf("dht: bootstrap: %v (continuing)\n", err)
 	}
 	st := srv.Stats()
-	p.printf("dht: %d nodes, listening on %v\n", st.Nodes+st.Nodes6, srv.Addr())
+	printf("dht: %d nodes, listening on %v\n", st.Nodes+st.Nodes6, srv.Addr())
 	return srv, nil
 }
