@@ -90,7 +90,7 @@ func TestSessionLeechFromTransmission(t *testing.T) {
 	want := trTree(t, filepath.Join(dir, "seed"), "tree", 60)
 	torrent := filepath.Join(dir, "tree.torrent")
 	mi := sessionBuildV1(t, filepath.Join(dir, "seed", "tree"), torrent, 64<<10)
-	d := trStart(t, filepath.Join(dir, "tr"), trPreferPlaintext, false)
+	d := trStart(t, filepath.Join(dir, "tr"), trPreferPlaintext, false, nil)
 	d.seed(t, torrent, filepath.Join(dir, "seed"))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -120,7 +120,7 @@ func TestSessionEncryptionLeechFromTransmission(t *testing.T) {
 	want := trTree(t, filepath.Join(dir, "seed"), "tree", 70)
 	torrent := filepath.Join(dir, "tree.torrent")
 	mi := sessionBuildV1(t, filepath.Join(dir, "seed", "tree"), torrent, 64<<10)
-	d := trStart(t, filepath.Join(dir, "tr"), trRequireEncrypted, false)
+	d := trStart(t, filepath.Join(dir, "tr"), trRequireEncrypted, false, nil)
 	d.seed(t, torrent, filepath.Join(dir, "seed"))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

@@ -31,8 +31,9 @@ type trDaemon struct {
 
 // trStart runs transmission-daemon under dir with the given encryption
 // setting (trPreferPlaintext …) and PEX on or off, and waits for its RPC.
-// DHT, LPD, uTP and port forwarding are off.
-func trStart(t *testing.T, dir string, encryption int, pex bool) *trDaemon {
+// DHT, LPD, uTP and port forwarding are off; more settings.json entries
+// may be given in extra.
+func trStart(t *testing.T, dir string, encryption int, pex bool, extra map[string]any) *trDaemon {
 	t.Helper()
 	requireBinary(t, "transmission-remote")
 	conf := filepath.Join(dir, "config")
@@ -48,6 +49,9 @@ func trStart(t *testing.T, dir string, encryption int, pex bool) *trDaemon {
 		"rpc-whitelist": "127.0.0.1,::1", "rpc-whitelist-enabled": true, "rpc-host-whitelist-enabled": false,
 		"ratio-limit-enabled": false, "encryption": encryption, "download-dir": filepath.Join(dir, "downloads"),
 		"incomplete-dir-enabled": false, "message-level": 2,
+	}
+	for k, v := range extra {
+		settings[k] = v
 	}
 	b, err := json.Marshal(settings)
 	if err != nil {
