@@ -317,7 +317,11 @@ func (t *Torrent) Resume() {
 }
 
 func (t *Torrent) markComplete() {
-	t.completeOnce.Do(func() { close(t.complete) })
+	// t.complete (the tracker's "completed", a DHT seed) needs every
+	// piece; the public completion only the selected ones.
+	if t.picker.NumHave() == t.picker.NumPieces() {
+		t.completeOnce.Do(func() { close(t.complete) })
+	}
 	t.done.markDone()
 }
 
