@@ -118,6 +118,13 @@ func TestFileSelection(t *testing.T) {
 			t.Errorf("stats: complete %v, %d of %d pieces; want complete with pieces missing", st.Complete, st.PiecesHave, st.Pieces)
 		}
 		checkFilesOnDisk(t, dir, mi, data, map[int]bool{0: true, 2: true})
+		// f1's bytes in the pieces it shares with f0 and f2 are kept aside.
+		if _, err := os.Stat(filepath.Join(dir, "."+mi.InfoHash().String()+".parts")); err != nil {
+			t.Errorf("part file: %v", err)
+		}
+		if got := files[1].BytesCompleted(); got == 0 || got == files[1].Length() {
+			t.Errorf("skipped file 1: %d of %d bytes in verified pieces, want its boundary pieces only", got, files[1].Length())
+		}
 
 		// Select f1: completion reopens, then the file arrives, with the
 		// bytes of the boundary pieces moved out of the part file.
