@@ -104,12 +104,14 @@ func (p *Picker) addAvail(i int, d int32) {
 // bestUntouched returns the untouched piece of priority prio the peer has with the lowest
 // availability, ties broken at random, or -1.
 //
-// It walks the level's non-empty buckets, rarest first, probing each from a random offset;
-// a peer that has a fraction d of a bucket's pieces matches after about 1/d probes. A
-// bucket is probed in full only while the probe budget lasts; past it, or straight away for
-// a peer that has few pieces, it scans the peer's bitfield against the untouched set word
-// by word from a random place (scanUntouched), stopping at the first piece as rare as the
-// rarest bucket not yet ruled out.
+// For a seed it draws from the rarest bucket. For another peer it reads the peer's
+// candidates (see candidates.go): none, and the answer is -1 at once; few — under 64, or
+// under the square root of the untouched pieces, fewer than the probes a bucket would
+// take — and it visits them all (scanCand). Otherwise it walks the level's non-empty
+// buckets, rarest first, probing each from a random offset; a peer that has a fraction d
+// of a bucket's pieces matches after about 1/d probes. A bucket is probed in full only
+// while the probe budget lasts; past it, it visits the candidates instead, stopping at the
+// first 64 pieces as rare as the rarest bucket not yet ruled out.
 func (p *Picker) bestUntouched(peer *Peer, prio Priority) int {
 	const maxProbes = 1024
 	first := 0
@@ -124,9 +126,10 @@ func (p *Picker) bestUntouched(peer *Peer, prio Priority) int {
 		b := p.buckets.levels[prio].b[a]
 		return int(b[p.rnd.IntN(len(b))])
 	}
-	if peer.has.Count()*64 < p.untouched.Count() {
-		// Expected probes per bucket exceed 64: scan straight away.
-		return p.scanUntouched(peer, prio, int32(a))
+	if c := peer.cand.count; c == 0 {
+		return -1
+	} else if c < 64 || c*c < p.untouched.Count() {
+		return p.scanCand(peer, prio, int32(a))
 	}
 	budget := maxProbes
 	for ; a >= 0; a = p.buckets.nextBucket(prio, a+1) {
@@ -143,46 +146,11 @@ func (p *Picker) bestUntouched(peer *Peer, prio Priority) int {
 		}
 		if len(b) > budget {
 			// Buckets below a hold none of the peer's pieces.
-			return p.scanUntouched(peer, prio, int32(a))
+			return p.scanCand(peer, prio, int32(a))
 		}
 		budget -= len(b)
 	}
 	return -1
-}
-
-// scanUntouched is the word-wise fallback of bestUntouched: it visits the untouched pieces
-// of priority prio the peer has, from a random word, and returns one of the rarest, chosen
-// by reservoir sampling (an inline xorshift generator makes a draw per tie cost a few
-// nanoseconds). Once 64 ties at availability lower are seen — no piece can be rarer — it
-// stops early and picks among them. Cost: O(n/64 + pieces visited).
-func (p *Picker) scanUntouched(peer *Peer, prio Priority, lower int32) int {
-	const enough = 64
-	best, seen := -1, uint64(0)
-	var bestAvail int32
-	x := p.rnd.Uint64() | 1
-	for i := range p.untouched.InBothFrom(peer.has, p.rnd.IntN(max(p.n, 1))) {
-		if p.prio[i] != prio {
-			continue
-		}
-		switch av := p.avail[i]; {
-		case best < 0 || av < bestAvail:
-			best, bestAvail, seen = i, av, 1
-		case av == bestAvail:
-			seen++
-			x ^= x >> 12
-			x ^= x << 25
-			x ^= x >> 27
-			if ((x*2685821657736338717)>>32)*seen>>32 == 0 {
-				best = i
-			}
-		default:
-			continue
-		}
-		if bestAvail <= lower && seen >= enough {
-			break
-		}
-	}
-	return best
 }
 
 // firstUntouched returns the lowest-index untouched piece the peer has, or -1.
@@ -196,5 +164,5 @@ func (p *Picker) firstUntouched(peer *Peer) int {
 	if peer.seed {
 		return first
 	}
-	return p.untouched.NextInBoth(peer.has, first)
+	return p.firstCand(peer, first)
 }

@@ -13,6 +13,8 @@ import (
 type Peer struct {
 	id          uint64
 	has         *bitset.Bitset // nil for a seed
+	cand        *candSet       // see candidates.go; nil for a seed
+	slot        int            // index in Picker.plist
 	seed        bool
 	choked      bool
 	removed     bool
@@ -32,7 +34,9 @@ func (pe *Peer) String() string { return fmt.Sprintf("peer#%d", pe.id) }
 func (p *Picker) AddPeer() *Peer {
 	p.nextPeerID++
 	p.peers++
-	return &Peer{id: p.nextPeerID, has: bitset.New(p.n), choked: true}
+	pe := &Peer{id: p.nextPeerID, has: bitset.New(p.n), cand: newCandSet(p.n), choked: true, slot: len(p.plist)}
+	p.plist = append(p.plist, pe)
+	return pe
 }
 
 // RemovePeer forgets a disconnected peer: its outstanding requests return to the pool and
@@ -50,6 +54,12 @@ func (p *Picker) RemovePeer(peer *Peer) {
 		p.dropPieces(peer)
 	}
 	peer.has = nil
+	peer.cand = nil
+	last := p.plist[len(p.plist)-1]
+	p.plist[peer.slot] = last
+	last.slot = peer.slot
+	p.plist[len(p.plist)-1] = nil
+	p.plist = p.plist[:len(p.plist)-1]
 	peer.removed = true
 	peer.allowedFast = nil
 	peer.suggested = nil
@@ -62,12 +72,14 @@ func (p *Picker) dropPieces(peer *Peer) {
 		p.seeds--
 		peer.seed = false
 		peer.has = bitset.New(p.n)
+		peer.cand = newCandSet(p.n)
 		return
 	}
 	for i := range peer.has.Indices() {
 		p.addAvail(i, -1)
 	}
 	peer.has.ClearAll()
+	peer.cand.clearAll()
 }
 
 // PeerHave records a BEP 3 have message. Cost: O(1); the have that completes a peer's set
@@ -83,6 +95,9 @@ func (p *Picker) PeerHave(peer *Peer, i int) error {
 		return nil
 	}
 	p.addAvail(i, +1)
+	if p.wanted.Has(i) {
+		peer.cand.set(i)
+	}
 	if peer.has.All() {
 		p.PeerHaveAll(peer)
 	}
@@ -111,6 +126,9 @@ func (p *Picker) PeerBitfield(peer *Peer, bf Bitfield) error {
 		for i := range bs.Indices() {
 			peer.has.Set(i)
 			p.addAvail(i, +1)
+			if p.wanted.Has(i) {
+				peer.cand.set(i)
+			}
 		}
 		return nil
 	}
@@ -126,6 +144,9 @@ func (p *Picker) PeerBitfield(peer *Peer, bf Bitfield) error {
 	}
 	for i := range peer.has.Indices() {
 		p.addAvail(i, +1)
+		if p.wanted.Has(i) {
+			peer.cand.set(i)
+		}
 	}
 	return nil
 }
@@ -139,6 +160,7 @@ func (p *Picker) PeerHaveAll(peer *Peer) {
 	}
 	p.dropPieces(peer)
 	peer.has = nil
+	peer.cand = nil
 	peer.seed = true
 	p.seeds++
 }

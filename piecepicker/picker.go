@@ -157,6 +157,7 @@ type Picker struct {
 
 	nextPeerID uint64
 	peers      int
+	plist      []*Peer // connected peers, in no order
 
 	// Scratch returned to callers, valid until the next call.
 	cancel  []*Peer
