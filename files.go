@@ -264,14 +264,28 @@ func (t *Torrent) setPiecePriorities(prios []Priority) {
 
 // magnetPriorities returns the file priorities a BEP 53 magnet link's
 // "so=" selects for info: PriorityNormal for selected files, PrioritySkip
-// for the others; nil if the link selects nothing.
+// for the others; nil if the link selects nothing. Indexes past the last
+// file are ignored. Cost: O(ranges + files), whatever the ranges span.
 func magnetPriorities(m *metainfo.Magnet, info *metainfo.Info) []Priority {
 	if len(m.SelectOnly) == 0 || info == nil {
 		return nil
 	}
-	prios := make([]Priority, len(info.Files))
+	n := len(info.Files)
+	// Mark range starts and ends, then sweep.
+	delta := make([]int, n+1)
+	for _, r := range m.SelectOnly {
+		lo, hi := max(r.First, 0), min(r.Last, n-1)
+		if lo > hi {
+			continue
+		}
+		delta[lo]++
+		delta[hi+1]--
+	}
+	prios := make([]Priority, n)
+	open := 0
 	for i := range prios {
-		if m.Selected(i) {
+		open += delta[i]
+		if open > 0 {
 			prios[i] = PriorityNormal
 		}
 	}

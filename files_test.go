@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -317,4 +318,30 @@ func peersAt(addrs ...string) []netip.AddrPort {
 		out = append(out, netip.MustParseAddrPort(a))
 	}
 	return out
+}
+
+// magnetPriorities agrees with Magnet.Selected, and ranges far past the
+// files cost nothing.
+func TestMagnetPriorities(t *testing.T) {
+	info := &metainfo.Info{Files: make([]metainfo.File, 7)}
+	for _, so := range []string{"0", "1,3", "2-4,6", "5-1000000000", "0-2,1-3", "9", "6,0"} {
+		m, err := metainfo.ParseMagnet("magnet:?xt=urn:btih:" + strings.Repeat("ab", 20) + "&so=" + so)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := magnetPriorities(m, info)
+		for i := range info.Files {
+			want := PrioritySkip
+			if m.Selected(i) {
+				want = PriorityNormal
+			}
+			if got[i] != want {
+				t.Errorf("so=%s: file %d priority %d, want %d", so, i, got[i], want)
+			}
+		}
+	}
+	m, _ := metainfo.ParseMagnet("magnet:?xt=urn:btih:" + strings.Repeat("ab", 20))
+	if p := magnetPriorities(m, info); p != nil {
+		t.Errorf("no so=: %v, want nil", p)
+	}
 }
