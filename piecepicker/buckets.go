@@ -74,6 +74,7 @@ func (bs *buckets) nextBucket(prio Priority, a int) int {
 func (p *Picker) bucketAdd(i int) {
 	p.buckets.add(i, p.prio[i], p.avail[i])
 	p.untouched.Set(i)
+	p.logEnter(i)
 	if i < p.seqHint {
 		p.seqHint = i
 	}
@@ -104,31 +105,37 @@ func (p *Picker) addAvail(i int, d int32) {
 // bestUntouched returns the untouched piece of priority prio the peer has with the lowest
 // availability, ties broken at random, or -1.
 //
-// For a seed it draws from the rarest bucket. For another peer it reads the peer's
-// candidates (see candidates.go): none, and the answer is -1 at once; few — under 64, or
-// under the square root of the untouched pieces, fewer than the probes a bucket would
-// take — and it visits them all (scanCand). Otherwise it walks the level's non-empty
-// buckets, rarest first, probing each from a random offset; a peer that has a fraction d
-// of a bucket's pieces matches after about 1/d probes. A bucket is probed in full only
-// while the probe budget lasts; past it, it visits the candidates instead, stopping at the
-// first 64 pieces as rare as the rarest bucket not yet ruled out.
+// For a seed it draws from the rarest bucket. For another peer it starts at the peer's
+// floor for the level (see floor) — at once if the floor says the peer has no untouched
+// piece there — and reads the peer's candidates (see candidates.go): none, and the answer
+// is -1; few — under 64, or under the square root of the untouched pieces, fewer than the
+// probes a bucket would take — and it visits them all (scanCand). Otherwise it walks the
+// level's non-empty buckets from the floor, rarest first, probing each from a random
+// offset; a peer that has a fraction d of a bucket's pieces matches after about 1/d
+// probes. A bucket is probed in full only while the probe budget lasts; past it, it visits
+// the candidates instead, stopping at the first 64 pieces as rare as the rarest bucket not
+// yet ruled out. Either way the floor is raised to the availability found.
 func (p *Picker) bestUntouched(peer *Peer, prio Priority) int {
 	const maxProbes = 1024
-	first := 0
-	if !peer.seed {
-		first = 1 // a piece this peer has counts it: availability >= 1
-	}
-	a := p.buckets.nextBucket(prio, first)
-	if a < 0 {
-		return -1
-	}
 	if peer.seed {
+		a := p.buckets.nextBucket(prio, 0)
+		if a < 0 {
+			return -1
+		}
 		b := p.buckets.levels[prio].b[a]
 		return int(b[p.rnd.IntN(len(b))])
 	}
-	if c := peer.cand.count; c == 0 {
+	fl := p.floorOf(peer, prio)
+	if fl == noFloor || peer.cand.count == 0 {
 		return -1
-	} else if c < 64 || c*c < p.untouched.Count() {
+	}
+	// A piece this peer has counts it: availability >= 1.
+	a := p.buckets.nextBucket(prio, max(1, int(fl)))
+	if a < 0 {
+		p.setFloor(peer, prio, noFloor)
+		return -1
+	}
+	if c := peer.cand.count; c < 64 || c*c < p.untouched.Count() {
 		return p.scanCand(peer, prio, int32(a))
 	}
 	budget := maxProbes
@@ -141,15 +148,18 @@ func (p *Picker) bestUntouched(peer *Peer, prio Priority) int {
 				j -= len(b)
 			}
 			if peer.has.Has(int(b[j])) {
+				// Buckets from the floor to a were probed in full.
+				p.setFloor(peer, prio, int32(a))
 				return int(b[j])
 			}
 		}
 		if len(b) > budget {
-			// Buckets below a hold none of the peer's pieces.
+			// Buckets from the floor to a hold none of the peer's pieces.
 			return p.scanCand(peer, prio, int32(a))
 		}
 		budget -= len(b)
 	}
+	p.setFloor(peer, prio, noFloor)
 	return -1
 }
 

@@ -53,9 +53,21 @@ func (p *Picker) reCandEvery() {
 // scanCand visits the peer's candidates from a random place, drops the stale ones, and
 // returns one of the rarest untouched pieces of priority prio among them, chosen by
 // reservoir sampling (an inline xorshift generator makes a draw per tie cost a few
-// nanoseconds), or -1. Once 64 ties at availability lower are seen — no piece can be
-// rarer — it stops early and picks among them. Cost: O(log n) plus the candidates visited.
+// nanoseconds), or -1; it sets the peer's floor to the availability found. Once 64 ties
+// at availability lower are seen — the caller knows no piece of the peer is rarer — it
+// stops early and picks among them. Cost: O(log n) plus the candidates visited.
 func (p *Picker) scanCand(peer *Peer, prio Priority, lower int32) int {
+	best := p.rarestCand(peer, prio, lower)
+	if best < 0 {
+		p.setFloor(peer, prio, noFloor)
+	} else {
+		p.setFloor(peer, prio, p.avail[best])
+	}
+	return best
+}
+
+// rarestCand is scanCand without the floor.
+func (p *Picker) rarestCand(peer *Peer, prio Priority, lower int32) int {
 	const enough = 64
 	best, seen := -1, uint64(0)
 	var bestAvail int32

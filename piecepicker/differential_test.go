@@ -175,12 +175,12 @@ func driveDifferential(t *testing.T, r *rand.Rand, steps int) {
 }
 
 func TestDifferentialUntouched(t *testing.T) {
-	rounds := 30
+	rounds := 12
 	if testing.Short() {
-		rounds = 4
+		rounds = 3
 	}
 	for seed := range uint64(rounds) {
-		driveDifferential(t, rand.New(rand.NewPCG(seed, 77)), 600)
+		driveDifferential(t, rand.New(rand.NewPCG(seed, 77)), 500)
 	}
 }
 

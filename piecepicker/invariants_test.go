@@ -165,6 +165,11 @@ func checkCandidates(p *Picker, peers []*Peer) error {
 		if err := pe.cand.check(); err != nil {
 			return fmt.Errorf("%v: %w", pe, err)
 		}
+		for i := range pe.has.InBoth(p.untouched) {
+			if fl := p.peekFloor(pe, p.prio[i]); p.avail[i] < fl {
+				return fmt.Errorf("%v: untouched piece %d at availability %d below the floor %d of level %d", pe, i, p.avail[i], fl, p.prio[i])
+			}
+		}
 		for i := range p.n {
 			c, h := pe.cand.has(i), pe.has.Has(i)
 			switch {

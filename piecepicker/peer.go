@@ -15,6 +15,7 @@ type Peer struct {
 	has         *bitset.Bitset // nil for a seed
 	cand        *candSet       // see candidates.go; nil for a seed
 	slot        int            // index in Picker.plist
+	floors      [MaxPrio + 1]floor
 	seed        bool
 	choked      bool
 	removed     bool
@@ -36,6 +37,7 @@ func (p *Picker) AddPeer() *Peer {
 	p.peers++
 	pe := &Peer{id: p.nextPeerID, has: bitset.New(p.n), cand: newCandSet(p.n), choked: true, slot: len(p.plist)}
 	p.plist = append(p.plist, pe)
+	p.resetFloors(pe)
 	return pe
 }
 
@@ -73,16 +75,21 @@ func (p *Picker) dropPieces(peer *Peer) {
 		peer.seed = false
 		peer.has = bitset.New(p.n)
 		peer.cand = newCandSet(p.n)
+		p.resetFloors(peer)
 		return
+	}
+	if peer.has.Count() > 0 {
+		p.drops++
 	}
 	for i := range peer.has.Indices() {
 		p.addAvail(i, -1)
 	}
 	peer.has.ClearAll()
 	peer.cand.clearAll()
+	p.resetFloors(peer)
 }
 
-// PeerHave records a BEP 3 have message. Cost: O(1); the have that completes a peer's set
+// PeerHave records a BEP 3 have message. Cost: O(1) amortized; the have that completes a peer's set
 // converts it to a seed in O(n), once.
 func (p *Picker) PeerHave(peer *Peer, i int) error {
 	if peer.removed {
@@ -97,6 +104,9 @@ func (p *Picker) PeerHave(peer *Peer, i int) error {
 	p.addAvail(i, +1)
 	if p.wanted.Has(i) {
 		peer.cand.set(i)
+		if p.untouched.Has(i) {
+			p.lowerFloor(peer, i)
+		}
 	}
 	if peer.has.All() {
 		p.PeerHaveAll(peer)
@@ -128,6 +138,9 @@ func (p *Picker) PeerBitfield(peer *Peer, bf Bitfield) error {
 			p.addAvail(i, +1)
 			if p.wanted.Has(i) {
 				peer.cand.set(i)
+				if p.untouched.Has(i) {
+					p.lowerFloor(peer, i)
+				}
 			}
 		}
 		return nil
@@ -146,6 +159,9 @@ func (p *Picker) PeerBitfield(peer *Peer, bf Bitfield) error {
 		p.addAvail(i, +1)
 		if p.wanted.Has(i) {
 			peer.cand.set(i)
+			if p.untouched.Has(i) {
+				p.lowerFloor(peer, i)
+			}
 		}
 	}
 	return nil
