@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bittern/bittern"
+	"github.com/bittern/bittern/metainfo"
 )
 
 // pexLTPair is run by libtorrent: a seed S on port argv[4] (upload limited
@@ -120,30 +121,11 @@ func TestSessionPEXThirdPeerFromAria2(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
 	defer cancel()
-	open := func(name, ip string, listen bool) *bittern.Torrent {
-		cfg := &bittern.Config{DataDir: filepath.Join(dir, name), RetryBackoff: time.Second,
-			Dialer: &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}}
-		if listen {
-			cfg.ListenAddr = ip + ":0"
-		} else {
-			cfg.NoListen = true
-		}
-		s, err := bittern.NewSession(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		tor, err := s.AddTorrent(ctx, mi, &bittern.TorrentOptions{Peers: []netip.AddrPort{ariaAddr}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tor
-	}
-	a := open("a", "127.0.0.2", false)
+	a := pexSession(t, ctx, filepath.Join(dir, "a"), "127.0.0.2", false, mi, ariaAddr)
 	// aria2 lists only peers it first met less than a minute before the
 	// message, which A gets a minute after connecting: B connects after A.
 	waitFor(t, 20*time.Second, "A to connect to aria2", func() bool { return a.Stats().Peers > 0 })
-	b := open("b", "127.0.0.3", true)
+	b := pexSession(t, ctx, filepath.Join(dir, "b"), "127.0.0.3", true, mi, ariaAddr)
 	pexWaitThird(t, 90*time.Second, "A to connect to B, learnt from aria2's ut_pex", a)
 	t.Logf("B: %+v", b.Stats())
 }
@@ -162,4 +144,51 @@ func pexWaitThird(t *testing.T, timeout time.Duration, what string, tor *bittern
 			t.Fatalf("timed out after %v waiting for %s; ours: %+v", timeout, what, st)
 		}
 	}
+}
+
+// TestSessionPEXThirdPeerFromTransmission: Transmission seeds (upload
+// limited, PEX on); our session B, listening on 127.0.0.3, connects first;
+// then A, which does not listen and was given only Transmission, learns B
+// from Transmission's first ut_pex (sent right after the extended
+// handshake) and connects to it. Each session dials from its own loopback
+// address: Transmission keeps one connection per peer IP.
+func TestSessionPEXThirdPeerFromTransmission(t *testing.T) {
+	dir := t.TempDir()
+	sessionWriteFile(t, filepath.Join(dir, "seed", "data.bin"), 16<<20, 92)
+	torrent := filepath.Join(dir, "data.torrent")
+	mi := sessionBuildV1(t, filepath.Join(dir, "seed", "data.bin"), torrent, 128<<10)
+	d := trStart(t, filepath.Join(dir, "tr"), trPreferPlaintext, true, map[string]any{"speed-limit-up": 100, "speed-limit-up-enabled": true})
+	d.seed(t, torrent, filepath.Join(dir, "seed"))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	b := pexSession(t, ctx, filepath.Join(dir, "b"), "127.0.0.3", true, mi, d.peer)
+	// B's listen port reaches Transmission in B's extended handshake,
+	// which comes with the connection.
+	waitFor(t, 20*time.Second, "B to connect to Transmission", func() bool { return b.Stats().Peers > 0 })
+	a := pexSession(t, ctx, filepath.Join(dir, "a"), "127.0.0.2", false, mi, d.peer)
+	pexWaitThird(t, 30*time.Second, "A to connect to B, learnt from Transmission's ut_pex", a)
+}
+
+// pexSession starts a session in dir that dials from the loopback address
+// ip (and listens there if listen) and adds mi with the single peer given.
+func pexSession(t *testing.T, ctx context.Context, dir, ip string, listen bool, mi *metainfo.MetaInfo, peer netip.AddrPort) *bittern.Torrent {
+	t.Helper()
+	cfg := &bittern.Config{DataDir: dir, RetryBackoff: time.Second,
+		Dialer: &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}}
+	if listen {
+		cfg.ListenAddr = ip + ":0"
+	} else {
+		cfg.NoListen = true
+	}
+	s, err := bittern.NewSession(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	tor, err := s.AddTorrent(ctx, mi, &bittern.TorrentOptions{Peers: []netip.AddrPort{peer}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tor
 }
