@@ -223,6 +223,9 @@ func recheck(ctx context.Context, info *metainfo.Info, st storage.Torrent, worke
 			opts.Only[i] = !ok
 		}
 	}
+	if opts.Only, err = skipZeroPieces(ctx, info, st, opts.Only); err != nil {
+		return nil, fmt.Errorf("bittern: recheck: %w", err)
+	}
 	have, err := v.Recheck(ctx, st, opts)
 	if err != nil {
 		return nil, fmt.Errorf("bittern: recheck: %w", err)
