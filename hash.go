@@ -15,6 +15,48 @@ type pieceHash struct {
 	mu   sync.Mutex
 	h    hash.Hash
 	next int64 // bytes of the piece hashed so far
+
+	// The piece's blocks waiting to be written, in arrival order. One I/O
+	// job at a time writes them (see Torrent.writeBlocks), so that blocks
+	// that arrive in order reach the hash in order.
+	qmu      sync.Mutex
+	queue    []pendingBlock
+	draining bool // a job is writing the queue
+}
+
+// pendingBlock is a received block waiting to be written.
+type pendingBlock struct {
+	begin int64
+	data  []byte
+	c     *peerConn // whose token the block holds
+}
+
+// enqueue adds a block to the piece's write queue and reports whether a
+// job must be started to write it (none is writing the queue).
+func (p *pieceHash) enqueue(b pendingBlock) bool {
+	p.qmu.Lock()
+	defer p.qmu.Unlock()
+	p.queue = append(p.queue, b)
+	if p.draining {
+		return false
+	}
+	p.draining = true
+	return true
+}
+
+// takeQueue returns the blocks queued so far, handing done's storage back
+// for reuse. With none queued it returns none and the writing job ends.
+func (p *pieceHash) takeQueue(done []pendingBlock) []pendingBlock {
+	clear(done)
+	p.qmu.Lock()
+	defer p.qmu.Unlock()
+	q := p.queue
+	if len(q) == 0 {
+		p.draining = false
+		return nil
+	}
+	p.queue = done[:0]
+	return q
 }
 
 func newPieceHash() *pieceHash { return &pieceHash{h: sha1.New()} }
