@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"time"
 
@@ -21,6 +22,8 @@ import (
 //	seed  -torrent T -data DIR            prints "listening PORT" once the
 //	                                      data is checked, serves until stdin closes
 //	leech -torrent T -data DIR -peer ADDR prints "done NANOSECONDS" once complete
+//
+// -cpuprofile FILE writes a CPU profile of the child's run (bittern only).
 func child(role string, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bench "+role, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -28,8 +31,22 @@ func child(role string, args []string, stdout, stderr io.Writer) int {
 	data := fs.String("data", "", "data directory")
 	peer := fs.String("peer", "", "the seeder's address (leech only)")
 	timeout := fs.Duration("timeout", 10*time.Minute, "give up after this long")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "bench %s: %v\n", role, err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "bench %s: %v\n", role, err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
