@@ -182,7 +182,7 @@ func (s *Session) newTorrent(ctx context.Context, mi *metainfo.MetaInfo, st stor
 		ih:       ih,
 		st:       st,
 		log:      s.cfg.Logger.With("torrent", ih),
-		events:   make(chan peerEvent, 256),
+		events:   make(chan peerEvent, eventQueueLen),
 		inbox:    newInbox(),
 		owner:    make(chan struct{}),
 		complete: make(chan struct{}),
