@@ -10,7 +10,8 @@ import (
 // pieceHash is the SHA-1 of a piece being downloaded, fed with its blocks
 // as they are written, while they arrive in order. At completion only the
 // bytes past the in-order prefix are read back from storage, so a piece
-// downloaded in order is hashed without being read again.
+// downloaded in order is hashed without being read again. It also holds
+// the piece's queue of blocks to write, which keeps them in arrival order.
 type pieceHash struct {
 	mu   sync.Mutex
 	h    hash.Hash
