@@ -48,6 +48,9 @@ var impls = map[string]func(o *options, role, torrent, data, peer string) (*exec
 		if peer != "" {
 			args = append(args, "-peer", peer)
 		}
+		if o.prealloc && role == "leech" {
+			args = append(args, "-preallocate")
+		}
 		if o.profDir != "" {
 			args = append(args, "-cpuprofile", filepath.Join(o.profDir, role+".pprof"))
 		}
