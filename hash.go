@@ -25,6 +25,11 @@ type pieceHash struct {
 	draining bool // a job is writing the queue
 }
 
+// writeQueueCap is the initial capacity of a piece's write queue: enough
+// for the blocks that arrive while one batch is written, so that it rarely
+// grows.
+const writeQueueCap = 32
+
 // pendingBlock is a received block waiting to be written.
 type pendingBlock struct {
 	begin int64
@@ -37,6 +42,9 @@ type pendingBlock struct {
 func (p *pieceHash) enqueue(b pendingBlock) bool {
 	p.qmu.Lock()
 	defer p.qmu.Unlock()
+	if p.queue == nil {
+		p.queue = make([]pendingBlock, 0, writeQueueCap)
+	}
 	p.queue = append(p.queue, b)
 	if p.draining {
 		return false
