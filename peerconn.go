@@ -50,6 +50,12 @@ type peerConn struct {
 	sendBytes  atomic.Int64 // bytes of blocks queued for the writer
 	pumpWanted atomic.Bool  // the owner waits for the writer to send a block
 
+	// Requested blocks to read, in request order, drained by one I/O job
+	// at a time (see Torrent.readBlocks).
+	rmu     sync.Mutex
+	readQ   []blockKey
+	reading bool
+
 	// Owner state.
 	pp             *piecepicker.Peer
 	have           *bitset.Bitset

@@ -196,7 +196,7 @@ func (s *Session) newTorrent(ctx context.Context, mi *metainfo.MetaInfo, st stor
 		ih:       ih,
 		st:       st,
 		log:      s.cfg.Logger.With("torrent", ih),
-		events:   make(chan peerEvent, 256),
+		events:   make(chan peerEvent, eventQueueLen),
 		inbox:    newInbox(),
 		owner:    make(chan struct{}),
 		complete: make(chan struct{}),
@@ -236,6 +236,9 @@ func recheck(ctx context.Context, info *metainfo.Info, st storage.Torrent, worke
 		for i, ok := range trusted {
 			opts.Only[i] = !ok
 		}
+	}
+	if opts.Only, err = skipZeroPieces(ctx, info, st, opts.Only); err != nil {
+		return nil, fmt.Errorf("bittern: recheck: %w", err)
 	}
 	have, err := v.Recheck(ctx, st, opts)
 	if err != nil {
