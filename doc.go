@@ -48,9 +48,11 @@
 // silence; a peer silent for Config.IdleTimeout is dropped. Two seeds hang
 // up on each other once their last haves are sent.
 //
-// Requests: each peer gets a pipeline of Config.RequestQueueDepth block
-// requests (or its BEP 10 "reqq", if smaller), picked rarest first by the
-// piecepicker, with endgame duplicates cancelled when the block arrives. A
+// Requests: each peer gets a pipeline sized to its bandwidth-delay
+// product — the blocks it delivers in Config.RequestQueueTime at its
+// measured rate, growing from 4 by one per block received (slow start)
+// until its rate levels off — between 2 and Config.RequestQueueDepth and
+// never above its BEP 10 "reqq", picked rarest first by the piecepicker, with endgame duplicates cancelled when the block arrives. A
 // peer that sends no block for Config.RequestTimeout while requests are
 // outstanding is snubbed: its requests are cancelled and go to other peers,
 // and it gets one at a time until it delivers. A piece that fails SHA-1

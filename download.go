@@ -166,13 +166,7 @@ func (t *Torrent) request(c *peerConn) {
 	if !c.amInterested || c.removed {
 		return
 	}
-	depth := t.s.cfg.RequestQueueDepth
-	if c.reqq > 0 && c.reqq < depth {
-		depth = c.reqq
-	}
-	if c.snubbed {
-		depth = 1
-	}
+	depth := t.pipelineDepth(c)
 	outstanding := t.picker.NumRequests(c.pp)
 	want := depth - outstanding
 	// Top up in batches of a quarter of the pipeline: one write (and one
@@ -223,6 +217,7 @@ func (t *Torrent) onPiece(c *peerConn, ev peerEvent) {
 	}
 	c.lastBlock = time.Now()
 	c.snubbed = false
+	t.pipelineBlock(c)
 	a, err := t.picker.Received(c.pp, b)
 	if err != nil || a.Duplicate {
 		discard()

@@ -138,6 +138,9 @@ func (t *Torrent) onTick(now time.Time) {
 			t.dropConn(c, errIdle)
 		}
 	}
+	for c := range t.conns {
+		t.samplePipeline(c, now)
+	}
 	t.checkRequestTimeouts(now)
 	t.sendPEX(now)
 	if now.Sub(t.lastChoke) >= t.s.cfg.ChokeInterval {
@@ -341,6 +344,7 @@ func (t *Torrent) acceptConn(ev peerEvent) {
 	c.fr.SetPieceCount(t.picker.NumPieces())
 	c.fr.SetPieceLength(t.info.PieceLength, t.info.TotalLength())
 	c.lastRecv.Store(time.Now().UnixNano())
+	c.pipe.init(time.Now())
 	c.pp = t.picker.AddPeer()
 	t.conns[c] = struct{}{}
 	t.byID[c.id] = c

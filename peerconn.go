@@ -85,6 +85,7 @@ type peerConn struct {
 	downRate       float64
 	upRate         float64
 	blocks         []piecepicker.Block // scratch for Pick
+	pipe           pipeline            // request pipeline sizing
 }
 
 type blockKey struct{ index, begin, length uint32 }
