@@ -164,6 +164,13 @@ type Config struct {
 	// If zero, DefaultMaxMetadataSize.
 	MaxMetadataSize int
 
+	// DownloadRateLimit and UploadRateLimit bound the payload bytes per
+	// second the whole session receives and sends, across all torrents
+	// (Session.SetRateLimits changes them at run time; each torrent may
+	// have its own limits too). If zero, unlimited.
+	DownloadRateLimit int
+	UploadRateLimit   int
+
 	// IOWorkers is the number of goroutines doing disk I/O and hashing for
 	// all torrents. If zero, 2*GOMAXPROCS.
 	IOWorkers int

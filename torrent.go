@@ -29,6 +29,12 @@ type TorrentOptions struct {
 	// Trackers are announce tiers used in addition to the metainfo's
 	// (BEP 12: each inner slice is a tier).
 	Trackers [][]string
+	// DownloadRateLimit and UploadRateLimit bound the payload bytes per
+	// second this torrent receives and sends, within the session's
+	// limits (Torrent.SetRateLimits changes them at run time). If zero,
+	// unlimited.
+	DownloadRateLimit int
+	UploadRateLimit   int
 }
 
 // Torrent is one torrent of a Session. Its methods are safe for concurrent
@@ -76,6 +82,8 @@ type Torrent struct {
 	trackerErrors    atomic.Int64 // announces no tracker answered
 	sourcePeers      atomic.Int64 // peers found by peer sources (DHT)
 	pexPeers         atomic.Int64 // peers taken from ut_pex messages
+
+	downLimit, upLimit rateLimit // TorrentOptions.DownloadRateLimit, UploadRateLimit
 
 	ownerState // touched only by the owner goroutine
 }
@@ -143,6 +151,7 @@ func (s *Session) AddTorrent(ctx context.Context, mi *metainfo.MetaInfo, opts *T
 		st.Close()
 		return nil, err
 	}
+	t.SetRateLimits(opts.DownloadRateLimit, opts.UploadRateLimit)
 	go t.run()
 	if len(opts.Peers) > 0 {
 		t.AddPeers(opts.Peers...)
