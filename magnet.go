@@ -111,7 +111,11 @@ func (s *Session) AddMagnet(ctx context.Context, uri string, opts *TorrentOption
 	}
 	o.Peers = append(peers, f.sources()...)
 	o.Trackers = nil // they are in mi
-	return s.AddTorrent(ctx, mi, &o)
+	t, err := s.AddTorrent(ctx, mi, &o)
+	if err == nil {
+		t.emit(func(b EventBase) Event { return MetadataReceived{b} })
+	}
+	return t, err
 }
 
 // magnetMetaInfo builds the metainfo of a fetched info dictionary.

@@ -51,6 +51,7 @@ type Session struct {
 	closeOnce sync.Once
 
 	downLimit, upLimit rateLimit // Config.DownloadRateLimit, UploadRateLimit
+	hub                eventHub  // subscriptions to events
 }
 
 // NewSession starts a session. cfg may be nil: the zero Config works.
@@ -213,6 +214,7 @@ func (s *Session) Close() error {
 		if s.ownDHT != nil {
 			s.ownDHT.Close()
 		}
+		s.hub.close()
 	})
 	return nil
 }

@@ -84,6 +84,7 @@ type Torrent struct {
 	pexPeers         atomic.Int64 // peers taken from ut_pex messages
 
 	downLimit, upLimit rateLimit // TorrentOptions.DownloadRateLimit, UploadRateLimit
+	fl                 filesLeft // for FileCompleted events; owner only
 
 	ownerState // touched only by the owner goroutine
 }
@@ -352,6 +353,7 @@ func (t *Torrent) shutdown() {
 		if cs, ok := t.st.(storage.CompletionStore); ok {
 			if err := cs.SaveCompletion(context.Background(), t.finalHave); err != nil && !errors.Is(err, storage.ErrClosed) {
 				t.log.Warn("save completion", "err", err)
+				t.emitStorageError("save completion", -1, err)
 			}
 		}
 		if err := t.st.Close(); err != nil {
