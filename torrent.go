@@ -83,8 +83,9 @@ type Torrent struct {
 	sourcePeers      atomic.Int64 // peers found by peer sources (DHT)
 	pexPeers         atomic.Int64 // peers taken from ut_pex messages
 
-	downLimit, upLimit rateLimit // TorrentOptions.DownloadRateLimit, UploadRateLimit
-	fl                 filesLeft // for FileCompleted events; owner only
+	downLimit, upLimit rateLimit       // TorrentOptions.DownloadRateLimit, UploadRateLimit
+	fl                 filesLeft       // for FileCompleted events; owner only
+	stor               storage.Storage // that opened st, for RemoveAndDelete
 
 	ownerState // touched only by the owner goroutine
 }
@@ -137,6 +138,7 @@ func (s *Session) AddTorrent(ctx context.Context, mi *metainfo.MetaInfo, opts *T
 		st.Close()
 		return nil, err
 	}
+	t.stor = stor
 	s.mu.Lock()
 	switch {
 	case s.closed:
