@@ -38,6 +38,9 @@ type DataDeleter interface {
 // and the error wraps ErrUnsupported. ctx bounds the deletion.
 func (s *Session) RemoveAndDelete(ctx context.Context, t *Torrent) error {
 	s.Remove(t)
+	if t.info == nil {
+		return nil // a magnet's torrent without metadata stored nothing
+	}
 	if err := deleteData(ctx, t.stor, t.info, t.ih); err != nil {
 		return fmt.Errorf("bittern: delete data: %w", err)
 	}

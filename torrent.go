@@ -83,9 +83,12 @@ type Torrent struct {
 	sourcePeers      atomic.Int64 // peers found by peer sources (DHT)
 	pexPeers         atomic.Int64 // peers taken from ut_pex messages
 
-	downLimit, upLimit rateLimit       // TorrentOptions.DownloadRateLimit, UploadRateLimit
-	fl                 filesLeft       // for FileCompleted events; owner only
-	stor               storage.Storage // that opened st, for RemoveAndDelete
+	downLimit, upLimit rateLimit                 // TorrentOptions.DownloadRateLimit, UploadRateLimit
+	fl                 filesLeft                 // for FileCompleted events; owner only
+	stor               storage.Storage           // that opened st, for RemoveAndDelete
+	gotInfo            chan struct{}             // closed once mi, info, st and the owner state are set
+	fetch              atomic.Pointer[metaFetch] // a magnet's metadata fetch, while it runs
+	infoErr            error                     // why a magnet torrent got no info; set before owner closes
 
 	ownerState // touched only by the owner goroutine
 }
@@ -165,6 +168,36 @@ func (s *Session) AddTorrent(ctx context.Context, mi *metainfo.MetaInfo, opts *T
 }
 
 func (s *Session) newTorrent(ctx context.Context, mi *metainfo.MetaInfo, st storage.Torrent) (*Torrent, error) {
+	t := s.newTorrentShell(mi.InfoHash())
+	if err := t.setInfo(ctx, mi, st); err != nil {
+		t.cancel()
+		return nil, err
+	}
+	return t, nil
+}
+
+// newTorrentShell returns a torrent that knows only its info-hash, with
+// its channels and context; setInfo completes it.
+func (s *Session) newTorrentShell(ih metainfo.Hash) *Torrent {
+	t := &Torrent{
+		s:        s,
+		ih:       ih,
+		log:      s.cfg.Logger.With("torrent", ih),
+		events:   make(chan peerEvent, 256),
+		inbox:    newInbox(),
+		owner:    make(chan struct{}),
+		complete: make(chan struct{}),
+		closed:   make(chan struct{}),
+		gotInfo:  make(chan struct{}),
+	}
+	t.ctx, t.cancel = context.WithCancel(s.ctx)
+	return t
+}
+
+// setInfo gives a torrent shell its metainfo and storage: it checks the
+// data already stored, sets up the owner's state and closes gotInfo.
+func (t *Torrent) setInfo(ctx context.Context, mi *metainfo.MetaInfo, st storage.Torrent) error {
+	s := t.s
 	info := mi.Info()
 	n := info.NumPieces()
 	pc := piecepicker.Config{NumPieces: n, PieceLength: int(info.PieceLength)}
@@ -173,34 +206,20 @@ func (s *Session) newTorrent(ctx context.Context, mi *metainfo.MetaInfo, st stor
 	}
 	picker, err := piecepicker.New(pc)
 	if err != nil {
-		return nil, fmt.Errorf("bittern: %w", err)
+		return fmt.Errorf("bittern: %w", err)
 	}
 	have, err := recheck(ctx, info, st, s.cfg.IOWorkers)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for i, ok := range have {
 		if ok {
 			if err := picker.MarkHave(i); err != nil {
-				return nil, fmt.Errorf("bittern: %w", err)
+				return fmt.Errorf("bittern: %w", err)
 			}
 		}
 	}
-	ih := mi.InfoHash()
-	t := &Torrent{
-		s:        s,
-		mi:       mi,
-		info:     info,
-		ih:       ih,
-		st:       st,
-		log:      s.cfg.Logger.With("torrent", ih),
-		events:   make(chan peerEvent, 256),
-		inbox:    newInbox(),
-		owner:    make(chan struct{}),
-		complete: make(chan struct{}),
-		closed:   make(chan struct{}),
-	}
-	t.ctx, t.cancel = context.WithCancel(s.ctx)
+	t.mi, t.info, t.st = mi, info, st
 	t.initOwner(picker)
 	t.numHave.Store(int64(picker.NumHave()))
 	for i, ok := range have {
@@ -211,7 +230,8 @@ func (s *Session) newTorrent(ctx context.Context, mi *metainfo.MetaInfo, st stor
 	if picker.Done() {
 		t.markComplete()
 	}
-	return t, nil
+	close(t.gotInfo)
+	return nil
 }
 
 // recheck finds the pieces already stored and intact. Pieces vouched for
@@ -250,8 +270,14 @@ func recheck(ctx context.Context, info *metainfo.Info, st storage.Torrent, worke
 // InfoHash returns the torrent's v1 info-hash.
 func (t *Torrent) InfoHash() metainfo.Hash { return t.ih }
 
-// MetaInfo returns the torrent's metainfo.
-func (t *Torrent) MetaInfo() *metainfo.MetaInfo { return t.mi }
+// MetaInfo returns the torrent's metainfo, or nil while a magnet's
+// metadata is being fetched (see StartMagnet).
+func (t *Torrent) MetaInfo() *metainfo.MetaInfo {
+	if !t.hasInfo() {
+		return nil
+	}
+	return t.mi
+}
 
 // Complete returns a channel closed once every piece is verified.
 func (t *Torrent) Complete() <-chan struct{} { return t.complete }
@@ -281,6 +307,7 @@ func (t *Torrent) Wait(ctx context.Context) error {
 // be seeds.
 func (t *Torrent) AddPeers(addrs ...netip.AddrPort) {
 	addrs = append([]netip.AddrPort(nil), addrs...)
+	t.feedFetch(addrs)
 	t.inbox.post(func() { t.addPeerAddrs(addrs) })
 }
 
@@ -317,6 +344,9 @@ func (t *Torrent) markComplete() {
 // handoff passes a connection that finished its handshake to the owner, or
 // closes it if the torrent is shutting down.
 func (t *Torrent) handoff(conn net.Conn, rd io.Reader, hs peerwire.Handshake, outgoing bool) {
+	if !outgoing && t.handoffToFetch(conn, rd, hs) {
+		return
+	}
 	select {
 	case t.events <- peerEvent{kind: evNewConn, conn: conn, rd: rd, hs: hs, outgoing: outgoing}:
 	case <-t.ctx.Done():
@@ -358,7 +388,9 @@ func (t *Torrent) shutdown() {
 				t.emitStorageError("save completion", -1, err)
 			}
 		}
-		if err := t.st.Close(); err != nil {
+		if t.st == nil {
+			// A magnet's torrent that never got its metadata.
+		} else if err := t.st.Close(); err != nil {
 			t.log.Warn("close storage", "err", err)
 		}
 		close(t.closed)

@@ -1,0 +1,155 @@
+package bittern
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/netip"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/bittern/bittern/metainfo"
+	"github.com/bittern/bittern/storage"
+)
+
+func magnetURI(ih metainfo.Hash) string { return "magnet:?xt=urn:btih:" + ih.String() }
+
+// StartMagnet returns at once; the torrent has no info (and says so in
+// Stats) until a peer given later with AddPeers serves the metadata; then
+// it downloads as usual.
+func TestStartMagnet(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := newPipeNet()
+		data := randomData(300<<10, 80)
+		mi := makeTorrent(t, "async.bin", data, 16<<10)
+		seeder := startSeeder(t, n, "10.0.0.1:6881", mi, data, nil)
+		defer seeder.Close()
+		st := &storage.Memory{}
+		leecher := newPipeSession(t, n, "10.0.1.1:6881", &Config{Storage: st})
+		defer leecher.Close()
+		sub := leecher.Subscribe(0)
+		tor, err := leecher.StartMagnet(magnetURI(mi.InfoHash()), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Minute)
+		select {
+		case <-tor.GotInfo():
+			t.Fatal("GotInfo closed without a peer")
+		default:
+		}
+		if tor.Info() != nil || tor.MetaInfo() != nil {
+			t.Error("Info or MetaInfo before the metadata")
+		}
+		if st := tor.Stats(); st.HasInfo || st.Pieces != 0 || st.Length != 0 || st.ETA != -1 || st.Complete {
+			t.Errorf("pending stats %+v", st)
+		}
+		if ss := leecher.Stats(); ss.Torrents != 1 {
+			t.Errorf("session stats %+v, want the pending torrent", ss)
+		}
+		if leecher.Torrent(mi.InfoHash()) != tor {
+			t.Error("the pending torrent is not in the session")
+		}
+		if _, err := leecher.StartMagnet(magnetURI(mi.InfoHash()), nil); !errors.Is(err, ErrDuplicateTorrent) {
+			t.Errorf("second StartMagnet = %v", err)
+		}
+		if _, err := leecher.AddTorrent(context.Background(), mi, nil); !errors.Is(err, ErrDuplicateTorrent) {
+			t.Errorf("AddTorrent of the pending torrent = %v", err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+		if err := tor.WaitInfo(ctx); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("WaitInfo = %v, want the deadline", err)
+		}
+		cancel()
+
+		tor.AddPeers(seedAddr...)
+		ctx, cancel = context.WithTimeout(context.Background(), time.Hour)
+		defer cancel()
+		if err := tor.WaitInfo(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(tor.MetaInfo().InfoBytes, mi.InfoBytes) || tor.Info().NumPieces() != mi.Info().NumPieces() {
+			t.Fatal("fetched metadata differs")
+		}
+		if err := tor.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if st := tor.Stats(); !st.HasInfo || !st.Complete || st.PiecesHave != st.Pieces || st.ETA != 0 {
+			t.Errorf("stats %+v", st)
+		}
+		if !bytes.Equal(contents(t, st, mi), data) {
+			t.Fatal("data differs")
+		}
+		if ev := nextEvent[MetadataReceived](t, sub); ev.Torrent != tor {
+			t.Errorf("MetadataReceived %+v", ev)
+		}
+	})
+}
+
+// Remove and Close end a fetch in progress; WaitInfo says ErrClosed.
+func TestStartMagnetRemoveClose(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := newPipeNet()
+		s := newPipeSession(t, n, "10.0.1.1:6881", nil)
+		defer s.Close()
+		a, err := s.StartMagnet(magnetURI(metainfo.Hash{1})+"&x.pe=10.0.0.9:6881", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := s.StartMagnet(magnetURI(metainfo.Hash{2}), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Minute)
+		if err := s.RemoveAndDelete(context.Background(), a); err != nil {
+			t.Errorf("RemoveAndDelete = %v", err)
+		}
+		if err := a.WaitInfo(context.Background()); !errors.Is(err, ErrClosed) {
+			t.Errorf("WaitInfo after Remove = %v", err)
+		}
+		if got := s.Torrents(); len(got) != 1 || got[0] != b {
+			t.Errorf("Torrents() = %v, want only the second", got)
+		}
+		s.Close()
+		if err := b.WaitInfo(context.Background()); !errors.Is(err, ErrClosed) {
+			t.Errorf("WaitInfo after Close = %v", err)
+		}
+		if err := b.Wait(context.Background()); !errors.Is(err, ErrClosed) {
+			t.Errorf("Wait after Close = %v", err)
+		}
+		if _, err := s.StartMagnet(magnetURI(metainfo.Hash{3}), nil); !errors.Is(err, ErrClosed) {
+			t.Errorf("StartMagnet after Close = %v", err)
+		}
+		if _, err := s.StartMagnet("magnet:?dn=x", nil); err == nil {
+			t.Error("a link without an info-hash was accepted")
+		}
+	})
+}
+
+// A peer that connects to the pending torrent serves the metadata.
+func TestStartMagnetIncoming(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := newPipeNet()
+		data := randomData(200<<10, 81)
+		mi := makeTorrent(t, "in.bin", data, 16<<10)
+		leecher := newPipeSession(t, n, "10.0.1.1:6881", nil)
+		defer leecher.Close()
+		tor, err := leecher.StartMagnet(magnetURI(mi.InfoHash()), &TorrentOptions{DownloadRateLimit: 1 << 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		seeder := startSeeder(t, n, "10.0.0.1:6881", mi, data, nil)
+		defer seeder.Close()
+		seeder.Torrent(mi.InfoHash()).AddPeers(netip.MustParseAddrPort("10.0.1.1:6881"))
+		ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+		defer cancel()
+		if err := tor.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if d, _ := tor.RateLimits(); d != 1<<20 {
+			t.Errorf("download limit %d, want the option's", d)
+		}
+	})
+}
