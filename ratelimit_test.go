@@ -84,8 +84,14 @@ func TestDownloadRateLimit(t *testing.T) {
 		got := measure(func() int64 { return tor.Stats().Downloaded })
 		checkRate(t, "download", got, limit)
 		st := tor.Stats()
-		if st.Complete || st.ETA <= 0 || math.Abs(st.DownloadRate-limit) > 0.2*limit {
+		if st.Complete || math.Abs(st.DownloadRate-limit) > 0.05*limit {
 			t.Errorf("stats under the limit: %+v", st)
+		}
+		// The ETA follows from the rate (verified bytes lag the received
+		// ones by less than a piece).
+		eta := time.Duration(float64(st.Length-st.BytesHave) / limit * float64(time.Second))
+		if d := st.ETA - eta; d < -time.Second/2 || d > time.Second/2 {
+			t.Errorf("ETA %v, want about %v", st.ETA, eta)
 		}
 	})
 }
