@@ -50,6 +50,7 @@ type MetadataReceived struct {
 // PieceVerified: a downloaded piece passed its hash check and is written.
 type PieceVerified struct {
 	EventBase
+	// Piece is the index of the piece.
 	Piece int
 }
 
@@ -76,6 +77,7 @@ type TorrentCompleted struct {
 // is retried with backoff.
 type TrackerError struct {
 	EventBase
+	// Err joins the errors of the trackers tried (errors.Join).
 	Err error
 }
 
@@ -84,6 +86,7 @@ type TrackerError struct {
 // the session started for Config.DHTListenAddr failed. Both are retried.
 type DHTError struct {
 	EventBase
+	// Err is the lookup's, announce's or bootstrap's error.
 	Err error
 }
 
@@ -95,14 +98,17 @@ type StorageError struct {
 	Op string
 	// Piece is the piece concerned, or -1.
 	Piece int
-	Err   error
+	// Err is the storage's error.
+	Err error
 }
 
 // PeerBanned: a peer was banned from the torrent for sending data that
 // failed hash checks; its IP address and peer ID are refused from now on.
 type PeerBanned struct {
 	EventBase
-	Addr   netip.Addr // invalid if the peer's address was not IP
+	// Addr is the peer's IP address; invalid if its address was not IP.
+	Addr netip.Addr
+	// PeerID is the peer ID it connected with.
 	PeerID [20]byte
 }
 

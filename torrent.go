@@ -29,12 +29,13 @@ type TorrentOptions struct {
 	// Trackers are announce tiers used in addition to the metainfo's
 	// (BEP 12: each inner slice is a tier).
 	Trackers [][]string
-	// DownloadRateLimit and UploadRateLimit bound the payload bytes per
-	// second this torrent receives and sends, within the session's
-	// limits (Torrent.SetRateLimits changes them at run time). If zero,
-	// unlimited.
+	// DownloadRateLimit bounds the payload bytes per second this torrent
+	// receives, within the session's limit (Torrent.SetRateLimits changes
+	// it at run time). If zero, unlimited.
 	DownloadRateLimit int
-	UploadRateLimit   int
+	// UploadRateLimit bounds the payload bytes per second this torrent
+	// sends, like DownloadRateLimit. If zero, unlimited.
+	UploadRateLimit int
 }
 
 // Torrent is one torrent of a Session. Its methods are safe for concurrent
