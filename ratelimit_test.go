@@ -175,3 +175,29 @@ func TestRateLimitChange(t *testing.T) {
 		}
 	})
 }
+
+// A torrent's upload limit set at run time holds on MSE connections too
+// (whose writes are coalesced rather than vectored).
+func TestTorrentUploadRateLimitMSE(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := newPipeNet()
+		data := randomData(8<<20, 45)
+		mi := makeTorrent(t, "upmse.bin", data, 128<<10)
+		seeder := seedTorrents(t, n, &Config{Encryption: EncryptionRequired}, []*metainfo.MetaInfo{mi}, [][]byte{data})
+		defer seeder.Close()
+		seed := seeder.Torrent(mi.InfoHash())
+		const limit = 512 << 10
+		seed.SetRateLimits(0, limit)
+		leecher := newPipeSession(t, n, "10.0.1.1:6881", &Config{Encryption: EncryptionRequired})
+		defer leecher.Close()
+		tor, err := leecher.AddTorrent(context.Background(), mi, &TorrentOptions{Peers: seedAddr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := measure(func() int64 { return seed.Stats().Uploaded })
+		checkRate(t, "MSE upload", got, limit)
+		if st := tor.Stats(); st.EncryptedPeers != 1 {
+			t.Errorf("leecher stats %+v, want an MSE connection", st)
+		}
+	})
+}
