@@ -90,6 +90,7 @@ func (t *Torrent) runMagnet(f *metaFetch, o TorrentOptions, peers []netip.AddrPo
 			t.log.Warn("magnet", "err", err)
 		}
 		t.infoErr = err
+		close(t.infoFailed)
 		close(t.owner)
 		return
 	}
@@ -167,10 +168,7 @@ func (t *Torrent) WaitInfo(ctx context.Context) error {
 	select {
 	case <-t.gotInfo:
 		return nil
-	case <-t.owner:
-		if t.hasInfo() {
-			return nil
-		}
+	case <-t.infoFailed:
 		return t.infoErr
 	case <-ctx.Done():
 		return ctx.Err()

@@ -3,13 +3,19 @@ package bittern
 import (
 	"bytes"
 	"context"
+	"crypto/sha1"
 	"errors"
 	"net/netip"
+	"os"
+	"path/filepath"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/bittern/bittern/bencode"
 	"github.com/bittern/bittern/metainfo"
+	"github.com/bittern/bittern/peerwire"
 	"github.com/bittern/bittern/storage"
 )
 
@@ -152,4 +158,106 @@ func TestStartMagnetIncoming(t *testing.T) {
 			t.Errorf("download limit %d, want the option's", d)
 		}
 	})
+}
+
+// Metadata that arrives intact but cannot be used (a v2-only info
+// dictionary) ends WaitInfo and Wait with the reason; the torrent stays in
+// the session until removed.
+func TestStartMagnetUnusableMetadata(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := newPipeNet()
+		dir := t.TempDir()
+		path := filepath.Join(dir, "f.bin")
+		if err := os.WriteFile(path, randomData(100_000, 82), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		mi, err := (&metainfo.Builder{Version: metainfo.V2}).Build(context.Background(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ih := metainfo.Hash(sha1.Sum(mi.InfoBytes))
+		stop := serveMetadata(t, n, "10.0.0.1:6881", ih, mi.InfoBytes)
+		defer stop()
+		s := newPipeSession(t, n, "10.0.1.1:6881", nil)
+		defer s.Close()
+		tor, err := s.StartMagnet(magnetURI(ih)+"&x.pe=10.0.0.1:6881", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tor.WaitInfo(context.Background()); !errors.Is(err, ErrUnsupported) {
+			t.Errorf("WaitInfo = %v, want ErrUnsupported", err)
+		}
+		if err := tor.Wait(context.Background()); !errors.Is(err, ErrUnsupported) {
+			t.Errorf("Wait = %v, want ErrUnsupported", err)
+		}
+		if tor.Info() != nil || tor.Stats().HasInfo {
+			t.Error("the unusable metadata is exposed")
+		}
+		if s.Torrent(ih) != tor {
+			t.Error("the torrent left the session")
+		}
+		s.Remove(tor)
+		s.Close()
+	})
+}
+
+// serveMetadata listens at addr on n as a peer that has only the info
+// dictionary info of ih and serves it over ut_metadata. It reads and
+// writes on separate goroutines, as both ends of a net.Pipe write their
+// extended handshakes at once. It returns a function that stops it.
+func serveMetadata(t *testing.T, n *pipeNet, addr string, ih metainfo.Hash, info []byte) func() {
+	t.Helper()
+	l := n.listen(addr)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer conn.Close()
+				var id [20]byte
+				copy(id[:], "-XX0001-servemetadat")
+				if _, err := peerwire.Answer(conn, func(h peerwire.Handshake) (peerwire.Handshake, bool) {
+					return peerwire.Handshake{Reserved: ourReserved, InfoHash: ih, PeerID: id}, h.InfoHash == ih
+				}); err != nil {
+					return
+				}
+				fr := peerwire.NewFramer(conn, conn)
+				reqs := make(chan int, 64)
+				go func() {
+					defer close(reqs)
+					for {
+						m, err := fr.ReadMessage()
+						if err != nil {
+							return
+						}
+						if ext, ok := m.(*peerwire.Extended); ok && ext.ExtendedID == 3 {
+							if mm, err := peerwire.ParseMetadataMessage(ext.Payload); err == nil && mm.Type == peerwire.MetadataRequest {
+								reqs <- mm.Piece
+							}
+						}
+					}
+				}()
+				hs, _ := bencode.Marshal(extHandshake{M: map[string]int{peerwire.ExtMetadata: 3}, MetadataSize: len(info)})
+				if fr.WriteExtended(0, hs) != nil {
+					conn.Close()
+				}
+				for p := range reqs {
+					begin := p * peerwire.MetadataPieceSize
+					end := min(begin+peerwire.MetadataPieceSize, len(info))
+					reply := peerwire.MetadataMessage{Type: peerwire.MetadataData, Piece: p, TotalSize: len(info), Data: info[begin:end]}
+					if fr.WriteExtended(extIDMetadata, reply.AppendTo(nil)) != nil {
+						conn.Close()
+					}
+				}
+			}()
+		}
+	}()
+	return func() { l.Close(); wg.Wait() }
 }

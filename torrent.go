@@ -89,7 +89,8 @@ type Torrent struct {
 	stor               storage.Storage           // that opened st, for RemoveAndDelete
 	gotInfo            chan struct{}             // closed once mi, info, st and the owner state are set
 	fetch              atomic.Pointer[metaFetch] // a magnet's metadata fetch, while it runs
-	infoErr            error                     // why a magnet torrent got no info; set before owner closes
+	infoErr            error                     // why a magnet torrent got no info; set before infoFailed closes
+	infoFailed         chan struct{}             // closed when a magnet torrent will get no info
 
 	ownerState // touched only by the owner goroutine
 }
@@ -181,15 +182,16 @@ func (s *Session) newTorrent(ctx context.Context, mi *metainfo.MetaInfo, st stor
 // its channels and context; setInfo completes it.
 func (s *Session) newTorrentShell(ih metainfo.Hash) *Torrent {
 	t := &Torrent{
-		s:        s,
-		ih:       ih,
-		log:      s.cfg.Logger.With("torrent", ih),
-		events:   make(chan peerEvent, 256),
-		inbox:    newInbox(),
-		owner:    make(chan struct{}),
-		complete: make(chan struct{}),
-		closed:   make(chan struct{}),
-		gotInfo:  make(chan struct{}),
+		s:          s,
+		ih:         ih,
+		log:        s.cfg.Logger.With("torrent", ih),
+		events:     make(chan peerEvent, 256),
+		inbox:      newInbox(),
+		owner:      make(chan struct{}),
+		complete:   make(chan struct{}),
+		closed:     make(chan struct{}),
+		gotInfo:    make(chan struct{}),
+		infoFailed: make(chan struct{}),
 	}
 	t.ctx, t.cancel = context.WithCancel(s.ctx)
 	return t
@@ -284,7 +286,8 @@ func (t *Torrent) MetaInfo() *metainfo.MetaInfo {
 func (t *Torrent) Complete() <-chan struct{} { return t.complete }
 
 // Wait blocks until every piece is verified (nil), the torrent is closed
-// first (ErrClosed), or ctx ends (its error).
+// first (ErrClosed), the metadata of a torrent added by StartMagnet proves
+// unusable (the error WaitInfo returns), or ctx ends (its error).
 func (t *Torrent) Wait(ctx context.Context) error {
 	select {
 	case <-t.complete:
@@ -296,6 +299,8 @@ func (t *Torrent) Wait(ctx context.Context) error {
 		return nil
 	case <-t.closed:
 		return ErrClosed
+	case <-t.infoFailed:
+		return t.infoErr
 	case <-ctx.Done():
 		return ctx.Err()
 	}
