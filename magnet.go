@@ -36,6 +36,7 @@ var (
 // checks it against the link's info-hash, and then adds the torrent as
 // AddTorrent does, with the link's trackers. It blocks until the metadata
 // has arrived and been checked, ctx ends, or the session closes.
+// StartMagnet is the form that returns at once.
 //
 // Metadata larger than Config.MaxMetadataSize is refused. Links with only a
 // v2 info-hash ("btmh") are not supported yet (ErrUnsupported).
