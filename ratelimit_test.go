@@ -201,3 +201,14 @@ func TestTorrentUploadRateLimitMSE(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkUnlimitedChecks measures what the data path pays per block
+// without limits: the reader's and the writer's checks.
+func BenchmarkUnlimitedChecks(b *testing.B) {
+	c := &peerConn{t: &Torrent{s: &Session{}}, done: make(chan struct{})}
+	for b.Loop() {
+		if !c.throttleDown(16<<10) || c.uploadLimited() {
+			b.Fatal("limited")
+		}
+	}
+}
