@@ -67,8 +67,10 @@ type FileCompleted struct {
 	Offset, Length int64
 }
 
-// TorrentCompleted: every piece of a torrent is verified, after a
-// download (a torrent added complete gives none).
+// TorrentCompleted: every piece of the torrent's selected files (all of
+// them unless file priorities skip some) is verified, after a download or
+// a change of file priorities; again when a larger selection completes. A
+// torrent added complete gives none.
 type TorrentCompleted struct {
 	EventBase
 }

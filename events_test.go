@@ -17,9 +17,9 @@ import (
 	"github.com/bittern/bittern/storage"
 )
 
-// makeMultiTorrent builds a multi-file v1 torrent whose files have the
+// makeNamedMultiTorrent builds a multi-file v1 torrent whose files have the
 // given lengths, over data.
-func makeMultiTorrent(t testing.TB, name string, data []byte, lengths []int, pieceLen int) *metainfo.MetaInfo {
+func makeNamedMultiTorrent(t testing.TB, name string, data []byte, lengths []int, pieceLen int) *metainfo.MetaInfo {
 	t.Helper()
 	var pieces []byte
 	for off := 0; off < len(data); off += pieceLen {
@@ -78,7 +78,7 @@ func TestEventsDownload(t *testing.T) {
 			total += l
 		}
 		data := randomData(total, 60)
-		mi := makeMultiTorrent(t, "multi", data, lengths, 32<<10)
+		mi := makeNamedMultiTorrent(t, "multi", data, lengths, 32<<10)
 		seeder := startSeeder(t, n, "10.0.0.1:6881", mi, data, nil)
 		defer seeder.Close()
 		leecher := newPipeSession(t, n, "10.0.1.1:6881", nil)
@@ -318,19 +318,26 @@ func TestEventsTrackerAndDHTErrors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		te := nextEvent[TrackerError](t, sub)
-		if te.Torrent != tor || te.Err == nil {
-			t.Errorf("TrackerError %+v", te)
-		}
-		synctest.Wait()
-		var dhtErrs int
+		synctest.Wait() // the first announce and lookups have failed
+		var trackerErrs, dhtErrs int
 		for len(sub.C) > 0 {
-			if e, ok := (<-sub.C).(DHTError); ok {
+			switch e := (<-sub.C).(type) {
+			case TrackerError:
+				trackerErrs++
+				if e.Torrent != tor || e.Err == nil {
+					t.Errorf("TrackerError %+v", e)
+				}
+			case DHTError:
 				dhtErrs++
 				if e.Torrent != tor || !errors.Is(e.Err, errDHT) {
 					t.Errorf("DHTError %+v", e)
 				}
+			default:
+				t.Errorf("unexpected %#v", e)
 			}
+		}
+		if trackerErrs != 1 {
+			t.Errorf("%d TrackerErrors, want 1", trackerErrs)
 		}
 		if dhtErrs != 1 {
 			t.Errorf("%d DHTErrors, want 1 (the other source's error is not one)", dhtErrs)

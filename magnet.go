@@ -34,7 +34,8 @@ var (
 // hints, and those the link's "tr" trackers, opts.Trackers and the DHT
 // (and other peer sources) return —
 // checks it against the link's info-hash, and then adds the torrent as
-// AddTorrent does, with the link's trackers. It blocks until the metadata
+// AddTorrent does, with the link's trackers. A BEP 53 "so=" selection
+// downloads only the files it names (unless opts.FilePriorities is set). It blocks until the metadata
 // has arrived and been checked, ctx ends, or the session closes.
 // StartMagnet is the form that returns at once.
 //
@@ -112,6 +113,9 @@ func (s *Session) AddMagnet(ctx context.Context, uri string, opts *TorrentOption
 	}
 	o.Peers = append(peers, f.sources()...)
 	o.Trackers = nil // they are in mi
+	if o.FilePriorities == nil {
+		o.FilePriorities = magnetPriorities(m, mi.Info()) // BEP 53 "so="
+	}
 	t, err := s.AddTorrent(ctx, mi, &o)
 	if err == nil {
 		t.emit(func(b EventBase) Event { return MetadataReceived{b} })

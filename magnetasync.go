@@ -2,6 +2,7 @@ package bittern
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -11,6 +12,10 @@ import (
 	"github.com/bittern/bittern/peerwire"
 	"github.com/bittern/bittern/storage"
 )
+
+// ErrNoInfo is returned by Torrent methods that need the info dictionary
+// (SetFilePriorities) while a magnet's metadata is being fetched.
+var ErrNoInfo = errors.New("bittern: torrent has no info dictionary yet")
 
 // StartMagnet adds a torrent from a magnet link (BEP 9) like AddMagnet,
 // but returns at once: the info dictionary is fetched in the background
@@ -69,7 +74,7 @@ func (s *Session) StartMagnet(uri string, opts *TorrentOptions) (*Torrent, error
 		return nil, err
 	}
 	t.SetRateLimits(o.DownloadRateLimit, o.UploadRateLimit)
-	go t.runMagnet(f, o, peers, tiers)
+	go t.runMagnet(m, f, o, peers, tiers)
 	return t, nil
 }
 
@@ -77,11 +82,11 @@ func (s *Session) StartMagnet(uri string, opts *TorrentOptions) (*Torrent, error
 // the metadata, completes the torrent and becomes its owner goroutine.
 // Without metadata it closes t.owner itself, so shutdown waits for it
 // either way.
-func (t *Torrent) runMagnet(f *metaFetch, o TorrentOptions, peers []netip.AddrPort, tiers [][]string) {
+func (t *Torrent) runMagnet(m *metainfo.Magnet, f *metaFetch, o TorrentOptions, peers []netip.AddrPort, tiers [][]string) {
 	info, err := f.run(t.ctx, peers, tiers)
 	t.fetch.Store(nil)
 	if err == nil {
-		err = t.startInfo(info, &o, append(peers, f.sources()...), tiers)
+		err = t.startInfo(m, info, &o, append(peers, f.sources()...), tiers)
 	}
 	if err != nil {
 		if t.ctx.Err() != nil {
@@ -99,7 +104,7 @@ func (t *Torrent) runMagnet(f *metaFetch, o TorrentOptions, peers []netip.AddrPo
 
 // startInfo opens the storage for a fetched info dictionary, checks the
 // data already there, and starts what AddTorrent starts besides the owner.
-func (t *Torrent) startInfo(info []byte, o *TorrentOptions, peers []netip.AddrPort, tiers [][]string) error {
+func (t *Torrent) startInfo(m *metainfo.Magnet, info []byte, o *TorrentOptions, peers []netip.AddrPort, tiers [][]string) error {
 	mi, err := magnetMetaInfo(info, tiers)
 	if err != nil {
 		return err
@@ -120,10 +125,20 @@ func (t *Torrent) startInfo(info []byte, o *TorrentOptions, peers []netip.AddrPo
 		return fmt.Errorf("bittern: open storage: %w", err)
 	}
 	t.stor = stor
-	if err := t.setInfo(t.ctx, mi, st); err != nil {
+	err = t.setInfo(t.ctx, mi, st)
+	if err == nil {
+		prios := o.FilePriorities
+		if prios == nil {
+			prios = magnetPriorities(m, mi.Info()) // BEP 53 "so="
+		}
+		err = t.initFiles(prios)
+	}
+	if err != nil {
 		st.Close()
+		t.st = nil // shutdown closes nothing more
 		return err
 	}
+	close(t.gotInfo)
 	t.emit(func(b EventBase) Event { return MetadataReceived{b} })
 	if len(peers) > 0 {
 		t.AddPeers(peers...)

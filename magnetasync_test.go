@@ -261,3 +261,54 @@ func serveMetadata(t *testing.T, n *pipeNet, addr string, ih metainfo.Hash, info
 	}()
 	return func() { l.Close(); wg.Wait() }
 }
+
+// Before the metadata, the file API says there is nothing yet; after it,
+// a BEP 53 "so=" selection applies as with AddMagnet.
+func TestStartMagnetFilesAndSelectOnly(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := newPipeNet()
+		mi, data := makeMultiTorrent(t, []int{100_000, 60_000, 90_000}, 16<<10, 83)
+		seeder := startSeeder(t, n, "10.0.0.1:6881", mi, data, nil)
+		defer seeder.Close()
+		leecher := newPipeSession(t, n, "10.0.1.1:6881", nil)
+		defer leecher.Close()
+		tor, err := leecher.StartMagnet(magnetURI(mi.InfoHash())+"&so=1", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fs := tor.Files(); fs != nil {
+			t.Errorf("Files() = %v before the metadata", fs)
+		}
+		if err := tor.SetFilePriorities([]Priority{PriorityHigh}); !errors.Is(err, ErrNoInfo) {
+			t.Errorf("SetFilePriorities = %v, want ErrNoInfo", err)
+		}
+		if r := tor.NewReader(); r.Size() != 0 {
+			t.Errorf("reader of %d bytes before the metadata", r.Size())
+		}
+		tor.AddPeers(seedAddr...)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+		defer cancel()
+		if err := tor.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		fs := tor.Files()
+		if len(fs) != 3 {
+			t.Fatalf("%d files", len(fs))
+		}
+		for i, f := range fs {
+			want := PrioritySkip
+			if i == 1 {
+				want = PriorityNormal
+			}
+			if f.Priority() != want {
+				t.Errorf("file %d: priority %v, want %v", i, f.Priority(), want)
+			}
+		}
+		if got := fs[1].BytesCompleted(); got != fs[1].Length() {
+			t.Errorf("selected file: %d of %d bytes", got, fs[1].Length())
+		}
+		if r := tor.NewReader(); r.Size() != int64(len(data)) {
+			t.Errorf("reader of %d bytes, want %d", r.Size(), len(data))
+		}
+	})
+}

@@ -46,7 +46,7 @@ func TestRemoveAndDeleteDir(t *testing.T) {
 		n := newPipeNet()
 		lengths := []int{40_000, 0, 70_000, 10}
 		data := randomData(110_010, 70)
-		mi := makeMultiTorrent(t, "multi", data, lengths, 16<<10)
+		mi := makeNamedMultiTorrent(t, "multi", data, lengths, 16<<10)
 		seeder := startSeeder(t, n, "10.0.0.1:6881", mi, data, nil)
 		defer seeder.Close()
 		dir, outside := t.TempDir(), t.TempDir()
@@ -107,7 +107,7 @@ func TestRemoveAndDeleteDirSymlinkOut(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		n := newPipeNet()
 		data := randomData(50_000, 71)
-		mi := makeMultiTorrent(t, "multi", data, []int{20_000, 30_000}, 16<<10)
+		mi := makeNamedMultiTorrent(t, "multi", data, []int{20_000, 30_000}, 16<<10)
 		seeder := startSeeder(t, n, "10.0.0.1:6881", mi, data, nil)
 		defer seeder.Close()
 		dir, outside := t.TempDir(), t.TempDir()

@@ -135,7 +135,7 @@ func (p *Picker) bestUntouched(peer *Peer, prio Priority) int {
 		p.setFloor(peer, prio, noFloor)
 		return -1
 	}
-	if c := peer.cand.count; c < 64 || c*c < p.untouched.Count() {
+	if c := int64(peer.cand.count); c < 64 || c*c < int64(p.untouched.Count()) {
 		return p.scanCand(peer, prio, int32(a))
 	}
 	budget := maxProbes

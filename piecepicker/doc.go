@@ -1,15 +1,11 @@
 // Package piecepicker decides which block to request from which peer: the piece-selection
 // policy of a BitTorrent download, with block-level bookkeeping. It is pure — no I/O, no
 // clock but the one in Config, no goroutines, no locks — and is called from the one
-// goroutine that owns a torrent's state.
+// goroutine that owns a torrent's state: a Picker is not safe for concurrent use (the
+// package's functions, such as AllowedFastSet, are).
 //
-// It implements the piece-selection parts of BEP 3 (rarest first, have and bitfield), BEP 6
-// (have-all/have-none, allowed-fast, suggest-piece, reject-request; AllowedFastSet computes
-// the set we offer a peer), BEP 47 (Config.PadFiles: pad-file blocks are never requested),
-// BEP 52 (Config.PieceLengths: each file's last piece is short), and the usual client
-// policies: piece priorities derived from file priorities, finishing partial pieces first,
-// sequential and streaming (deadline window) modes with time-critical re-requests, and
-// endgame.
+// A bittern.Session uses it for every torrent; import it to write a
+// download engine of your own or to study a policy in a simulation.
 //
 // The happy path, as a session's owner goroutine drives it:
 //
@@ -21,6 +17,14 @@
 //	a, _ := p.Received(peer, block)      // on a piece message; cancel a.Cancel
 //	if a.Complete { /* hash */ p.Verified(piece) /* or p.HashFailed(piece) */ }
 //	p.RemovePeer(peer)                   // on disconnect
+//
+// It implements the piece-selection parts of BEP 3 (rarest first, have and bitfield), BEP 6
+// (have-all/have-none, allowed-fast, suggest-piece, reject-request; AllowedFastSet computes
+// the set we offer a peer), BEP 47 (Config.PadFiles: pad-file blocks are never requested),
+// BEP 52 (Config.PieceLengths: each file's last piece is short), and the usual client
+// policies: piece priorities derived from file priorities, finishing partial pieces first,
+// sequential and streaming (deadline window) modes with time-critical re-requests, and
+// endgame.
 //
 // # Bookkeeping
 //

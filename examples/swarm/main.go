@@ -140,7 +140,11 @@ func swarm(ctx context.Context, c config, stdout io.Writer) error {
 	start := time.Now()
 	leechers := make([]*peer, c.leechers)
 	for i := range leechers {
-		p, err := newPeer(ctx, fmt.Sprintf("leecher %d", i+1), filepath.Join(c.dir, fmt.Sprintf("leecher%d", i+1)), mi)
+		dir := filepath.Join(c.dir, fmt.Sprintf("leecher%d", i+1))
+		if err := os.RemoveAll(dir); err != nil { // a previous run's copy in -dir
+			return err
+		}
+		p, err := newPeer(ctx, fmt.Sprintf("leecher %d", i+1), dir, mi)
 		if err != nil {
 			return err
 		}

@@ -18,14 +18,23 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // output is not a terminal, so it prints plain lines and the summary.
 func TestSwarm(t *testing.T) {
 	const size, leechers = 4<<20 + 12345, 3
-	var stdout, stderr bytes.Buffer
 	args := []string{"-size", strconv.Itoa(size), "-leechers", strconv.Itoa(leechers), "-piece", "65536", "-dir", t.TempDir(), "-timeout", "2m"}
+	// The second run in the same -dir starts the leechers afresh.
+	for range 2 {
+		checkSwarm(t, args, size, leechers)
+	}
+}
+
+// checkSwarm runs the demo with args and checks its summary.
+func checkSwarm(t *testing.T, args []string, size, leechers int64) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
 	if code := run(context.Background(), args, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s\n%s", code, stderr.String(), stdout.String())
 	}
 	out := stdout.String()
 	t.Log(out)
-	for _, want := range []string{"done: 3 leechers × 4.0 MiB in ", "verified: 3 copies match the source"} {
+	for _, want := range []string{"done: 3 leechers × 4.0 MiB in ", "verified: 3 copies match the source", "leechers uploaded "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)
 		}
@@ -35,7 +44,7 @@ func TestSwarm(t *testing.T) {
 	// to the tracker (the only way the leechers learn of any peer).
 	re := regexp.MustCompile(`(?m)^(seeder|leecher \d):\s+uploaded\s+(\d+) bytes .* (\d+) tracker announces$`)
 	m := re.FindAllStringSubmatch(out, -1)
-	if len(m) != 1+leechers {
+	if len(m) != int(1+leechers) {
 		t.Fatalf("%d peer lines in the summary, want %d", len(m), 1+leechers)
 	}
 	var uploaded int64
