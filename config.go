@@ -170,6 +170,15 @@ type Config struct {
 	// If zero, DefaultMaxMetadataSize.
 	MaxMetadataSize int
 
+	// DownloadRateLimit bounds the payload bytes per second the whole
+	// session receives, across all torrents (Session.SetRateLimits
+	// changes it at run time; each torrent may have its own limit too).
+	// If zero, unlimited.
+	DownloadRateLimit int
+	// UploadRateLimit bounds the payload bytes per second the whole
+	// session sends, like DownloadRateLimit. If zero, unlimited.
+	UploadRateLimit int
+
 	// IOWorkers is the number of goroutines doing disk I/O and hashing for
 	// all torrents. If zero, 2*GOMAXPROCS.
 	IOWorkers int

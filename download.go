@@ -255,6 +255,7 @@ func (t *Torrent) onPiece(c *peerConn, ev peerEvent) {
 func (t *Torrent) onWritten(piece, n int, err error) {
 	if err != nil {
 		t.log.Warn("write", "piece", piece, "err", err)
+		t.emitStorageError("write", piece, err)
 		t.writeFailed[piece] = true
 	}
 	t.pendingWrites[piece] -= n
@@ -295,6 +296,7 @@ func (t *Torrent) onHashed(piece int, ok bool) {
 	t.numHave.Store(int64(t.picker.NumHave()))
 	t.bytesHave.Add(t.info.PieceSize(piece))
 	t.verified.set(piece) // wakes the readers waiting for it
+	t.onPieceVerified(piece)
 	have := peerwire.Have{Index: uint32(piece)}.AppendTo(nil)
 	// Like libtorrent (send_redundant_have), peers that have the piece
 	// are told too: a seed learns that we are done and can hang up.
@@ -316,6 +318,7 @@ func (t *Torrent) onHashed(piece int, ok bool) {
 func (t *Torrent) onComplete() {
 	t.log.Debug("complete")
 	t.markComplete()
+	t.emit(func(b EventBase) Event { return TorrentCompleted{b} })
 	for c := range t.conns {
 		t.dropIfBothSeeds(c)
 	}
@@ -329,6 +332,9 @@ func (t *Torrent) onComplete() {
 			defer t.jobs.Done()
 			if err := cs.SaveCompletion(t.ctx, verified); err != nil {
 				t.log.Debug("save completion", "err", err)
+				if t.ctx.Err() == nil {
+					t.emitStorageError("save completion", -1, err)
+				}
 			}
 		})
 	}

@@ -37,6 +37,7 @@ var (
 // AddTorrent does, with the link's trackers. A BEP 53 "so=" selection
 // downloads only the files it names (unless opts.FilePriorities is set). It blocks until the metadata
 // has arrived and been checked, ctx ends, or the session closes.
+// StartMagnet is the form that returns at once.
 //
 // Metadata larger than Config.MaxMetadataSize is refused. Links with only a
 // v2 info-hash ("btmh") are not supported yet (ErrUnsupported).
@@ -115,7 +116,11 @@ func (s *Session) AddMagnet(ctx context.Context, uri string, opts *TorrentOption
 	if o.FilePriorities == nil {
 		o.FilePriorities = magnetPriorities(m, mi.Info()) // BEP 53 "so="
 	}
-	return s.AddTorrent(ctx, mi, &o)
+	t, err := s.AddTorrent(ctx, mi, &o)
+	if err == nil {
+		t.emit(func(b EventBase) Event { return MetadataReceived{b} })
+	}
+	return t, err
 }
 
 // magnetMetaInfo builds the metainfo of a fetched info dictionary.

@@ -251,6 +251,9 @@ func (c *peerConn) readMessages() error {
 			}
 			return nil
 		}
+		if ev.id == peerwire.IDPiece && !c.throttleDown(int(ev.length)) {
+			return nil
+		}
 	}
 }
 
