@@ -1,6 +1,8 @@
 package piecepicker
 
-// A non-seed peer's candidates (Peer.cand) are the pieces it has that may be untouched:
+// A non-seed peer's candidates (Peer.cand) are the pieces it has that may be untouched;
+// once it has taken in the pieces that became wanted again (syncCand, first thing in a
+// pick),
 //
 //	has ∩ untouched  ⊆  cand  ⊆  has
 //

@@ -89,7 +89,10 @@ func (p *Picker) resetFloors(peer *Peer) {
 
 // lowerFloor lowers the peer's floor for untouched piece i, which it now has.
 func (p *Picker) lowerFloor(peer *Peer, i int) {
-	if v := p.floorOf(peer, p.prio[i]); p.avail[i] < v {
-		peer.floors[p.prio[i]].avail = p.avail[i]
+	l := p.prio[i]
+	f, lg := &peer.floors[l], &p.entered[l]
+	if f.drops != p.drops || f.log != lg.base+len(lg.avail) {
+		p.floorOf(peer, l) // fold in what happened since it was set
 	}
+	f.avail = min(f.avail, p.avail[i])
 }
