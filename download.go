@@ -117,6 +117,7 @@ func (t *Torrent) handleMessage(c *peerConn, ev peerEvent) {
 				if id, ok := h.M[peerwire.ExtPEX]; ok && id >= 0 && id <= 255 {
 					c.pexID = uint8(id)
 				}
+				t.onPeerUploadOnly(c, h.UploadOnly != 0)
 				if h.P > 0 && h.P <= 65535 {
 					c.listenPort = uint16(h.P)
 				}
@@ -137,7 +138,7 @@ func (t *Torrent) handleMessage(c *peerConn, ev peerEvent) {
 // dropIfBothSeeds closes a connection between two seeds: neither has
 // anything to give the other.
 func (t *Torrent) dropIfBothSeeds(c *peerConn) {
-	if c.have.All() && t.picker.Done() && t.picker.NumHave() == t.picker.NumPieces() {
+	if (c.have.All() || c.peerUploadOnly) && t.picker.Done() {
 		t.dropConnGraceful(c)
 	}
 }
@@ -319,6 +320,7 @@ func (t *Torrent) onComplete() {
 	t.log.Debug("complete")
 	t.markComplete()
 	t.emit(func(b EventBase) Event { return TorrentCompleted{b} })
+	t.syncUploadOnly()
 	for c := range t.conns {
 		t.dropIfBothSeeds(c)
 	}

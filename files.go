@@ -269,6 +269,7 @@ func (t *Torrent) setPiecePriorities(prios []Priority) {
 		t.onComplete()
 		return
 	}
+	t.syncUploadOnly() // more files selected: no longer upload-only
 	t.requestAll()
 }
 

@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/bittern/bittern/bencode"
 	"github.com/bittern/bittern/internal/bitset"
 	"github.com/bittern/bittern/peerwire"
 	"github.com/bittern/bittern/peerwire/mse"
@@ -50,7 +49,7 @@ type peerAddr struct {
 	addr    netip.AddrPort
 	busy    bool // dialling or connected
 	self    bool // it was ourselves: never dial again
-	seed    bool // it had every piece: not dialled while we seed
+	seed    bool // it had every piece or said upload_only: not dialled while we seed
 	fails   int
 	nextTry time.Time
 }
@@ -354,20 +353,7 @@ func (t *Torrent) acceptConn(ev peerEvent) {
 
 	var msg []byte
 	if c.ext {
-		m := map[string]int{peerwire.ExtMetadata: extIDMetadata}
-		if t.pexEnabled() {
-			m[peerwire.ExtPEX] = extIDPEX
-		}
-		payload, err := bencode.Marshal(extHandshake{
-			M:            m,
-			V:            "bittern 0.1",
-			Reqq:         cfg.MaxUploadQueue,
-			P:            t.s.listenPort(),
-			MetadataSize: len(t.mi.InfoBytes),
-		})
-		if err == nil {
-			msg = peerwire.Extended{ExtendedID: 0, Payload: payload}.AppendTo(msg)
-		}
+		msg = t.appendExtHandshake(msg, c)
 	}
 	n, have := t.picker.NumPieces(), t.picker.NumHave()
 	switch {
@@ -408,6 +394,8 @@ type extHandshake struct {
 	P    int            `bencode:"p,omitempty"` // our listening port
 	// MetadataSize is the size of the info dictionary (BEP 9).
 	MetadataSize int `bencode:"metadata_size,omitempty"`
+	// UploadOnly is 1 when the sender wants nothing more (BEP 21).
+	UploadOnly int `bencode:"upload_only"`
 }
 
 // Extended message IDs we ask peers to send extension messages with (our
@@ -439,7 +427,7 @@ func (t *Torrent) dropConnGraceful(c *peerConn) {
 // forget removes a closed or closing connection from the torrent's state.
 func (t *Torrent) forget(c *peerConn) {
 	c.removed = true
-	if c.outgoing && c.have.All() {
+	if c.outgoing && (c.have.All() || c.peerUploadOnly) {
 		if a, err := netip.ParseAddrPort(c.addr); err == nil && t.addrs[a] != nil {
 			t.addrs[a].seed = true
 		}

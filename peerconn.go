@@ -86,6 +86,8 @@ type peerConn struct {
 	upRate         float64
 	blocks         []piecepicker.Block // scratch for Pick
 	pipe           pipeline            // request pipeline sizing
+	sentUploadOnly bool                // our last extended handshake said upload_only
+	peerUploadOnly bool                // its last extended handshake said upload_only (BEP 21)
 }
 
 type blockKey struct{ index, begin, length uint32 }
