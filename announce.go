@@ -126,6 +126,7 @@ func (t *Torrent) announceLoop(m *tracker.Multi) {
 			}
 			wait = max(wait, resp.MinInterval, MinAnnounceInterval)
 			t.log.Debug("announce", "peers", len(resp.Peers), "seeders", resp.Seeders, "leechers", resp.Leechers, "interval", wait)
+			t.s.noteExternalIP(resp.ExternalIP)
 			if len(resp.Peers) > 0 {
 				t.AddPeers(resp.Peers...)
 			}

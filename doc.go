@@ -41,7 +41,10 @@
 //
 // Connections: peers given to AddPeers are dialled (seeds dial too, except
 // peers found to be seeds) within Config.MaxPeers and Config.MaxHalfOpen,
-// and redialled with exponential backoff. A connection to ourselves (our
+// highest BEP 40 canonical priority first when there are more than free
+// slots, and redialled with exponential backoff. Our extended handshake
+// says upload_only (BEP 21) while every selected piece is verified; two
+// peers that want nothing from each other hang up. A connection to ourselves (our
 // own peer ID) is dropped and its address never dialled again; of two
 // connections with one peer ID, both ends keep the one initiated by the
 // lower peer ID. Keep-alives go out after Config.KeepAliveInterval of

@@ -14,12 +14,13 @@ import (
 
 // ownerState is the part of a Torrent only its owner goroutine touches.
 type ownerState struct {
-	picker   *piecepicker.Picker
-	conns    map[*peerConn]struct{}
-	byID     map[[20]byte]*peerConn
-	byPicker map[*piecepicker.Peer]*peerConn
-	addrs    map[netip.AddrPort]*peerAddr
-	halfOpen int
+	picker    *piecepicker.Picker
+	conns     map[*peerConn]struct{}
+	byID      map[[20]byte]*peerConn
+	byPicker  map[*piecepicker.Peer]*peerConn
+	addrs     map[netip.AddrPort]*peerAddr
+	halfOpen  int
+	dialCands []*peerAddr // scratch for connectPeers
 
 	pendingWrites map[int]int        // piece -> block writes in flight
 	writeFailed   map[int]bool       // piece -> a write failed
@@ -52,6 +53,7 @@ type peerAddr struct {
 	seed    bool // it had every piece or said upload_only: not dialled while we seed
 	fails   int
 	nextTry time.Time
+	rank    uint32 // BEP 40 priority: the highest are dialled first
 }
 
 func (t *Torrent) initOwner(p *piecepicker.Picker) {
@@ -186,7 +188,7 @@ func (t *Torrent) addPeerAddrs(addrs []netip.AddrPort) {
 			if len(t.addrs) >= MaxPeerAddrs {
 				break
 			}
-			t.addrs[a] = &peerAddr{addr: a}
+			t.addrs[a] = &peerAddr{addr: a, rank: t.rankOf(a)}
 		}
 	}
 	t.connectPeers()
@@ -202,19 +204,26 @@ func (t *Torrent) connectPeers() {
 	seeding := t.picker.Done()
 	cfg := &t.s.cfg
 	now := time.Now()
+	free := min(cfg.MaxHalfOpen-t.halfOpen, cfg.MaxPeers-len(t.conns)-t.halfOpen,
+		cfg.MaxConnections-int(t.s.numConns.Load())-t.halfOpen)
+	if free <= 0 {
+		return
+	}
+	cands := t.dialCands[:0]
 	for _, pa := range t.addrs {
-		if t.halfOpen >= cfg.MaxHalfOpen || len(t.conns)+t.halfOpen >= cfg.MaxPeers ||
-			t.s.numConns.Load()+int64(t.halfOpen) >= int64(cfg.MaxConnections) {
-			return
-		}
 		if pa.busy || pa.self || (seeding && pa.seed) || now.Before(pa.nextTry) || t.bannedIPs[pa.addr.Addr()] {
 			continue
 		}
+		cands = append(cands, pa)
+	}
+	for _, pa := range bestCandidates(cands, free) {
 		pa.busy = true
 		t.halfOpen++
 		t.wg.Add(1)
 		go t.dial(pa.addr)
 	}
+	clear(cands)
+	t.dialCands = cands[:0]
 }
 
 // dialDone updates the address book after an outgoing connection ended

@@ -47,6 +47,7 @@ type Session struct {
 
 	sources []PeerSource // Config.DHT and Config.PeerSources
 	ownDHT  *dht.Server  // started for Config.DHTListenAddr; closed by Close
+	extIP   atomic.Value // netip.Addr: our address as a tracker saw it (BEP 24)
 
 	closeOnce sync.Once
 
