@@ -243,7 +243,7 @@ func (t *Torrent) onPiece(c *peerConn, ev peerEvent) {
 	off := int64(piece)*t.info.PieceLength + int64(ev.begin)
 	data := ev.data
 	ph := t.hashers[piece]
-	if ph == nil {
+	if ph == nil && t.v2 == nil { // v2 pieces are checked by t.v2
 		ph = newPieceHash()
 		t.hashers[piece] = ph
 	}
@@ -251,7 +251,7 @@ func (t *Torrent) onPiece(c *peerConn, ev peerEvent) {
 	t.s.io.submit(func() {
 		defer t.jobs.Done()
 		_, err := t.st.WriteAt(data, off)
-		if err == nil {
+		if err == nil && ph != nil {
 			ph.feed(int64(ev.begin), data)
 		}
 		peerwire.PutBlock(data)

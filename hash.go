@@ -60,6 +60,10 @@ func (p *pieceHash) finish(r io.ReaderAt, off, size int64, want [20]byte) bool {
 // hashPiece verifies a complete piece on the I/O pool, finishing the hash
 // its writes started.
 func (t *Torrent) hashPiece(piece int) {
+	if t.v2 != nil {
+		t.hashPieceV2(piece)
+		return
+	}
 	ph := t.hashers[piece]
 	delete(t.hashers, piece)
 	if ph == nil {

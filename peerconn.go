@@ -23,6 +23,7 @@ type peerConn struct {
 	fr        *peerwire.Framer
 	addr      string
 	id        [20]byte
+	ih        [20]byte   // the info-hash of the handshake: a hybrid torrent has two
 	ip        netip.Addr // invalid if the address is not IP
 	outgoing  bool
 	fast      bool // both sides support BEP 6
@@ -232,8 +233,11 @@ func (c *peerConn) readMessages() error {
 				peerwire.PutBlock(m.Block)
 				return nil
 			}
+		case *peerwire.HashRequest:
+			c.answerHashRequest(*m) // from immutable metainfo: no owner state
+			continue
 		default:
-			continue // port, BEP 52 hash messages, unknown IDs: not used yet
+			continue // port, other BEP 52 hash messages, unknown IDs: not used yet
 		}
 		select {
 		case c.t.events <- ev:

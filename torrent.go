@@ -38,7 +38,9 @@ type Torrent struct {
 	s    *Session
 	mi   *metainfo.MetaInfo
 	info *metainfo.Info
-	ih   metainfo.Hash
+	ih   metainfo.Hash     // v1 info-hash; a v2-only torrent's truncated v2 one
+	ih2  metainfo.Hash     // a hybrid torrent's truncated v2 info-hash, else zero
+	v2   *storage.Verifier // a v2-only torrent's merkle verifier, else nil
 	st   storage.Torrent
 	log  *slog.Logger
 
@@ -80,8 +82,10 @@ type Torrent struct {
 	ownerState // touched only by the owner goroutine
 }
 
-// AddTorrent adds a v1 (or hybrid, joining its v1 swarm) torrent to the
-// session and starts it. It opens the storage and verifies the data already
+// AddTorrent adds a torrent to the session and starts it: v1, v2-only
+// (BEP 52: its pieces are checked against the piece layers, which mi must
+// hold for every file larger than a piece), or hybrid (it joins both
+// swarms). It opens the storage and verifies the data already
 // there before it returns — trusting the pieces of a valid completion
 // record when the storage keeps one (storage.CompletionStore) — so a torrent
 // whose data is complete seeds at once. ctx bounds that check.
@@ -90,12 +94,12 @@ func (s *Session) AddTorrent(ctx context.Context, mi *metainfo.MetaInfo, opts *T
 		opts = &TorrentOptions{}
 	}
 	info := mi.Info()
-	if info == nil || !info.IsV1() {
-		return nil, fmt.Errorf("%w: v2-only torrents need BEP 52 support", ErrUnsupported)
+	if info == nil {
+		return nil, fmt.Errorf("%w: no info dictionary", ErrUnsupported)
 	}
-	ih := mi.InfoHash()
+	ih, ih2 := mi.SwarmHash(), v2Hash(mi)
 	s.mu.Lock()
-	closed, dup := s.closed, s.torrents[ih] != nil
+	closed, dup := s.closed, s.takenLocked(ih, ih2)
 	if !closed {
 		s.adding.Add(1)
 	}
@@ -132,11 +136,10 @@ func (s *Session) AddTorrent(ctx context.Context, mi *metainfo.MetaInfo, opts *T
 	switch {
 	case s.closed:
 		err = ErrClosed
-	case s.torrents[ih] != nil:
+	case s.takenLocked(ih, ih2):
 		err = ErrDuplicateTorrent
 	default:
-		s.torrents[ih] = t
-		s.skeys.Add(ih)
+		s.addLocked(t)
 	}
 	s.mu.Unlock()
 	if err != nil {
@@ -163,7 +166,11 @@ func (s *Session) newTorrent(ctx context.Context, mi *metainfo.MetaInfo, st stor
 	if err != nil {
 		return nil, fmt.Errorf("bittern: %w", err)
 	}
-	have, err := recheck(ctx, info, st, s.cfg.IOWorkers)
+	v2, err := newV2Verifier(mi)
+	if err != nil {
+		return nil, err
+	}
+	have, err := recheck(ctx, info, v2, st, s.cfg.IOWorkers)
 	if err != nil {
 		return nil, err
 	}
@@ -174,12 +181,14 @@ func (s *Session) newTorrent(ctx context.Context, mi *metainfo.MetaInfo, st stor
 			}
 		}
 	}
-	ih := mi.InfoHash()
+	ih := mi.SwarmHash()
 	t := &Torrent{
 		s:        s,
 		mi:       mi,
 		info:     info,
 		ih:       ih,
+		ih2:      v2Hash(mi),
+		v2:       v2,
 		st:       st,
 		log:      s.cfg.Logger.With("torrent", ih),
 		events:   make(chan peerEvent, 256),
@@ -203,11 +212,15 @@ func (s *Session) newTorrent(ctx context.Context, mi *metainfo.MetaInfo, st stor
 }
 
 // recheck finds the pieces already stored and intact. Pieces vouched for
-// by a valid completion record are trusted; every other piece is hashed.
-func recheck(ctx context.Context, info *metainfo.Info, st storage.Torrent, workers int) ([]bool, error) {
-	v, err := storage.NewVerifier(info, nil)
-	if err != nil {
-		return nil, fmt.Errorf("bittern: %w", err)
+// by a valid completion record are trusted; every other piece is hashed,
+// with v if not nil (a v2-only torrent's), else with SHA-1.
+func recheck(ctx context.Context, info *metainfo.Info, v *storage.Verifier, st storage.Torrent, workers int) ([]bool, error) {
+	if v == nil {
+		var err error
+		v, err = storage.NewVerifier(info, nil)
+		if err != nil {
+			return nil, fmt.Errorf("bittern: %w", err)
+		}
 	}
 	var trusted []bool
 	if cs, ok := st.(storage.CompletionStore); ok {
@@ -235,7 +248,8 @@ func recheck(ctx context.Context, info *metainfo.Info, st storage.Torrent, worke
 	return have, nil
 }
 
-// InfoHash returns the torrent's v1 info-hash.
+// InfoHash returns the torrent's v1 info-hash; for a v2-only torrent, its
+// truncated v2 info-hash (the one used on the wire, metainfo's SwarmHash).
 func (t *Torrent) InfoHash() metainfo.Hash { return t.ih }
 
 // MetaInfo returns the torrent's metainfo.

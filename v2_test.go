@@ -1,0 +1,491 @@
+package bittern
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/bittern/bittern/metainfo"
+	"github.com/bittern/bittern/peerwire"
+	"github.com/bittern/bittern/storage"
+)
+
+// testFile is one file of a torrent built by buildTorrent.
+type testFile struct {
+	path string // slash-separated, relative to the torrent's directory
+	data []byte
+}
+
+// buildTorrent writes files under a temporary directory and builds a
+// torrent of them with metainfo.Builder: a single-file torrent when there
+// is one file, else one of the directory "multi". It returns the torrent
+// and its byte space, pad bytes as zeros.
+func buildTorrent(t testing.TB, v metainfo.Version, pieceLen int64, files ...testFile) (*metainfo.MetaInfo, []byte) {
+	t.Helper()
+	root := filepath.Join(t.TempDir(), "multi")
+	for _, f := range files {
+		p := filepath.Join(root, filepath.FromSlash(f.path))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, f.data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := root
+	if len(files) == 1 {
+		path = filepath.Join(root, filepath.FromSlash(files[0].path))
+	}
+	b := metainfo.Builder{Version: v, PieceLength: pieceLen, NoCreationDate: true, Workers: 1}
+	mi, err := b.Build(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Round-trip through the encoded form, as a peer would read it.
+	var buf bytes.Buffer
+	if err := mi.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	mi, err = metainfo.Parse(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := make(map[string][]byte)
+	for _, f := range files {
+		byName[f.path] = f.data
+	}
+	var space []byte
+	for _, f := range mi.Info().Files {
+		if f.Pad {
+			space = append(space, make([]byte, f.Length)...)
+			continue
+		}
+		d, ok := byName[filepath.ToSlash(filepath.Join(f.Path...))]
+		if len(files) == 1 {
+			d, ok = files[0].data, true
+		}
+		if !ok || int64(len(d)) != f.Length {
+			t.Fatalf("file %q of the torrent is not one written", f.Path)
+		}
+		space = append(space, d...)
+	}
+	return mi, space
+}
+
+// v1View returns a copy of the hybrid torrent mi as a client that knows
+// only BEP 3 sees it: the same v1 info-hash and SHA-1 pieces, no v2.
+func v1View(t testing.TB, mi *metainfo.MetaInfo) *metainfo.MetaInfo {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := mi.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	v1, err := metainfo.Parse(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := v1.Info()
+	info.MetaVersion = 1
+	for i := range info.Files {
+		info.Files[i].PiecesRoot = metainfo.HashV2{}
+	}
+	return v1
+}
+
+// fillSpace writes data, the torrent's byte space, to st under the
+// torrent's swarm hash (the one the session opens it with).
+func fillSpace(t testing.TB, st storage.Storage, mi *metainfo.MetaInfo, data []byte) {
+	t.Helper()
+	tor, err := st.Open(context.Background(), mi.Info(), mi.SwarmHash())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tor.WriteAt(data, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := tor.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// spaceOf reads the torrent's byte space back from st.
+func spaceOf(t testing.TB, st storage.Storage, mi *metainfo.MetaInfo) []byte {
+	t.Helper()
+	tor, err := st.Open(context.Background(), mi.Info(), mi.SwarmHash())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tor.Close()
+	b := make([]byte, mi.Info().TotalLength())
+	if n, err := tor.ReadAt(b, 0); n != len(b) {
+		t.Fatalf("read %d of %d bytes: %v", n, len(b), err)
+	}
+	return b
+}
+
+// connHashes returns the info-hashes of the torrent's connections.
+func connHashes(tor *Torrent) [][20]byte {
+	ch := make(chan [][20]byte, 1)
+	tor.inbox.post(func() {
+		var hs [][20]byte
+		for c := range tor.conns {
+			hs = append(hs, c.ih)
+		}
+		ch <- hs
+	})
+	select {
+	case hs := <-ch:
+		return hs
+	case <-tor.closed:
+		return nil
+	}
+}
+
+// v2Files is a multi-file layout with files smaller than a piece, one of
+// exactly a piece, multi-piece files with short last pieces and an empty
+// file, for pieces of 64 KiB.
+func v2Files() []testFile {
+	const pl = 64 << 10
+	return []testFile{
+		{"a/small.txt", randomData(1000, 1)},
+		{"a/tiny.bin", randomData(17, 2)},
+		{"b/big.bin", randomData(3*pl+5000, 3)},
+		{"b/empty", nil},
+		{"c/exact.bin", randomData(pl, 4)},
+		{"c/two.bin", randomData(pl+pl/2, 5)},
+		{"z.bin", randomData(20<<10, 6)},
+	}
+}
+
+// seedAndLeech seeds mi (byte space data) at 10.0.0.1 and has count
+// leechers download it; it checks their bytes and returns them.
+func seedAndLeech(t *testing.T, mi *metainfo.MetaInfo, data []byte, count int) *leecherSet {
+	t.Helper()
+	n := newPipeNet()
+	n.rate = 4 << 20
+	st := &storage.Memory{}
+	fillSpace(t, st, mi, data)
+	seeder := newPipeSession(t, n, "10.0.0.1:6881", &Config{Storage: st})
+	t.Cleanup(func() { seeder.Close() })
+	seed, err := seeder.AddTorrent(context.Background(), mi, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !seed.Stats().Complete {
+		t.Fatalf("seeder incomplete after its recheck: %+v", seed.Stats())
+	}
+	if seed.InfoHash() != mi.SwarmHash() {
+		t.Fatalf("InfoHash = %v, want the swarm hash %v", seed.InfoHash(), mi.SwarmHash())
+	}
+	ls := startLeechers(t, n, mi, count)
+	t.Cleanup(ls.close)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	for i, tor := range ls.torrents {
+		if err := tor.Wait(ctx); err != nil {
+			t.Fatalf("leecher %d: %v; %+v", i, err, tor.Stats())
+		}
+		if s := tor.Stats(); s.HashFailures != 0 {
+			t.Errorf("leecher %d: %d hash failures", i, s.HashFailures)
+		}
+	}
+	for i, st := range ls.stores {
+		if !bytes.Equal(spaceOf(t, st, mi), data) {
+			t.Fatalf("leecher %d: data differs", i)
+		}
+	}
+	return ls
+}
+
+func TestV2SingleFileSwarm(t *testing.T) {
+	mi, data := buildTorrent(t, metainfo.V2, 64<<10, testFile{"one.bin", randomData(5*(64<<10)+12345, 7)})
+	if mi.Info().IsV1() || !mi.Info().IsV2() {
+		t.Fatal("not a v2-only torrent")
+	}
+	synctest.Test(t, func(t *testing.T) {
+		seedAndLeech(t, mi, data, 3)
+	})
+}
+
+func TestV2MultiFileSwarm(t *testing.T) {
+	mi, data := buildTorrent(t, metainfo.V2, 64<<10, v2Files()...)
+	synctest.Test(t, func(t *testing.T) {
+		seedAndLeech(t, mi, data, 2)
+	})
+}
+
+// A hybrid seeder serves a v1-only peer (v1 hash, no v2 bit, SHA-1) and a
+// v2-aware peer that found it in the v2 swarm (dials with the truncated v2
+// hash); both complete, and the seeder sees one connection per hash.
+func TestHybridBothSwarms(t *testing.T) {
+	mi, data := buildTorrent(t, metainfo.Hybrid, 64<<10, v2Files()...)
+	if !mi.Info().IsHybrid() {
+		t.Fatal("not a hybrid torrent")
+	}
+	old := v1View(t, mi)
+	ih1, ih2 := mi.InfoHash(), mi.InfoHashV2().Truncate()
+	synctest.Test(t, func(t *testing.T) {
+		n := newPipeNet()
+		n.rate = 4 << 20
+		ctx := context.Background()
+		st := &storage.Memory{}
+		fillSpace(t, st, mi, data)
+		seeder := newPipeSession(t, n, "10.0.0.1:6881", &Config{Storage: st})
+		defer seeder.Close()
+		seed, err := seeder.AddTorrent(ctx, mi, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seeder.Torrent(ih2) != seed || seeder.Torrent(ih1) != seed || len(seeder.Torrents()) != 1 {
+			t.Fatal("the hybrid torrent is not found by both hashes exactly once")
+		}
+		if _, err := seeder.AddTorrent(ctx, mi, nil); !errors.Is(err, ErrDuplicateTorrent) {
+			t.Fatalf("second AddTorrent = %v, want ErrDuplicateTorrent", err)
+		}
+		seedAddr := netip.MustParseAddrPort("10.0.0.1:6881")
+
+		v1Store := &storage.Memory{}
+		v1s := newPipeSession(t, n, "10.0.1.1:6881", &Config{Storage: v1Store})
+		defer v1s.Close()
+		v1t, err := v1s.AddTorrent(ctx, old, &TorrentOptions{Peers: []netip.AddrPort{seedAddr}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v1t.reserved().Has(peerwire.ReservedV2) || !v1t.ih2.IsZero() {
+			t.Fatal("the v1 view still looks v2-aware")
+		}
+
+		v2Store := &storage.Memory{}
+		v2s := newPipeSession(t, n, "10.0.1.2:6881", &Config{Storage: v2Store})
+		defer v2s.Close()
+		v2t, err := v2s.AddTorrent(ctx, mi, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v2t.addPeersFrom(ih2, seedAddr) // as if the tracker or DHT found it under the v2 hash
+
+		// While they download (the connections between seeds close once
+		// both are complete), the seeder holds one connection per hash.
+		for len(connHashes(seed)) < 2 && !v1t.Stats().Complete && !v2t.Stats().Complete {
+			time.Sleep(time.Millisecond)
+		}
+		hs := connHashes(seed)
+		if !slices.Contains(hs, [20]byte(ih1)) || !slices.Contains(hs, [20]byte(ih2)) {
+			t.Fatalf("seeder connections use hashes %x, want both %v and %v", hs, ih1, ih2)
+		}
+		if got := connHashes(v2t); !slices.Contains(got, [20]byte(ih2)) {
+			t.Fatalf("the v2-aware peer's connections use %x, want %v", got, ih2)
+		}
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
+		defer cancel()
+		for _, tor := range []*Torrent{v1t, v2t} {
+			if err := tor.Wait(wctx); err != nil {
+				t.Fatalf("%v; %+v", err, tor.Stats())
+			}
+		}
+		if !bytes.Equal(spaceOf(t, v1Store, mi), data) || !bytes.Equal(spaceOf(t, v2Store, mi), data) {
+			t.Fatal("data differs")
+		}
+	})
+}
+
+// A v2 torrent resumes: pieces already stored are found by the merkle
+// recheck (a whole small file, the pieces of a big one), the rest is
+// downloaded, and a session added again after Close is complete at once
+// from its completion record, without peers.
+func TestV2Resume(t *testing.T) {
+	const pl = 64 << 10
+	mi, data := buildTorrent(t, metainfo.V2, pl, v2Files()...)
+	info := mi.Info()
+	synctest.Test(t, func(t *testing.T) {
+		n := newPipeNet()
+		ctx := context.Background()
+		st := &storage.Memory{}
+		// Store b/big.bin's first two pieces and a/small.txt; garble the
+		// third piece of big.bin.
+		var big, small *metainfo.File
+		for i := range info.Files {
+			switch filepath.ToSlash(filepath.Join(info.Files[i].Path...)) {
+			case "b/big.bin":
+				big = &info.Files[i]
+			case "a/small.txt":
+				small = &info.Files[i]
+			}
+		}
+		part := make([]byte, len(data))
+		copy(part[big.Offset:], data[big.Offset:big.Offset+3*pl])
+		part[big.Offset+2*pl+7] ^= 1
+		copy(part[small.Offset:], data[small.Offset:small.Offset+small.Length])
+		fillSpace(t, st, mi, part)
+
+		leech := newPipeSession(t, n, "10.0.1.1:6881", &Config{Storage: st})
+		defer leech.Close()
+		lt, err := leech.AddTorrent(ctx, mi, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := make([]bool, info.NumPieces())
+		want[big.Offset/pl], want[big.Offset/pl+1], want[small.Offset/pl] = true, true, true
+		if got := havePieces(lt); !slices.Equal(got, want) {
+			t.Fatalf("pieces after recheck %v, want %v", got, want)
+		}
+
+		seedStore := &storage.Memory{}
+		fillSpace(t, seedStore, mi, data)
+		seeder := newPipeSession(t, n, "10.0.0.1:6881", &Config{Storage: seedStore})
+		defer seeder.Close()
+		if _, err := seeder.AddTorrent(ctx, mi, nil); err != nil {
+			t.Fatal(err)
+		}
+		lt.AddPeers(netip.MustParseAddrPort("10.0.0.1:6881"))
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+		defer cancel()
+		if err := lt.Wait(wctx); err != nil {
+			t.Fatalf("%v; %+v", err, lt.Stats())
+		}
+		if got := lt.Stats().Downloaded; got >= int64(len(data)) {
+			t.Errorf("downloaded %d bytes of %d: the stored pieces were fetched again", got, len(data))
+		}
+		seeder.Close()
+		leech.Close()
+		if !bytes.Equal(spaceOf(t, st, mi), data) {
+			t.Fatal("data differs")
+		}
+
+		again := newPipeSession(t, n, "10.0.1.1:6881", &Config{Storage: st})
+		defer again.Close()
+		at, err := again.AddTorrent(ctx, mi, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := at.Stats(); !s.Complete {
+			t.Fatalf("resumed torrent incomplete: %+v", s)
+		}
+	})
+}
+
+// A peer serving corrupt data of a v2 torrent is caught by the merkle
+// check and banned; the piece then completes from an honest peer.
+func TestV2CorruptPeerBanned(t *testing.T) {
+	const pl = 64 << 10
+	mi, data := buildTorrent(t, metainfo.V2, pl, v2Files()...)
+	synctest.Test(t, func(t *testing.T) {
+		n := newPipeNet()
+		n.rate = 8 << 20
+		ctx := context.Background()
+		mem := &storage.Memory{}
+		fillSpace(t, mem, mi, data)
+		var on atomic.Bool
+		bad := int64(len(data)) - 10 // in the last file, a short piece
+		liar := newPipeSession(t, n, "10.0.0.1:6881", &Config{Storage: lyingStorage{mem, bad, bad + 1, &on}})
+		defer liar.Close()
+		if _, err := liar.AddTorrent(ctx, mi, nil); err != nil {
+			t.Fatal(err)
+		}
+		on.Store(true)
+
+		leechStore := &storage.Memory{}
+		leecher := newPipeSession(t, n, "10.0.0.2:6881", &Config{Storage: leechStore})
+		defer leecher.Close()
+		lt, err := leecher.AddTorrent(ctx, mi, &TorrentOptions{Peers: []netip.AddrPort{netip.MustParseAddrPort("10.0.0.1:6881")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		defer cancel()
+		if err := lt.Wait(wctx); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Wait = %v, want the deadline: the corrupt piece can never verify", err)
+		}
+		if st := lt.Stats(); st.Complete || st.HashFailures != 1 || st.BannedPeers != 1 || st.Peers != 0 {
+			t.Fatalf("stats %+v: want one hash failure, the liar banned and gone", st)
+		}
+
+		honestStore := &storage.Memory{}
+		fillSpace(t, honestStore, mi, data)
+		honest := newPipeSession(t, n, "10.0.0.3:6881", &Config{Storage: honestStore})
+		defer honest.Close()
+		if _, err := honest.AddTorrent(ctx, mi, nil); err != nil {
+			t.Fatal(err)
+		}
+		liar.Close()
+		lt.AddPeers(netip.MustParseAddrPort("10.0.0.3:6881"))
+		wctx2, cancel2 := context.WithTimeout(ctx, 10*time.Minute)
+		defer cancel2()
+		if err := lt.Wait(wctx2); err != nil {
+			t.Fatalf("Wait = %v; %+v", err, lt.Stats())
+		}
+		leecher.Close()
+		if !bytes.Equal(spaceOf(t, leechStore, mi), data) {
+			t.Fatal("data differs")
+		}
+	})
+}
+
+// A v2-aware raw peer: the session answers the truncated v2 hash with the
+// v2 bit, serves the tail pad of the last piece as zeros (libtorrent asks
+// for it: it pads the last file of a v2 torrent to a whole piece too), and
+// answers a hash request with a hash reject.
+func TestV2WireTailPadAndHashRequest(t *testing.T) {
+	const pl = 64 << 10
+	mi, data := buildTorrent(t, metainfo.V2, pl, testFile{"one.bin", randomData(2*pl+20000, 8)})
+	synctest.Test(t, func(t *testing.T) {
+		n := newPipeNet()
+		st := &storage.Memory{}
+		fillSpace(t, st, mi, data)
+		s := newPipeSession(t, n, "10.0.0.1:6881", &Config{Storage: st})
+		defer s.Close()
+		if _, err := s.AddTorrent(context.Background(), mi, nil); err != nil {
+			t.Fatal(err)
+		}
+		d := pipeDialer{n: n, host: netip.MustParseAddr("10.0.0.9")}
+		conn, err := d.DialContext(context.Background(), "tcp", "10.0.0.1:6881")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		ours := peerwire.Handshake{Reserved: fastExt.Set(peerwire.ReservedV2), InfoHash: mi.SwarmHash(), PeerID: rawID('v')}
+		hs, err := peerwire.Initiate(conn, ours, [20]byte{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !hs.Reserved.Has(peerwire.ReservedV2) {
+			t.Errorf("reply reserved %x lacks the v2 bit", hs.Reserved)
+		}
+		fr := peerwire.NewFramer(conn, conn)
+		fr.SetPieceCount(mi.Info().NumPieces())
+		p := &rawPeer{t: t, fr: fr, hs: hs, c: conn}
+		if _, ok := p.next().(*peerwire.Extended); !ok {
+			t.Fatal("first message is not the extended handshake")
+		}
+		if m, ok := p.next().(*peerwire.HaveAll); !ok {
+			t.Fatalf("second message %v, want have all", m)
+		}
+		root := mi.Info().Files[0].PiecesRoot
+		req := peerwire.HashRequest{PiecesRoot: root, BaseLayer: 2, Index: 0, Length: 4, ProofLayers: 1}
+		p.send(req)
+		if m, ok := p.next().(*peerwire.HashReject); !ok || peerwire.HashRequest(*m) != req {
+			t.Fatalf("after a hash request: %v, want its hash reject", m)
+		}
+		p.send(peerwire.Interested{})
+		if m, ok := p.next().(*peerwire.Unchoke); !ok {
+			t.Fatalf("after interested: %v, want unchoke", m)
+		}
+		p.send(peerwire.Request{Index: 2, Begin: 16384, Length: 16384})
+		piece, ok := p.next().(*peerwire.Piece)
+		if !ok || piece.Index != 2 || piece.Begin != 16384 {
+			t.Fatalf("after request: %v, want piece 2/16384", piece)
+		}
+		want := append(append([]byte(nil), data[2*pl+16384:]...), make([]byte, 2*16384-20000)...)
+		if !bytes.Equal(piece.Block, want) {
+			t.Fatal("served block is not the data followed by zeros")
+		}
+	})
+}
