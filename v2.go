@@ -168,13 +168,6 @@ func (t *Torrent) hashPieceV2(piece int) {
 	})
 }
 
-// answerHashRequest answers a BEP 52 hash request, which must be answered
-// with hashes or a hash reject. It runs on the reader goroutine and reads
-// only immutable metainfo.
-func (c *peerConn) answerHashRequest(m peerwire.HashRequest) {
-	c.send(peerwire.HashReject(m).AppendTo(nil))
-}
-
 // wireLength is the length of the torrent's byte space as peers request
 // it. libtorrent pads the last file of a v2-only torrent to a whole piece
 // too, so its requests may reach past the data into that tail pad: for a

@@ -3,6 +3,7 @@ package bittern
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"net/netip"
 	"os"
@@ -432,7 +433,7 @@ func TestV2CorruptPeerBanned(t *testing.T) {
 // A v2-aware raw peer: the session answers the truncated v2 hash with the
 // v2 bit, serves the tail pad of the last piece as zeros (libtorrent asks
 // for it: it pads the last file of a v2 torrent to a whole piece too), and
-// answers a hash request with a hash reject.
+// serves piece-layer hashes with their proof (leaf hashes are refused).
 func TestV2WireTailPadAndHashRequest(t *testing.T) {
 	const pl = 64 << 10
 	mi, data := buildTorrent(t, metainfo.V2, pl, testFile{"one.bin", randomData(2*pl+20000, 8)})
@@ -469,10 +470,30 @@ func TestV2WireTailPadAndHashRequest(t *testing.T) {
 			t.Fatalf("second message %v, want have all", m)
 		}
 		root := mi.Info().Files[0].PiecesRoot
-		req := peerwire.HashRequest{PiecesRoot: root, BaseLayer: 2, Index: 0, Length: 4, ProofLayers: 1}
-		p.send(req)
-		if m, ok := p.next().(*peerwire.HashReject); !ok || peerwire.HashRequest(*m) != req {
-			t.Fatalf("after a hash request: %v, want its hash reject", m)
+		layer := mi.PieceLayers[root]
+		// Leaf hashes are not served.
+		leaves := peerwire.HashRequest{PiecesRoot: root, BaseLayer: 0, Index: 0, Length: 4, ProofLayers: 0}
+		p.send(leaves)
+		if m, ok := p.next().(*peerwire.HashReject); !ok || peerwire.HashRequest(*m) != leaves {
+			t.Fatalf("after a leaf hash request: %v, want its hash reject", m)
+		}
+		// The whole piece layer (3 pieces, padded to 4) needs no proof.
+		whole := peerwire.HashRequest{PiecesRoot: root, BaseLayer: 2, Index: 0, Length: 4, ProofLayers: 2}
+		p.send(whole)
+		m, ok := p.next().(*peerwire.Hashes)
+		if !ok || m.HashRequest != whole || len(m.Hashes) != 4*32 || !bytes.Equal(m.Hashes[:3*32], layer) {
+			t.Fatalf("after a piece layer request: %v, want its 4 hashes", m)
+		}
+		// Half of it, with the uncle that proves it against the root.
+		half := peerwire.HashRequest{PiecesRoot: root, BaseLayer: 2, Index: 2, Length: 2, ProofLayers: 2}
+		p.send(half)
+		m, ok = p.next().(*peerwire.Hashes)
+		if !ok || m.HashRequest != half || len(m.Hashes) != 3*32 || !bytes.Equal(m.Hashes[:32], layer[64:96]) {
+			t.Fatalf("after a half layer request: %v, want 2 hashes and an uncle", m)
+		}
+		pair := func(a, b []byte) []byte { s := sha256.Sum256(append(append([]byte(nil), a...), b...)); return s[:] }
+		if got := pair(pair(layer[:32], layer[32:64]), pair(m.Hashes[:32], m.Hashes[32:64])); !bytes.Equal(got, root[:]) || !bytes.Equal(m.Hashes[64:], pair(layer[:32], layer[32:64])) {
+			t.Fatal("the proof does not lead to the pieces root")
 		}
 		p.send(peerwire.Interested{})
 		if m, ok := p.next().(*peerwire.Unchoke); !ok {
