@@ -136,17 +136,13 @@ func (s *Session) acceptHandshake(ctx context.Context, conn net.Conn) (net.Conn,
 	return wconn, rd, t, f, hs, nil
 }
 
-// dialHandshake dials addr and performs the handshakes the policy calls
+// dialHandshakeV2 dials addr and performs the handshakes the policy calls
 // for: MSE (with the BitTorrent handshake as its initial payload) and the
-// BitTorrent handshake. Under EncryptionPreferred a failed MSE handshake
-// is followed by one plaintext attempt.
-func (s *Session) dialHandshake(ctx context.Context, ih metainfo.Hash, addr string) (net.Conn, io.Reader, peerwire.Handshake, error) {
-	return s.dialHandshakeV2(ctx, ourReserved, ih, metainfo.Hash{}, addr)
-}
-
-// dialHandshakeV2 is dialHandshake with the given reserved bytes; if
-// upgrade is not zero (the truncated v2 info-hash of a hybrid torrent
-// dialled with its v1 hash), the peer may answer with it instead (BEP 52).
+// BitTorrent handshake, with the given reserved bytes. Under
+// EncryptionPreferred a failed MSE handshake is followed by one plaintext
+// attempt. If upgrade is not zero (the truncated v2 info-hash of a hybrid
+// torrent dialled with its v1 hash), the peer may answer with it instead
+// (BEP 52).
 func (s *Session) dialHandshakeV2(ctx context.Context, reserved peerwire.Reserved, ih, upgrade metainfo.Hash, addr string) (net.Conn, io.Reader, peerwire.Handshake, error) {
 	cfg := &s.cfg
 	ours := peerwire.Handshake{Reserved: reserved, InfoHash: ih, PeerID: s.peerID}

@@ -510,3 +510,97 @@ func TestV2WireTailPadAndHashRequest(t *testing.T) {
 		}
 	})
 }
+
+// A v2-only magnet link ("btmh"): the info dictionary comes over
+// ut_metadata under the truncated hash, checked with SHA-256, the piece
+// layers with hash requests, then the data. A hybrid torrent's btmh link
+// needs no piece layers (SHA-1 verifies it).
+func TestV2Magnet(t *testing.T) {
+	v2mi, v2data := buildTorrent(t, metainfo.V2, 16<<10, v2Files()...) // 16 KiB pieces: layers of many hashes
+	hymi, hydata := buildTorrent(t, metainfo.Hybrid, 64<<10, v2Files()...)
+	for _, tc := range []struct {
+		name string
+		mi   *metainfo.MetaInfo
+		data []byte
+	}{{"v2", v2mi, v2data}, {"hybrid", hymi, hydata}} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				mi, data := tc.mi, tc.data
+				n := newPipeNet()
+				seedStore := &storage.Memory{}
+				fillSpace(t, seedStore, mi, data)
+				seeder := newPipeSession(t, n, "10.0.0.1:6881", &Config{Storage: seedStore})
+				defer seeder.Close()
+				if _, err := seeder.AddTorrent(context.Background(), mi, nil); err != nil {
+					t.Fatal(err)
+				}
+				st := &storage.Memory{}
+				leecher := newPipeSession(t, n, "10.0.1.1:6881", &Config{Storage: st})
+				defer leecher.Close()
+				ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+				defer cancel()
+				uri := "magnet:?xt=urn:btmh:1220" + mi.InfoHashV2().String() + "&x.pe=10.0.0.1:6881"
+				tor, err := leecher.AddMagnet(ctx, uri, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := tor.MetaInfo()
+				if !bytes.Equal(got.InfoBytes, mi.InfoBytes) {
+					t.Fatal("fetched metadata differs")
+				}
+				if tc.name == "v2" {
+					if len(got.PieceLayers) != len(mi.PieceLayers) || len(got.PieceLayers) == 0 {
+						t.Fatalf("%d piece layers, want %d", len(got.PieceLayers), len(mi.PieceLayers))
+					}
+					for root, l := range mi.PieceLayers {
+						if !bytes.Equal(got.PieceLayers[root], l) {
+							t.Fatalf("piece layer %v differs", root)
+						}
+					}
+				}
+				if err := tor.Wait(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(spaceOf(t, st, mi), data) {
+					t.Fatal("data differs")
+				}
+				if _, err := leecher.AddMagnet(ctx, uri, nil); !errors.Is(err, ErrDuplicateTorrent) {
+					t.Errorf("second AddMagnet = %v, want ErrDuplicateTorrent", err)
+				}
+			})
+		})
+	}
+}
+
+// A v2 magnet whose peers cannot give the piece layers fails with an
+// error saying so, rather than adding a torrent it cannot verify.
+func TestV2MagnetNoPieceLayers(t *testing.T) {
+	mi, data := buildTorrent(t, metainfo.V2, 16<<10, v2Files()...)
+	synctest.Test(t, func(t *testing.T) {
+		n := newPipeNet()
+		// The seeder's copy lacks the layers (as if it got a magnet and
+		// only the metadata): it rejects the hash requests.
+		var buf bytes.Buffer
+		if err := mi.Write(&buf); err != nil {
+			t.Fatal(err)
+		}
+		bare, err := metainfo.Parse(buf.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		seedStore := &storage.Memory{}
+		fillSpace(t, seedStore, mi, data)
+		seeder := newPipeSession(t, n, "10.0.0.1:6881", &Config{Storage: seedStore})
+		defer seeder.Close()
+		if _, err := seeder.AddTorrent(context.Background(), bare, nil); err != nil {
+			t.Fatal(err)
+		}
+		bare.PieceLayers = nil // after AddTorrent checked them: hash requests now fail
+		leecher := newPipeSession(t, n, "10.0.1.1:6881", &Config{Storage: &storage.Memory{}})
+		defer leecher.Close()
+		uri := "magnet:?xt=urn:btmh:1220" + mi.InfoHashV2().String() + "&x.pe=10.0.0.1:6881"
+		if _, err := leecher.AddMagnet(context.Background(), uri, nil); !errors.Is(err, errNoPieceLayers) {
+			t.Fatalf("AddMagnet = %v, want errNoPieceLayers", err)
+		}
+	})
+}
