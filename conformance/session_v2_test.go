@@ -227,3 +227,74 @@ func TestSessionV2HybridWithLibtorrent(t *testing.T) {
 	check("we leech, dialling libtorrent", sessionV2Leech(t, dir, mi, torrent, contents))
 	check("we seed, libtorrent dials", sessionV2Seed(t, dir, mi, torrent, contents))
 }
+
+// TestSessionV2MagnetFromLibtorrent fetches a v2-only magnet link
+// ("btmh") from libtorrent: the info dictionary over ut_metadata, the
+// piece layers with BEP 52 hash requests, then the data.
+func TestSessionV2MagnetFromLibtorrent(t *testing.T) {
+	dir := t.TempDir()
+	mi, torrent, contents := sessionV2Tree(t, dir, metainfo.V2)
+	port := freePort(t, "tcp")
+	p := startPython(t, sessionLTMagnetSeed, torrent, filepath.Join(dir, "seed"), fmt.Sprint(port), "120")
+	waitFor(t, 60*time.Second, "libtorrent to seed", func() bool { return strings.Contains(p.Log(), "seeding") })
+
+	logs := &syncBuffer{}
+	s, err := bittern.NewSession(&bittern.Config{
+		ListenAddr: "127.0.0.1:0", DataDir: filepath.Join(dir, "leech"),
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("our log tail:\n%s", tail(logs.String(), 6000))
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	m := &metainfo.Magnet{InfoHashV2: mi.InfoHashV2(), Peers: []string{fmt.Sprintf("127.0.0.1:%d", port)}}
+	tor, err := s.AddMagnet(ctx, m.String(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := tor.MetaInfo()
+	if !bytes.Equal(got.InfoBytes, mi.InfoBytes) {
+		t.Fatal("metadata from libtorrent differs")
+	}
+	for root, l := range mi.PieceLayers {
+		if !bytes.Equal(got.PieceLayers[root], l) {
+			t.Fatalf("piece layer %v from libtorrent differs", root)
+		}
+	}
+	if err := tor.Wait(ctx); err != nil {
+		t.Fatalf("wait: %v; stats %+v", err, tor.Stats())
+	}
+	s.Close()
+	sessionV2Compare(t, filepath.Join(dir, "leech", "tree"), contents)
+}
+
+// TestSessionV2MagnetToLibtorrent: libtorrent, given only a v2 magnet link
+// naming our session, fetches the metadata and the piece layers (our
+// answers to its hash requests) from us, then the data.
+func TestSessionV2MagnetToLibtorrent(t *testing.T) {
+	dir := t.TempDir()
+	mi, _, contents := sessionV2Tree(t, dir, metainfo.V2)
+	s, err := bittern.NewSession(&bittern.Config{ListenAddr: "127.0.0.1:0", DataDir: filepath.Join(dir, "seed")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	if _, err := s.AddTorrent(ctx, mi, nil); err != nil {
+		t.Fatal(err)
+	}
+	m := &metainfo.Magnet{InfoHashV2: mi.InfoHashV2(), Peers: []string{s.Addr().(*net.TCPAddr).AddrPort().String()}}
+	out := string(runPython(t, ctx, sessionLTMagnetLeech, m.String(), filepath.Join(dir, "lt"), fmt.Sprint(freePort(t, "tcp")), "90"))
+	if !strings.Contains(out, "metadata") || !strings.Contains(out, "finished") {
+		t.Fatalf("libtorrent:\n%s", out)
+	}
+	sessionV2Compare(t, filepath.Join(dir, "lt", "tree"), contents)
+}
