@@ -21,8 +21,12 @@
 //
 // # Protocol
 //
-// This version implements the peer protocol of BEP 3 for v1 torrents (and
-// the v1 swarm of hybrid ones): the handshake with one listening port for
+// This version implements the peer protocol of BEP 3 for v1, v2 and hybrid
+// torrents (BEP 52: v2 torrents go by their truncated SHA-256 info-hash,
+// their pieces are checked against the piece layers' merkle hashes, and
+// hash requests for piece layers are answered; a hybrid torrent joins both
+// swarms and is checked with SHA-1; v2 magnet links fetch the piece layers
+// with hash requests): the handshake with one listening port for
 // all torrents, incoming connections routed by info-hash, bitfield and have,
 // interest, choking, request pipelining and serving, SHA-1 verification of
 // every piece before it is announced. It advertises and speaks BEP 6 (the
@@ -149,8 +153,8 @@
 //
 // # Not yet
 //
-// Magnet links with only a v2 info-hash; AddMagnet returning before the
-// metadata has arrived (it blocks until then); v2 torrents (and the v2
-// swarm of hybrid ones); uTP; rate limits; file priorities; streaming
-// readers; and an event stream come in later versions.
+// AddMagnet returning before the metadata has arrived (it blocks until
+// then); leaf (block) hashes for BEP 52 hash requests; uTP; rate limits;
+// file priorities; streaming readers; and an event stream come in later
+// versions.
 package bittern

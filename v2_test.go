@@ -604,3 +604,51 @@ func TestV2MagnetNoPieceLayers(t *testing.T) {
 		}
 	})
 }
+
+// Incoming MSE connections find a v2-only torrent by its truncated hash
+// and a hybrid torrent by either hash (the session's stream keys).
+func TestV2EncryptedRouting(t *testing.T) {
+	v2mi, v2data := buildTorrent(t, metainfo.V2, 64<<10, v2Files()...)
+	hymi, hydata := buildTorrent(t, metainfo.Hybrid, 64<<10, v2Files()...)
+	synctest.Test(t, func(t *testing.T) {
+		n := newPipeNet()
+		ctx := context.Background()
+		cfg := func(st storage.Storage) *Config { return &Config{Storage: st, Encryption: EncryptionRequired} }
+		seedStore := &storage.Memory{}
+		fillSpace(t, seedStore, v2mi, v2data)
+		fillSpace(t, seedStore, hymi, hydata)
+		seeder := newPipeSession(t, n, "10.0.0.1:6881", cfg(seedStore))
+		defer seeder.Close()
+		for _, mi := range []*metainfo.MetaInfo{v2mi, hymi} {
+			if _, err := seeder.AddTorrent(ctx, mi, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		st := &storage.Memory{}
+		leecher := newPipeSession(t, n, "10.0.1.1:6881", cfg(st))
+		defer leecher.Close()
+		seedAddr := netip.MustParseAddrPort("10.0.0.1:6881")
+		a, err := leecher.AddTorrent(ctx, v2mi, &TorrentOptions{Peers: []netip.AddrPort{seedAddr}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := leecher.AddTorrent(ctx, hymi, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.addPeersFrom(hymi.InfoHashV2().Truncate(), seedAddr)
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
+		defer cancel()
+		for _, tor := range []*Torrent{a, b} {
+			if err := tor.Wait(wctx); err != nil {
+				t.Fatalf("%v; %+v", err, tor.Stats())
+			}
+			if s := tor.Stats(); s.Downloaded == 0 {
+				t.Fatalf("nothing downloaded: %+v", s)
+			}
+		}
+		if !bytes.Equal(spaceOf(t, st, v2mi), v2data) || !bytes.Equal(spaceOf(t, st, hymi), hydata) {
+			t.Fatal("data differs")
+		}
+	})
+}
