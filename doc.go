@@ -118,6 +118,27 @@
 // rotates every third round (30 s). Between rounds, an interested peer is
 // unchoked at once while a slot is free.
 //
+// # Files and streaming
+//
+// Torrent.Files lists the files; File.SetPriority and
+// Torrent.SetFilePriorities (or TorrentOptions.FilePriorities from the
+// start, or a magnet link's BEP 53 "so=" selection) choose what is
+// downloaded and in which order. Pieces take the highest priority of the
+// files they overlap; PrioritySkip files are not fetched and, with a
+// storage that can skip files (storage.FileSelector, as storage.Dir), not
+// created: the bytes of pieces they share with wanted files go to a part
+// file. Completion (Wait, Complete) means every piece of the selected
+// files is verified; the torrent then seeds what it has, and is not
+// interested in peers that have only skipped pieces.
+//
+// Torrent.NewReader and File.NewReader return a Reader, an
+// io.ReadSeekCloser and io.ReaderAt that http.ServeContent can serve: a
+// read blocks until the piece under it is verified, and gives the pieces
+// from its position through its readahead deadlines in the piece picker,
+// so they are fetched before all others (the windows of several readers
+// are combined). Readers never touch the owner's state: they post their
+// position to it, and the owner wakes them when a piece is verified.
+//
 // # Concurrency
 //
 // One owner goroutine per torrent holds all of its state: the piece picker,
@@ -155,6 +176,5 @@
 //
 // AddMagnet returning before the metadata has arrived (it blocks until
 // then); leaf (block) hashes for BEP 52 hash requests; uTP; rate limits;
-// file priorities; streaming readers; and an event stream come in later
-// versions.
+// and an event stream come in later versions.
 package bittern

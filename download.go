@@ -304,6 +304,7 @@ func (t *Torrent) onHashed(piece int, ok bool) {
 	}
 	t.numHave.Store(int64(t.picker.NumHave()))
 	t.bytesHave.Add(t.info.PieceSize(piece))
+	t.verified.set(piece) // wakes the readers waiting for it
 	have := peerwire.Have{Index: uint32(piece)}.AppendTo(nil)
 	// Like libtorrent (send_redundant_have), peers that have the piece
 	// are told too: a seed learns that we are done and can hang up.

@@ -33,7 +33,8 @@ var (
 // hints, and those the link's "tr" trackers, opts.Trackers and the DHT
 // (and other peer sources) return —
 // checks it against the link's info-hash, and then adds the torrent as
-// AddTorrent does, with the link's trackers. It blocks until the metadata
+// AddTorrent does, with the link's trackers. A BEP 53 "so=" selection
+// downloads only the files it names (unless opts.FilePriorities is set). It blocks until the metadata
 // has arrived and been checked, ctx ends, or the session closes.
 //
 // Metadata larger than Config.MaxMetadataSize is refused. A link with
@@ -118,6 +119,9 @@ func (s *Session) AddMagnet(ctx context.Context, uri string, opts *TorrentOption
 			return nil, ErrClosed
 		}
 		return nil, err
+	}
+	if o.FilePriorities == nil {
+		o.FilePriorities = magnetPriorities(m, mi.Info()) // BEP 53 "so="
 	}
 	return s.AddTorrent(ctx, mi, &o)
 }

@@ -32,6 +32,8 @@ type ownerState struct {
 
 	paused bool
 
+	streams map[*Reader]streamWindow // readers' windows, for deadlines
+
 	contrib   map[int][]contributor // piece -> peers that sent kept blocks
 	trust     map[[20]byte]int      // trust points by peer ID
 	bannedIPs map[netip.Addr]bool

@@ -22,7 +22,7 @@ type TorrentStats struct {
 	BannedPeers    int     // peers banned for sending data that failed hash checks
 	DownloadRate   float64 // payload bytes/s received, over the last second
 	UploadRate     float64 // payload bytes/s sent, over the last second
-	Complete       bool    // every piece is verified
+	Complete       bool    // every piece of the selected files is verified
 	Paused         bool    // Pause was called (and not Resume)
 	// TrackerAnnounces counts announces a tracker answered;
 	// TrackerErrors those no tracker answered.
@@ -62,7 +62,7 @@ func (t *Torrent) Stats() TorrentStats {
 		TrackerErrors:    t.trackerErrors.Load(),
 	}
 	select {
-	case <-t.complete:
+	case <-t.Complete():
 		st.Complete = true
 	default:
 	}

@@ -29,6 +29,12 @@ type TorrentOptions struct {
 	// Trackers are announce tiers used in addition to the metainfo's
 	// (BEP 12: each inner slice is a tier).
 	Trackers [][]string
+	// FilePriorities, if non-nil, sets the priority of each file of the
+	// torrent's file list (metainfo.Info.Files, pad files included) from
+	// the start, as Torrent.SetFilePriorities does: files past its end get
+	// PriorityNormal. AddMagnet fills it from the link's BEP 53 "so="
+	// selection when it is nil. If nil, every file is PriorityNormal.
+	FilePriorities []Priority
 }
 
 // Torrent is one torrent of a Session. Its methods are safe for concurrent
@@ -62,6 +68,11 @@ type Torrent struct {
 	completeOnce sync.Once
 	closed       chan struct{} // closed when the torrent has shut down
 	shutOnce     sync.Once
+
+	files    []*File      // the file list, fixed
+	sel      selection    // file priorities
+	verified *pieceSignal // verified pieces, for readers
+	done     doneState    // closed while every selected piece is verified
 
 	// Counters read by Stats.
 	downloaded   atomic.Int64 // payload bytes received
@@ -131,6 +142,9 @@ func (s *Session) AddTorrent(ctx context.Context, mi *metainfo.MetaInfo, opts *T
 		return nil, fmt.Errorf("bittern: open storage: %w", err)
 	}
 	t, err := s.newTorrent(ctx, mi, st)
+	if err == nil {
+		err = t.initFiles(opts.FilePriorities)
+	}
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -258,19 +272,23 @@ func (t *Torrent) InfoHash() metainfo.Hash { return t.ih }
 // MetaInfo returns the torrent's metainfo.
 func (t *Torrent) MetaInfo() *metainfo.MetaInfo { return t.mi }
 
-// Complete returns a channel closed once every piece is verified.
-func (t *Torrent) Complete() <-chan struct{} { return t.complete }
+// Complete returns a channel closed once every piece of the selected files
+// (all of them unless file priorities say otherwise) is verified. Selecting
+// more files afterwards replaces it with an open channel: call Complete
+// again.
+func (t *Torrent) Complete() <-chan struct{} { return t.done.wait() }
 
-// Wait blocks until every piece is verified (nil), the torrent is closed
-// first (ErrClosed), or ctx ends (its error).
+// Wait blocks until every piece of the selected files is verified (nil),
+// the torrent is closed first (ErrClosed), or ctx ends (its error).
 func (t *Torrent) Wait(ctx context.Context) error {
+	complete := t.Complete()
 	select {
-	case <-t.complete:
+	case <-complete:
 		return nil
 	default:
 	}
 	select {
-	case <-t.complete:
+	case <-complete:
 		return nil
 	case <-t.closed:
 		return ErrClosed
@@ -316,7 +334,12 @@ func (t *Torrent) Resume() {
 }
 
 func (t *Torrent) markComplete() {
-	t.completeOnce.Do(func() { close(t.complete) })
+	// t.complete (the tracker's "completed", a DHT seed) needs every
+	// piece; the public completion only the selected ones.
+	if t.picker.NumHave() == t.picker.NumPieces() {
+		t.completeOnce.Do(func() { close(t.complete) })
+	}
+	t.done.markDone()
 }
 
 // handoff passes a connection that finished its handshake to the owner, or

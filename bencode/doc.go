@@ -2,6 +2,11 @@
 // by .torrent files, tracker replies, the DHT's KRPC and the extension
 // protocol. Its API mirrors encoding/json.
 //
+// Most programs need not import it: metainfo, tracker, dht, peerwire and the
+// root package decode their own formats. Import it to read or write
+// bencoded data they do not model, or to build a BitTorrent implementation
+// of your own.
+//
 //	var t struct {
 //		Announce string             `bencode:"announce"`
 //		Info     bencode.RawMessage `bencode:"info"`
@@ -46,6 +51,11 @@
 // DefaultMaxSize bytes for one value (SetMaxSize), failing with ErrTooLarge;
 // Unmarshal's input is bounded by its caller. No input makes the package
 // panic or allocate more than a small multiple of the input size.
+//
+// # Concurrency
+//
+// Marshal, Unmarshal, Valid and the Append functions are safe for concurrent
+// use. An Encoder or a Decoder belongs to one goroutine at a time.
 //
 // # Hot paths
 //

@@ -162,6 +162,18 @@ func runPython(t testing.TB, ctx context.Context, script string, args ...string)
 	return stdout.Bytes()
 }
 
+// runBounded runs a short command (a peer's control tool such as
+// transmission-remote) for at most timeout and returns its combined
+// output. The process is killed when the time is up.
+func runBounded(timeout time.Duration, name string, args ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.WaitDelay = time.Second
+	return cmd.CombinedOutput()
+}
+
 // startPython starts a long-running Python script (a libtorrent peer).
 func startPython(t testing.TB, script string, args ...string) *proc {
 	t.Helper()

@@ -1,5 +1,10 @@
 // Package dht is a Kademlia DHT node for the BitTorrent mainline DHT.
 //
+// A bittern.Session can run its own node (Config.DHTListenAddr) or use one
+// the caller runs (Config.DHT); import dht for the latter, to share one
+// node among several sessions, or to use the DHT without a Session:
+// peer lookups, BEP 44 items, indexing.
+//
 // A [Server] runs on a net.PacketConn (usually a UDP socket, possibly
 // shared with other protocols), answers other nodes' queries, keeps a
 // routing table, and runs iterative lookups for its caller:
@@ -64,8 +69,9 @@
 //
 // # Concurrency
 //
-// One goroutine reads the socket and answers queries; one sends
-// verification pings; one does housekeeping (pinging questionable nodes,
-// refreshing stale buckets, expiring data). Lookups run on the caller's
-// goroutine. Close stops all three and waits for them.
+// A Server's methods are safe for concurrent use. One goroutine reads the
+// socket and answers queries; one sends verification pings; one does
+// housekeeping (pinging questionable nodes, refreshing stale buckets,
+// expiring data). Lookups run on the caller's goroutine. Close stops all
+// three and waits for them.
 package dht

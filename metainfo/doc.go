@@ -1,5 +1,7 @@
 // Package metainfo reads, validates and creates BitTorrent metainfo
-// (.torrent files) and magnet links.
+// (.torrent files) and magnet links. Import it to inspect or make a
+// torrent, or to load one for a bittern.Session (AddTorrent takes a
+// *MetaInfo; AddMagnet takes the link as a string).
 //
 // It implements BEP 3 (v1 metainfo), BEP 52 (v2 metainfo: file tree, piece
 // layers, merkle roots, hybrid v1+v2 torrents), BEP 47 (pad files and file
@@ -35,7 +37,10 @@
 //	err = mi.Write(f)
 //
 // A MetaInfo and its Info are not modified after Load returns them and may
-// be read from any number of goroutines.
+// be read from any number of goroutines. A Builder is used by one goroutine
+// at a time (Build hashes on its own bounded set of goroutines, which have
+// all ended when it returns); ParseMagnet and the Magnet methods are safe
+// for concurrent use.
 //
 // # The byte space
 //

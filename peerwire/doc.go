@@ -3,6 +3,10 @@
 // messages that ride on it. It does no I/O scheduling of its own and starts
 // no goroutines; a connection's owner drives it.
 //
+// A bittern.Session speaks this protocol for you. Import peerwire to write
+// a peer of your own, a protocol checker (as examples/btspec does) or a
+// tool that inspects traffic.
+//
 // The happy path of an outgoing connection:
 //
 //	ours := peerwire.Handshake{Reserved: peerwire.DefaultReserved, InfoHash: ih, PeerID: id}
@@ -42,6 +46,15 @@
 //   - BEP 52: the v2 reserved bit, upgrade of a hybrid torrent's handshake,
 //     hash request, hashes and hash reject.
 //   - BEP 54: lt_donthave. BEP 55: ut_holepunch.
+//
+// # Concurrency
+//
+// A Framer serves one connection: ReadMessage may run on one goroutine
+// while the Write methods run on another (one reader and one writer per
+// connection), but neither side is safe for concurrent use on its own.
+// Everything else — the handshake functions, the message types' AppendTo,
+// the extension codecs, AllowedFastSet, PeerPriority — keeps no shared
+// state and is safe for concurrent use.
 //
 // # Limits
 //

@@ -21,6 +21,9 @@ type partial struct {
 	nextFree int // every free block index is >= nextFree
 	openPos  int // index in Picker.open while free > 0, else -1
 	pad      int // blocks inside BEP 47 pad files: received from the start, never requested
+	// lazy lists the peers that dropped the piece from their candidates while it was
+	// started and wanted; they get it back if it returns to the buckets (see staleCand).
+	lazy []*Peer
 }
 
 type blockState struct {
@@ -104,7 +107,12 @@ func (p *Picker) endPiece(i int) {
 	p.pool = append(p.pool, pp)
 	if p.wanted.Has(i) {
 		p.bucketAdd(i)
+		for _, pe := range pp.lazy {
+			p.reCand(pe, i)
+		}
 	}
+	clear(pp.lazy)
+	pp.lazy = pp.lazy[:0]
 }
 
 // freeChanged keeps pp in Picker.open exactly while it has free blocks.
@@ -327,7 +335,8 @@ func (p *Picker) MarkHave(i int) error { return p.Verified(i) }
 
 // ClearHave forgets that piece i was verified (its data was lost or failed a recheck); it
 // becomes wanted again if its priority is above zero. A piece made only of pad blocks
-// stays verified.
+// stays verified. Cost: O(connected peers), to give the piece back to the candidates of
+// the peers that have it.
 func (p *Picker) ClearHave(i int) error {
 	if uint(i) >= uint(p.n) {
 		return fmt.Errorf("%w: clear have %d of %d", ErrBadPiece, i, p.n)
@@ -341,6 +350,7 @@ func (p *Picker) ClearHave(i int) error {
 	if p.prio[i] > Skip {
 		p.wanted.Set(i)
 		p.bucketAdd(i)
+		p.reCandAll(i)
 	}
 	return nil
 }

@@ -74,6 +74,7 @@ func (bs *buckets) nextBucket(prio Priority, a int) int {
 func (p *Picker) bucketAdd(i int) {
 	p.buckets.add(i, p.prio[i], p.avail[i])
 	p.untouched.Set(i)
+	p.logEnter(i)
 	if i < p.seqHint {
 		p.seqHint = i
 	}
@@ -104,29 +105,38 @@ func (p *Picker) addAvail(i int, d int32) {
 // bestUntouched returns the untouched piece of priority prio the peer has with the lowest
 // availability, ties broken at random, or -1.
 //
-// It walks the level's non-empty buckets, rarest first, probing each from a random offset;
-// a peer that has a fraction d of a bucket's pieces matches after about 1/d probes. A
-// bucket is probed in full only while the probe budget lasts; past it, or straight away for
-// a peer that has few pieces, it scans the peer's bitfield against the untouched set word
-// by word from a random place (scanUntouched), stopping at the first piece as rare as the
-// rarest bucket not yet ruled out.
+// For a seed it draws from the rarest bucket. For another peer it starts at the peer's
+// floor for the level (see floor) — at once if the floor says the peer has no untouched
+// piece there — and reads the peer's candidates (see candidates.go): none, and the answer
+// is -1; few — under 64, or under the square root of the untouched pieces, fewer than the
+// probes a bucket would take — and it visits them all (scanCand). Otherwise it walks the
+// level's non-empty buckets from the floor, rarest first, probing each from a random
+// offset; a peer that has a fraction d of a bucket's pieces matches after about 1/d
+// probes. A bucket is probed in full only while the probe budget lasts; past it, it visits
+// the candidates instead, stopping at the first 64 pieces as rare as the rarest bucket not
+// yet ruled out. Either way the floor is raised to the availability found.
 func (p *Picker) bestUntouched(peer *Peer, prio Priority) int {
 	const maxProbes = 1024
-	first := 0
-	if !peer.seed {
-		first = 1 // a piece this peer has counts it: availability >= 1
-	}
-	a := p.buckets.nextBucket(prio, first)
-	if a < 0 {
-		return -1
-	}
 	if peer.seed {
+		a := p.buckets.nextBucket(prio, 0)
+		if a < 0 {
+			return -1
+		}
 		b := p.buckets.levels[prio].b[a]
 		return int(b[p.rnd.IntN(len(b))])
 	}
-	if peer.has.Count()*64 < p.untouched.Count() {
-		// Expected probes per bucket exceed 64: scan straight away.
-		return p.scanUntouched(peer, prio, int32(a))
+	fl := p.floorOf(peer, prio)
+	if fl == noFloor || peer.cand.count == 0 {
+		return -1
+	}
+	// A piece this peer has counts it: availability >= 1.
+	a := p.buckets.nextBucket(prio, max(1, int(fl)))
+	if a < 0 {
+		p.setFloor(peer, prio, noFloor)
+		return -1
+	}
+	if c := int64(peer.cand.count); c < 64 || c*c < int64(p.untouched.Count()) {
+		return p.scanCand(peer, prio, int32(a))
 	}
 	budget := maxProbes
 	for ; a >= 0; a = p.buckets.nextBucket(prio, a+1) {
@@ -138,51 +148,19 @@ func (p *Picker) bestUntouched(peer *Peer, prio Priority) int {
 				j -= len(b)
 			}
 			if peer.has.Has(int(b[j])) {
+				// Buckets from the floor to a were probed in full.
+				p.setFloor(peer, prio, int32(a))
 				return int(b[j])
 			}
 		}
 		if len(b) > budget {
-			// Buckets below a hold none of the peer's pieces.
-			return p.scanUntouched(peer, prio, int32(a))
+			// Buckets from the floor to a hold none of the peer's pieces.
+			return p.scanCand(peer, prio, int32(a))
 		}
 		budget -= len(b)
 	}
+	p.setFloor(peer, prio, noFloor)
 	return -1
-}
-
-// scanUntouched is the word-wise fallback of bestUntouched: it visits the untouched pieces
-// of priority prio the peer has, from a random word, and returns one of the rarest, chosen
-// by reservoir sampling (an inline xorshift generator makes a draw per tie cost a few
-// nanoseconds). Once 64 ties at availability lower are seen — no piece can be rarer — it
-// stops early and picks among them. Cost: O(n/64 + pieces visited).
-func (p *Picker) scanUntouched(peer *Peer, prio Priority, lower int32) int {
-	const enough = 64
-	best, seen := -1, uint64(0)
-	var bestAvail int32
-	x := p.rnd.Uint64() | 1
-	for i := range p.untouched.InBothFrom(peer.has, p.rnd.IntN(max(p.n, 1))) {
-		if p.prio[i] != prio {
-			continue
-		}
-		switch av := p.avail[i]; {
-		case best < 0 || av < bestAvail:
-			best, bestAvail, seen = i, av, 1
-		case av == bestAvail:
-			seen++
-			x ^= x >> 12
-			x ^= x << 25
-			x ^= x >> 27
-			if ((x*2685821657736338717)>>32)*seen>>32 == 0 {
-				best = i
-			}
-		default:
-			continue
-		}
-		if bestAvail <= lower && seen >= enough {
-			break
-		}
-	}
-	return best
 }
 
 // firstUntouched returns the lowest-index untouched piece the peer has, or -1.
@@ -196,5 +174,5 @@ func (p *Picker) firstUntouched(peer *Peer) int {
 	if peer.seed {
 		return first
 	}
-	return p.untouched.NextInBoth(peer.has, first)
+	return p.firstCand(peer, first)
 }

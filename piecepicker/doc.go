@@ -1,15 +1,11 @@
 // Package piecepicker decides which block to request from which peer: the piece-selection
 // policy of a BitTorrent download, with block-level bookkeeping. It is pure — no I/O, no
 // clock but the one in Config, no goroutines, no locks — and is called from the one
-// goroutine that owns a torrent's state.
+// goroutine that owns a torrent's state: a Picker is not safe for concurrent use (the
+// package's functions, such as AllowedFastSet, are).
 //
-// It implements the piece-selection parts of BEP 3 (rarest first, have and bitfield), BEP 6
-// (have-all/have-none, allowed-fast, suggest-piece, reject-request; AllowedFastSet computes
-// the set we offer a peer), BEP 47 (Config.PadFiles: pad-file blocks are never requested),
-// BEP 52 (Config.PieceLengths: each file's last piece is short), and the usual client
-// policies: piece priorities derived from file priorities, finishing partial pieces first,
-// sequential and streaming (deadline window) modes with time-critical re-requests, and
-// endgame.
+// A bittern.Session uses it for every torrent; import it to write a
+// download engine of your own or to study a policy in a simulation.
 //
 // The happy path, as a session's owner goroutine drives it:
 //
@@ -21,6 +17,14 @@
 //	a, _ := p.Received(peer, block)      // on a piece message; cancel a.Cancel
 //	if a.Complete { /* hash */ p.Verified(piece) /* or p.HashFailed(piece) */ }
 //	p.RemovePeer(peer)                   // on disconnect
+//
+// It implements the piece-selection parts of BEP 3 (rarest first, have and bitfield), BEP 6
+// (have-all/have-none, allowed-fast, suggest-piece, reject-request; AllowedFastSet computes
+// the set we offer a peer), BEP 47 (Config.PadFiles: pad-file blocks are never requested),
+// BEP 52 (Config.PieceLengths: each file's last piece is short), and the usual client
+// policies: piece priorities derived from file priorities, finishing partial pieces first,
+// sequential and streaming (deadline window) modes with time-critical re-requests, and
+// endgame.
 //
 // # Bookkeeping
 //
@@ -48,12 +52,27 @@
 // have, each piece of a bitfield or a disconnect, and a priority change move one piece
 // between buckets in O(1); a bitfield or a disconnect is therefore O(pieces the peer has);
 // a seed (have-all, or the have that completes a peer) is counted apart in O(1). Picking
-// for a seed is O(1) per block. For other peers the walk probes the rarest buckets from a
-// random offset; a peer that has a fraction d of a bucket matches after about 1/d probes.
-// Past a budget of 1,024 probes, or at once for a peer with under 1/64 of the pieces, it
-// scans the peer's bitfield against the untouched set word by word from a random place,
-// O(n/64 + pieces visited), stopping early at a piece as rare as any left. Started pieces
-// with free blocks are scanned linearly; there are about as many as peers, not pieces.
+// for a seed is O(1) per block.
+//
+// Each other peer keeps its candidates — the pieces it has that may still be untouched — in
+// a bitset with summary levels, so the next one from any index is found in O(log64 n);
+// a piece that stops being untouched is dropped from a peer's candidates only when a pick
+// for that peer meets it, once per time it became one, which its have, bitfield or
+// return paid for. It also keeps, per priority level, a floor under the availability of
+// its untouched pieces, kept valid in O(1) per event. A pick then costs, whatever n: O(1)
+// for a peer with no candidate (all its pieces started or verified); O(c) for a peer with
+// c candidates, c under 64 or under √(untouched pieces); else a walk of the buckets from
+// the floor up, rarest first, probing each from a random offset (a peer that has a
+// fraction d of a bucket finds a piece after about 1/d probes), which raises the floor to
+// the availability found. Only when 1,024 probes find nothing — the peer's rarest pieces
+// are under 1/1,024 of their bucket — does it visit the peer's candidates, O(log n +
+// candidates visited), stopping at the first 64 as rare as any left, and set the floor
+// exactly, so the next pick starts there. Started pieces with free blocks are scanned
+// linearly; there are about as many as peers, not pieces.
+//
+// Memory: about 18 bytes per piece (BenchmarkMemoryPerPiece), plus n/8 bytes for each
+// connected peer's bitfield and as much again for its candidates (none for a seed), 160
+// bytes of floors per peer, and about 48 bytes per block of each started piece.
 //
 // # Limits
 //

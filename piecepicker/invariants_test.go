@@ -123,6 +123,9 @@ func checkInvariants(p *Picker, peers []*Peer) error {
 	if atLevel != p.partialsAt {
 		return fmt.Errorf("partialsAt %v, want %v", p.partialsAt, atLevel)
 	}
+	if err := checkCandidates(p, peers); err != nil {
+		return err
+	}
 	for _, pe := range peers {
 		for k, b := range pe.reqs {
 			pp := p.partialOf(b.Piece)
@@ -131,6 +134,75 @@ func checkInvariants(p *Picker, peers []*Peer) error {
 			}
 			if slices.Contains(pe.reqs[:k], b) {
 				return fmt.Errorf("%v lists %v twice", pe, b)
+			}
+		}
+	}
+	return nil
+}
+
+// checkCandidates verifies the peer list and each peer's candidates: has ∩ untouched ⊆
+// cand ⊆ has, and a wanted piece the peer has outside cand is started, with the peer in
+// its lazy list.
+func checkCandidates(p *Picker, peers []*Peer) error {
+	live := 0
+	for _, pe := range peers {
+		if pe.removed {
+			if pe.cand != nil {
+				return fmt.Errorf("removed %v has candidates", pe)
+			}
+			continue
+		}
+		live++
+		if pe.slot >= len(p.plist) || p.plist[pe.slot] != pe {
+			return fmt.Errorf("%v not at its slot %d", pe, pe.slot)
+		}
+		if pe.seed {
+			if pe.cand != nil {
+				return fmt.Errorf("seed %v has candidates", pe)
+			}
+			continue
+		}
+		if err := pe.cand.check(); err != nil {
+			return fmt.Errorf("%v: %w", pe, err)
+		}
+		for i := range pe.has.InBoth(p.untouched) {
+			if fl := p.peekFloor(pe, p.prio[i]); p.avail[i] < fl {
+				return fmt.Errorf("%v: untouched piece %d at availability %d below the floor %d of level %d", pe, i, p.avail[i], fl, p.prio[i])
+			}
+		}
+		for i := range p.n {
+			c, h := pe.cand.has(i), pe.has.Has(i)
+			switch {
+			case c && !h:
+				return fmt.Errorf("%v: candidate %d it does not have", pe, i)
+			case h && !c && p.untouched.Has(i):
+				return fmt.Errorf("%v: untouched piece %d it has is no candidate", pe, i)
+			case h && !c && p.wanted.Has(i) && !slices.Contains(p.partialOf(i).lazy, pe):
+				return fmt.Errorf("%v: started piece %d dropped from its candidates, not in the lazy list", pe, i)
+			}
+		}
+	}
+	if live != len(p.plist) {
+		return fmt.Errorf("%d peers listed, %d connected", len(p.plist), live)
+	}
+	return nil
+}
+
+// check verifies the summary levels and the count against the bits.
+func (c *candSet) check() error {
+	count := 0
+	for i := range c.n {
+		if c.has(i) {
+			count++
+		}
+	}
+	if count != c.count {
+		return fmt.Errorf("candSet count %d, want %d", c.count, count)
+	}
+	for l := 1; l < len(c.lv); l++ {
+		for w, word := range c.lv[l-1] {
+			if up := c.lv[l][w>>6]&(1<<(uint(w)&63)) != 0; up != (word != 0) {
+				return fmt.Errorf("candSet level %d bit %d is %v, word below %#x", l, w, up, word)
 			}
 		}
 	}

@@ -13,6 +13,9 @@ import (
 type Peer struct {
 	id          uint64
 	has         *bitset.Bitset // nil for a seed
+	cand        *candSet       // see candidates.go; nil for a seed
+	slot        int            // index in Picker.plist
+	floors      [MaxPrio + 1]floor
 	seed        bool
 	choked      bool
 	removed     bool
@@ -32,7 +35,10 @@ func (pe *Peer) String() string { return fmt.Sprintf("peer#%d", pe.id) }
 func (p *Picker) AddPeer() *Peer {
 	p.nextPeerID++
 	p.peers++
-	return &Peer{id: p.nextPeerID, has: bitset.New(p.n), choked: true}
+	pe := &Peer{id: p.nextPeerID, has: bitset.New(p.n), cand: newCandSet(p.n), choked: true, slot: len(p.plist)}
+	p.plist = append(p.plist, pe)
+	p.resetFloors(pe)
+	return pe
 }
 
 // RemovePeer forgets a disconnected peer: its outstanding requests return to the pool and
@@ -50,6 +56,12 @@ func (p *Picker) RemovePeer(peer *Peer) {
 		p.dropPieces(peer)
 	}
 	peer.has = nil
+	peer.cand = nil
+	last := p.plist[len(p.plist)-1]
+	p.plist[peer.slot] = last
+	last.slot = peer.slot
+	p.plist[len(p.plist)-1] = nil
+	p.plist = p.plist[:len(p.plist)-1]
 	peer.removed = true
 	peer.allowedFast = nil
 	peer.suggested = nil
@@ -62,15 +74,22 @@ func (p *Picker) dropPieces(peer *Peer) {
 		p.seeds--
 		peer.seed = false
 		peer.has = bitset.New(p.n)
+		peer.cand = newCandSet(p.n)
+		p.resetFloors(peer)
 		return
+	}
+	if peer.has.Count() > 0 {
+		p.drops++
 	}
 	for i := range peer.has.Indices() {
 		p.addAvail(i, -1)
 	}
 	peer.has.ClearAll()
+	peer.cand.clearAll()
+	p.resetFloors(peer)
 }
 
-// PeerHave records a BEP 3 have message. Cost: O(1); the have that completes a peer's set
+// PeerHave records a BEP 3 have message. Cost: O(1) amortized; the have that completes a peer's set
 // converts it to a seed in O(n), once.
 func (p *Picker) PeerHave(peer *Peer, i int) error {
 	if peer.removed {
@@ -83,6 +102,12 @@ func (p *Picker) PeerHave(peer *Peer, i int) error {
 		return nil
 	}
 	p.addAvail(i, +1)
+	if p.wanted.Has(i) {
+		peer.cand.set(i)
+		if p.untouched.Has(i) {
+			p.lowerFloor(peer, i)
+		}
+	}
 	if peer.has.All() {
 		p.PeerHaveAll(peer)
 	}
@@ -111,6 +136,12 @@ func (p *Picker) PeerBitfield(peer *Peer, bf Bitfield) error {
 		for i := range bs.Indices() {
 			peer.has.Set(i)
 			p.addAvail(i, +1)
+			if p.wanted.Has(i) {
+				peer.cand.set(i)
+				if p.untouched.Has(i) {
+					p.lowerFloor(peer, i)
+				}
+			}
 		}
 		return nil
 	}
@@ -126,6 +157,12 @@ func (p *Picker) PeerBitfield(peer *Peer, bf Bitfield) error {
 	}
 	for i := range peer.has.Indices() {
 		p.addAvail(i, +1)
+		if p.wanted.Has(i) {
+			peer.cand.set(i)
+			if p.untouched.Has(i) {
+				p.lowerFloor(peer, i)
+			}
+		}
 	}
 	return nil
 }
@@ -139,6 +176,7 @@ func (p *Picker) PeerHaveAll(peer *Peer) {
 	}
 	p.dropPieces(peer)
 	peer.has = nil
+	peer.cand = nil
 	peer.seed = true
 	p.seeds++
 }

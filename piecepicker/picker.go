@@ -157,6 +157,9 @@ type Picker struct {
 
 	nextPeerID uint64
 	peers      int
+	plist      []*Peer // connected peers, in no order
+	drops      uint64  // disconnects and replaced bitfields: see floor
+	entered    [MaxPrio + 1]enterLog
 
 	// Scratch returned to callers, valid until the next call.
 	cancel  []*Peer

@@ -13,7 +13,8 @@ type File struct {
 }
 
 // SetPriority sets the priority of piece i. Skip (0) excludes the piece from every pick;
-// requests already outstanding for it stay outstanding. Cost: O(1).
+// requests already outstanding for it stay outstanding. Cost: O(1), or O(connected peers)
+// when the piece becomes wanted again.
 func (p *Picker) SetPriority(i int, prio Priority) error {
 	if uint(i) >= uint(p.n) {
 		return fmt.Errorf("%w: priority of %d of %d", ErrBadPiece, i, p.n)
@@ -21,14 +22,19 @@ func (p *Picker) SetPriority(i int, prio Priority) error {
 	if prio > MaxPrio {
 		return fmt.Errorf("%w: %d", ErrBadPriority, prio)
 	}
-	p.setPriority(i, prio)
+	if p.setPriority(i, prio) {
+		p.reCandAll(i)
+	}
 	return nil
 }
 
-func (p *Picker) setPriority(i int, prio Priority) {
+// setPriority changes the priority of piece i; it reports whether the piece became wanted,
+// in which case the caller returns it to the peers' candidates.
+func (p *Picker) setPriority(i int, prio Priority) bool {
 	if p.prio[i] == prio {
-		return
+		return false
 	}
+	was := p.wanted.Has(i)
 	in := p.buckets.pos[i] >= 0
 	if in {
 		p.bucketRemove(i)
@@ -48,9 +54,11 @@ func (p *Picker) setPriority(i int, prio Priority) {
 			p.bucketAdd(i)
 		}
 	}
+	return !was && p.wanted.Has(i)
 }
 
-// SetPriorities sets the priority of every piece; len(prios) must be NumPieces. Cost: O(n).
+// SetPriorities sets the priority of every piece; len(prios) must be NumPieces. Cost: O(n),
+// plus O(n/64 + pieces it has) per connected peer when many pieces become wanted again.
 func (p *Picker) SetPriorities(prios []Priority) error {
 	if len(prios) != p.n {
 		return fmt.Errorf("%w: %d priorities for %d pieces", ErrPrioritiesLen, len(prios), p.n)
@@ -60,8 +68,20 @@ func (p *Picker) SetPriorities(prios []Priority) error {
 			return fmt.Errorf("%w: piece %d: %d", ErrBadPriority, i, pr)
 		}
 	}
+	var back []int
+	rebuild := false
 	for i, pr := range prios {
-		p.setPriority(i, pr)
+		if p.setPriority(i, pr) && !rebuild {
+			back = append(back, i)
+			rebuild = len(back) > 64
+		}
+	}
+	if rebuild {
+		p.reCandEvery()
+	} else {
+		for _, i := range back {
+			p.reCandAll(i)
+		}
 	}
 	return nil
 }

@@ -1,6 +1,11 @@
 // Package tracker implements BitTorrent tracker clients and a tracker
 // server.
 //
+// A bittern.Session announces to a torrent's trackers by itself (through a
+// Multi per torrent, configured by Config.Tracker). Import tracker to
+// announce or scrape without a Session, or to run a tracker: for a private
+// swarm, for tests, or on loopback as examples/swarm does.
+//
 // Announce to one tracker, HTTP(S) or UDP, chosen by the URL's scheme:
 //
 //	t, err := tracker.New("udp://tracker.example:6969/announce", nil)
@@ -26,6 +31,16 @@
 //
 // A refusal from a tracker is a *FailureError; replies that cannot be parsed
 // match ErrMalformed; a UDP tracker that never answers gives ErrTimeout.
+//
+// # Concurrency
+//
+// HTTPTracker, UDPTracker, Multi and Server are safe for concurrent use.
+// Multi serialises its announces (they carry a per-tracker event sequence);
+// a UDPTracker sends one request at a time to its tracker. Closing a
+// client fails its requests in flight. A Server serves HTTP requests on
+// net/http's goroutines and UDP ones, one at a time, on the goroutine
+// calling ServeUDP, which returns when its context ends or reading fails
+// (it does not close the PacketConn).
 //
 // # Protocols
 //

@@ -1,139 +1,207 @@
-// Command swarm runs a BitTorrent swarm inside one process on loopback TCP:
-// one seeder of a generated file and N leechers that download it from the
-// seeder and from each other. It prints how long each leecher took and the
-// aggregate throughput, as a quick end-to-end check and rough benchmark of
-// the bittern Session.
+// Command swarm runs a whole BitTorrent swarm inside one process, on
+// loopback, with no internet: a tracker (package tracker's Server), one
+// seeder of a generated file and N leechers, each a bittern Session. The
+// leechers learn of the seeder and of each other from the tracker only,
+// so they trade pieces among themselves as well as with the seeder.
 //
-//	go run ./examples/swarm -size 268435456 -leechers 3
+//	swarm [-leechers N] [-size BYTES] [-piece BYTES] [-dir DIR] [-timeout D]
+//
+// On a terminal it draws a progress bar per leecher and the swarm's total
+// download rate; otherwise it prints a plain line about once a second. At
+// the end it checks every leecher's copy against the source (SHA-256) and
+// prints a summary: the time taken, the throughput delivered to the
+// leechers, and the bytes each peer uploaded.
+//
+// Exit status: 0 when every leecher holds an exact copy; 1 on failure, with
+// the reason on standard error; 2 for bad usage.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"net/netip"
+	"net"
+	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
-	"sync"
+	"syscall"
 	"time"
 
 	"github.com/bittern/bittern"
 	"github.com/bittern/bittern/metainfo"
-	"github.com/bittern/bittern/storage"
+	"github.com/bittern/bittern/tracker"
 )
 
 func main() {
-	size := flag.Int64("size", 64<<20, "bytes in the generated file")
-	leechers := flag.Int("leechers", 1, "number of leeching sessions")
-	pieceLen := flag.Int64("piece", 256<<10, "piece length (a power of two, at least 16 KiB)")
-	dir := flag.String("dir", "", "working directory (default: a temporary one, removed at exit)")
-	mem := flag.Bool("mem", false, "keep the leechers' data in memory instead of files")
-	timeout := flag.Duration("timeout", 10*time.Minute, "give up after this long")
-	flag.Parse()
-	if err := run(*size, *leechers, *pieceLen, *dir, *mem, *timeout); err != nil {
-		fmt.Fprintln(os.Stderr, "swarm:", err)
-		os.Exit(1)
-	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
-func run(size int64, leechers int, pieceLen int64, dir string, mem bool, timeout time.Duration) error {
-	if size <= 0 || leechers <= 0 {
-		return fmt.Errorf("-size and -leechers must be positive")
+// config is what the flags say.
+type config struct {
+	leechers int
+	size     int64
+	piece    int64
+	dir      string
+	timeout  time.Duration
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("swarm", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c config
+	fs.IntVar(&c.leechers, "leechers", 4, "number of leeching sessions")
+	fs.Int64Var(&c.size, "size", 256<<20, "bytes in the generated file")
+	fs.Int64Var(&c.piece, "piece", 256<<10, "piece length in bytes (a power of two, at least 16384)")
+	fs.StringVar(&c.dir, "dir", "", "working directory (default: a temporary one, removed at exit)")
+	fs.DurationVar(&c.timeout, "timeout", 10*time.Minute, "give up after this long")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: swarm [-leechers N] [-size BYTES] [-piece BYTES] [-dir DIR] [-timeout D]")
+		fmt.Fprintln(fs.Output(), "Runs a tracker, one seeder and N leechers on loopback, then checks every copy.")
+		fs.PrintDefaults()
 	}
-	if dir == "" {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 || c.leechers < 1 || c.size < 1 {
+		fmt.Fprintln(stderr, "swarm: -leechers and -size must be positive, and no arguments are taken")
+		return 2
+	}
+	if err := swarm(ctx, c, stdout); err != nil {
+		fmt.Fprintln(stderr, "swarm:", err)
+		return 1
+	}
+	return 0
+}
+
+// peer is one Session of the swarm and its torrent.
+type peer struct {
+	name string
+	dir  string // its DataDir
+	s    *bittern.Session
+	t    *bittern.Torrent
+}
+
+func swarm(ctx context.Context, c config, stdout io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	if c.dir == "" {
 		d, err := os.MkdirTemp("", "bittern-swarm")
 		if err != nil {
 			return err
 		}
 		defer os.RemoveAll(d)
-		dir = d
+		c.dir = d
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
 
-	path := filepath.Join(dir, "seed", "swarm.bin")
-	if err := writeRandom(path, size); err != nil {
+	// A tracker on loopback: an http.Handler, served like any other.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
 		return err
 	}
+	trk := tracker.NewServer(nil)
+	hs := &http.Server{Handler: trk, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan struct{})
+	go func() { hs.Serve(ln); close(served) }()
+	// Deferred first, so it runs after the sessions' last "stopped" announces.
+	defer func() { hs.Close(); <-served }()
+	announce := "http://" + ln.Addr().String() + "/announce"
+
+	// The file to share and its torrent, which names the tracker.
+	src := filepath.Join(c.dir, "seeder", "swarm.bin")
+	sum, err := writeRandom(src, c.size)
+	if err != nil {
+		return err
+	}
+	b := &metainfo.Builder{Version: metainfo.V1, PieceLength: c.piece, Trackers: [][]string{{announce}}}
+	mi, err := b.Build(ctx, src)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "torrent %s: %s in %d pieces; tracker %s\n", mi.InfoHash(), size(float64(c.size)), mi.Info().NumPieces(), announce)
+
+	// The seeder finds its data complete in its DataDir and seeds it.
+	seeder, err := newPeer(ctx, "seeder", filepath.Join(c.dir, "seeder"), mi)
+	if err != nil {
+		return err
+	}
+	defer seeder.s.Close()
+
+	// The leechers get no peer addresses: each finds the others, and the
+	// seeder, by announcing to the tracker named in the torrent.
 	start := time.Now()
-	mi, err := (&metainfo.Builder{Version: metainfo.V1, PieceLength: pieceLen}).Build(ctx, path)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("torrent: %d bytes, %d pieces of %d KiB, hashed in %v\n", size, mi.Info().NumPieces(), pieceLen>>10, time.Since(start).Round(time.Millisecond))
-
-	seeder, err := bittern.NewSession(&bittern.Config{ListenAddr: "127.0.0.1:0", DataDir: filepath.Join(dir, "seed")})
-	if err != nil {
-		return err
-	}
-	defer seeder.Close()
-	start = time.Now()
-	if _, err := seeder.AddTorrent(ctx, mi, nil); err != nil {
-		return err
-	}
-	fmt.Printf("seeder: checked in %v, listening on %v\n", time.Since(start).Round(time.Millisecond), seeder.Addr())
-
-	sessions := make([]*bittern.Session, leechers)
-	addrs := []netip.AddrPort{netip.MustParseAddrPort(seeder.Addr().String())}
-	for i := range sessions {
-		cfg := &bittern.Config{ListenAddr: "127.0.0.1:0", DataDir: filepath.Join(dir, fmt.Sprintf("leech%d", i))}
-		if mem {
-			cfg.Storage = &storage.Memory{}
+	leechers := make([]*peer, c.leechers)
+	for i := range leechers {
+		dir := filepath.Join(c.dir, fmt.Sprintf("leecher%d", i+1))
+		if err := os.RemoveAll(dir); err != nil { // a previous run's copy in -dir
+			return err
 		}
-		s, err := bittern.NewSession(cfg)
+		p, err := newPeer(ctx, fmt.Sprintf("leecher %d", i+1), dir, mi)
 		if err != nil {
 			return err
 		}
-		defer s.Close()
-		sessions[i] = s
-		addrs = append(addrs, netip.MustParseAddrPort(s.Addr().String()))
+		defer p.s.Close()
+		leechers[i] = p
 	}
 
-	start = time.Now()
-	errs := make([]error, leechers)
-	var wg sync.WaitGroup
-	for i, s := range sessions {
-		t, err := s.AddTorrent(ctx, mi, &bittern.TorrentOptions{Peers: addrs})
-		if err != nil {
-			return err
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if errs[i] = t.Wait(ctx); errs[i] == nil {
-				st := t.Stats()
-				fmt.Printf("leecher %d: done in %v (downloaded %d, uploaded %d, wasted %d)\n",
-					i, time.Since(start).Round(time.Millisecond), st.Downloaded, st.Uploaded, st.Wasted)
-			}
-		}()
+	// Wait until each torrent is complete (every piece verified), drawing
+	// the progress meanwhile.
+	if err := watch(ctx, stdout, start, leechers); err != nil {
+		return err
 	}
-	wg.Wait()
 	elapsed := time.Since(start)
-	for i, err := range errs {
+
+	for _, p := range leechers {
+		got, err := hashFile(filepath.Join(p.dir, mi.Info().Name))
 		if err != nil {
-			return fmt.Errorf("leecher %d: %w", i, err)
+			return fmt.Errorf("%s: %w", p.name, err)
+		}
+		if got != sum {
+			return fmt.Errorf("%s: its copy differs from the source", p.name)
 		}
 	}
-	total := float64(size) * float64(leechers)
-	fmt.Printf("all %d leechers done in %v: %.1f MiB/s delivered\n", leechers, elapsed.Round(time.Millisecond), total/(1<<20)/elapsed.Seconds())
+	summary(stdout, c, elapsed, sum, append([]*peer{seeder}, leechers...))
 	return nil
 }
 
-// writeRandom writes n pseudo-random bytes to path.
-func writeRandom(path string, n int64) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	f, err := os.Create(path)
+// newPeer starts a Session listening on loopback and adds the torrent,
+// keeping its data in dir.
+func newPeer(ctx context.Context, name, dir string, mi *metainfo.MetaInfo) (*peer, error) {
+	s, err := bittern.NewSession(&bittern.Config{ListenAddr: "127.0.0.1:0", DataDir: dir})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	r := rand.NewChaCha8([32]byte{'b', 'i', 't', 't', 'e', 'r', 'n'})
-	if _, err := io.CopyN(f, r, n); err != nil {
-		f.Close()
-		return err
+	t, err := s.AddTorrent(ctx, mi, nil)
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return f.Close()
+	return &peer{name: name, dir: dir, s: s, t: t}, nil
+}
+
+// summary prints the outcome: time, throughput and each peer's uploads.
+func summary(w io.Writer, c config, elapsed time.Duration, sum [32]byte, peers []*peer) {
+	delivered := float64(c.size) * float64(c.leechers)
+	fmt.Fprintf(w, "done: %d leechers × %s in %v: %.1f MiB/s delivered\n",
+		c.leechers, size(float64(c.size)), elapsed.Round(time.Millisecond), delivered/(1<<20)/elapsed.Seconds())
+	fmt.Fprintf(w, "verified: %d copies match the source (sha256 %x…)\n", c.leechers, sum[:8])
+	var byLeechers int64
+	for i, p := range peers {
+		st := p.t.Stats()
+		if i > 0 {
+			byLeechers += st.Uploaded
+		}
+		fmt.Fprintf(w, "%-11s uploaded %11d bytes (%9s), downloaded %11d bytes, %d tracker announces\n",
+			p.name+":", st.Uploaded, size(float64(st.Uploaded)), st.Downloaded, st.TrackerAnnounces)
+	}
+	fmt.Fprintf(w, "leechers uploaded %s to each other: %.0f%% of what they received\n",
+		size(float64(byLeechers)), 100*float64(byLeechers)/delivered)
 }

@@ -6,6 +6,11 @@
 // discarded) and an initial payload, as specified by Azureus/Vuze and
 // implemented by libtorrent, Transmission and others. MSE has no BEP.
 //
+// A bittern.Session uses it as Config.Encryption says. Import mse to speak
+// MSE from a peer or tool of your own. It hides BitTorrent traffic from
+// simple traffic shaping; it is not authenticated and is no substitute for
+// real transport security.
+//
 // The initiator knows the torrent's info-hash (the stream key, SKEY) and
 // usually sends its BitTorrent handshake as the initial payload:
 //
@@ -29,4 +34,15 @@
 // connections; Required refuses incoming plaintext; PlaintextOnly never
 // uses MSE. Config.Methods chooses which payload methods are offered and
 // accepted.
+//
+// # Concurrency and limits
+//
+// The handshakes run on the caller's goroutine and start none; ctx's
+// deadline bounds them, and on error the caller closes conn. A Conn, like
+// any net.Conn, allows one Read and one Write at once. SKeys is safe for
+// concurrent use, so a listener can add and remove torrents while
+// accepting. Padding is at most 512 bytes each way, as the specification
+// says (longer fails with ErrBadPadding); the synchronisation patterns are
+// searched for within that window only (ErrNoSync); the initial payload is
+// at most 65535 bytes.
 package mse

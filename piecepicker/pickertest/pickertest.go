@@ -46,6 +46,10 @@ type Policy struct {
 	PieceLengths bool
 	// PadFiles adds random BEP 47 pad files, each ending on a piece boundary.
 	PadFiles bool
+	// Pieces is the most pieces a torrent gets, at most 256; if zero, 24. Above 64 a peer
+	// can have enough pieces for the Picker to walk its buckets rather than visit the
+	// peer's pieces one by one.
+	Pieces int
 }
 
 // Policies lists every policy of package piecepicker.
@@ -58,6 +62,7 @@ func Policies() []Policy {
 		{Name: "Endgame3", Config: piecepicker.Config{MaxDuplicates: 3}, Deadlines: true},
 		{Name: "PieceLengths", Config: piecepicker.Config{Mode: piecepicker.RarestFirst}, PieceLengths: true},
 		{Name: "PadFiles", Config: piecepicker.Config{Mode: piecepicker.RarestFirst}, PadFiles: true},
+		{Name: "RarestFirstLarge", Config: piecepicker.Config{Mode: piecepicker.RarestFirst}, Pieces: 200},
 	}
 }
 
@@ -107,7 +112,11 @@ func (in *input) intn(n int) int {
 // Every byte string is a valid input.
 func Drive(pol Policy, ops []byte) error {
 	in := &input{b: ops}
-	n := 1 + in.intn(24)
+	maxPieces := 24
+	if pol.Pieces > 0 {
+		maxPieces = min(pol.Pieces, 256)
+	}
+	n := 1 + in.intn(maxPieces)
 	bpp := 1 + in.intn(4)
 	lastBlocks := 1 + in.intn(bpp)
 	lastTail := 1 + in.intn(256)*64
