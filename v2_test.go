@@ -295,6 +295,14 @@ func TestHybridBothSwarms(t *testing.T) {
 		if !bytes.Equal(spaceOf(t, v1Store, mi), data) || !bytes.Equal(spaceOf(t, v2Store, mi), data) {
 			t.Fatal("data differs")
 		}
+		// Remove forgets both hashes: the torrent can be added again.
+		seeder.Remove(seed)
+		if seeder.Torrent(ih1) != nil || seeder.Torrent(ih2) != nil {
+			t.Fatal("a removed hybrid torrent is still found")
+		}
+		if _, err := seeder.AddTorrent(ctx, mi, nil); err != nil {
+			t.Fatalf("AddTorrent after Remove: %v", err)
+		}
 	})
 }
 
@@ -713,4 +721,45 @@ func TestV2DirRecheckAndResume(t *testing.T) {
 			t.Fatalf("resumed from disk: %+v", s)
 		}
 	})
+}
+
+// BenchmarkLoopbackTransferV2 is BenchmarkLoopbackTransfer for a v2-only
+// torrent: the same 64 MiB, 256 KiB pieces, storage and transport, each
+// piece checked against its merkle hash (read back from the leecher's
+// files) instead of SHA-1 on arrival. Run both in one go to compare.
+func BenchmarkLoopbackTransferV2(b *testing.B) {
+	const size = 64 << 20
+	mi, data := buildTorrent(b, metainfo.V2, 256<<10, testFile{"tcp.bin", randomData(size, 14)})
+	st := &storage.Memory{}
+	fillSpace(b, st, mi, data)
+	seeder, err := NewSession(&Config{ListenAddr: "127.0.0.1:0", Storage: st})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer seeder.Close()
+	if _, err := seeder.AddTorrent(context.Background(), mi, nil); err != nil {
+		b.Fatal(err)
+	}
+	peers := []netip.AddrPort{addrOf(b, seeder)}
+	b.SetBytes(size)
+	cpu0 := cpuTime()
+	for b.Loop() {
+		leecher, err := NewSession(&Config{NoListen: true, Storage: &storage.Dir{Root: b.TempDir()}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		lt, err := leecher.AddTorrent(context.Background(), mi, &TorrentOptions{Peers: peers})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		err = lt.Wait(ctx)
+		cancel()
+		leecher.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(size)*float64(b.N)/(1<<20)/b.Elapsed().Seconds(), "MiB/s")
+	b.ReportMetric((cpuTime()-cpu0).Seconds()/(float64(size)*float64(b.N)/(1<<30)), "cpu-s/GiB")
 }
