@@ -11,8 +11,8 @@ import (
 // BEP 52 hash requests: a v2 or hybrid torrent whose metainfo holds the
 // piece layers answers requests for hashes of a file's piece layer, with
 // the uncle hashes that prove them against the file's pieces root. Leaf
-// (block) hashes would have to be read from the data: those requests,
-// and any for a file we hold no piece layer of, get a hash reject.
+// (block) hashes are computed from the data of pieces we have, read on
+// the I/O pool (leafhash.go). Other requests get a hash reject.
 
 // answerHashRequest answers a hash request, which must be answered with
 // hashes or a hash reject. It runs on the reader goroutine and reads only
@@ -21,6 +21,9 @@ func (c *peerConn) answerHashRequest(m peerwire.HashRequest) {
 	if hs := c.t.hashesFor(m); hs != nil {
 		c.send(peerwire.Hashes{HashRequest: m, Hashes: hs}.AppendTo(nil))
 		return
+	}
+	if c.t.answerLeafHashes(c, m) {
+		return // answered later, from the data
 	}
 	c.send(peerwire.HashReject(m).AppendTo(nil))
 }

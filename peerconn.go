@@ -50,6 +50,7 @@ type peerConn struct {
 	lastRecv   atomic.Int64 // unix nanoseconds of the last message
 	sendBytes  atomic.Int64 // bytes of blocks queued for the writer
 	pumpWanted atomic.Bool  // the owner waits for the writer to send a block
+	leafJobs   atomic.Int32 // BEP 52 leaf hash requests being answered
 
 	// Owner state.
 	pp             *piecepicker.Peer

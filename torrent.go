@@ -47,11 +47,16 @@ type Torrent struct {
 	ih   metainfo.Hash     // v1 info-hash; a v2-only torrent's truncated v2 one
 	ih2  metainfo.Hash     // a hybrid torrent's truncated v2 info-hash, else zero
 	v2   *storage.Verifier // a v2-only torrent's merkle verifier, else nil
+	st   storage.Torrent
+	log  *slog.Logger
+
 	// hashTrees caches, by pieces root, the merkle tree above the piece
 	// layer of a file, for BEP 52 hash requests ([][]metainfo.HashV2).
 	hashTrees sync.Map
-	st        storage.Torrent
-	log       *slog.Logger
+	// byRoot maps pieces roots to file indexes, built on first use by
+	// leaf hash requests.
+	byRoot     map[metainfo.HashV2]int
+	byRootOnce sync.Once
 
 	ctx    context.Context
 	cancel context.CancelFunc

@@ -441,7 +441,7 @@ func TestV2CorruptPeerBanned(t *testing.T) {
 // A v2-aware raw peer: the session answers the truncated v2 hash with the
 // v2 bit, serves the tail pad of the last piece as zeros (libtorrent asks
 // for it: it pads the last file of a v2 torrent to a whole piece too), and
-// serves piece-layer hashes with their proof (leaf hashes are refused).
+// serves piece-layer and leaf hashes with their proof.
 func TestV2WireTailPadAndHashRequest(t *testing.T) {
 	const pl = 64 << 10
 	mi, data := buildTorrent(t, metainfo.V2, pl, testFile{"one.bin", randomData(2*pl+20000, 8)})
@@ -479,11 +479,34 @@ func TestV2WireTailPadAndHashRequest(t *testing.T) {
 		}
 		root := mi.Info().Files[0].PiecesRoot
 		layer := mi.PieceLayers[root]
-		// Leaf hashes are not served.
-		leaves := peerwire.HashRequest{PiecesRoot: root, BaseLayer: 0, Index: 0, Length: 4, ProofLayers: 0}
+		pair := func(a, b []byte) []byte { s := sha256.Sum256(append(append([]byte(nil), a...), b...)); return s[:] }
+		// Leaf hashes past the tree are refused.
+		past := peerwire.HashRequest{PiecesRoot: root, BaseLayer: 0, Index: 0, Length: 32, ProofLayers: 0}
+		p.send(past)
+		if m, ok := p.next().(*peerwire.HashReject); !ok || peerwire.HashRequest(*m) != past {
+			t.Fatalf("after a leaf hash request past the tree: %v, want its hash reject", m)
+		}
+		// The leaves of piece 2 (its last block is short, then one of
+		// padding), read from the data, with the uncle on the piece level.
+		leaves := peerwire.HashRequest{PiecesRoot: root, BaseLayer: 0, Index: 8, Length: 4, ProofLayers: 3}
 		p.send(leaves)
-		if m, ok := p.next().(*peerwire.HashReject); !ok || peerwire.HashRequest(*m) != leaves {
-			t.Fatalf("after a leaf hash request: %v, want its hash reject", m)
+		lm, ok := p.next().(*peerwire.Hashes)
+		if !ok || lm.HashRequest != leaves || len(lm.Hashes) != 6*32 {
+			t.Fatalf("after a leaf hash request: %v, want 4 hashes and 2 uncles", lm)
+		}
+		var wantLeaves []byte
+		for _, b := range [][]byte{data[2*pl : 2*pl+16384], data[2*pl+16384:], nil, nil} {
+			if b == nil {
+				wantLeaves = append(wantLeaves, make([]byte, 32)...)
+				continue
+			}
+			h := sha256.Sum256(b)
+			wantLeaves = append(wantLeaves, h[:]...)
+		}
+		pad := metainfo.MerkleRoot(nil, pl/metainfo.BlockSize)
+		if !bytes.Equal(lm.Hashes[:4*32], wantLeaves) || !bytes.Equal(lm.Hashes[4*32:5*32], pad[:]) ||
+			!bytes.Equal(lm.Hashes[5*32:], pair(layer[:32], layer[32:64])) {
+			t.Fatal("leaf hashes or their uncles differ")
 		}
 		// The whole piece layer (3 pieces, padded to 4) needs no proof.
 		whole := peerwire.HashRequest{PiecesRoot: root, BaseLayer: 2, Index: 0, Length: 4, ProofLayers: 2}
@@ -499,9 +522,29 @@ func TestV2WireTailPadAndHashRequest(t *testing.T) {
 		if !ok || m.HashRequest != half || len(m.Hashes) != 3*32 || !bytes.Equal(m.Hashes[:32], layer[64:96]) {
 			t.Fatalf("after a half layer request: %v, want 2 hashes and an uncle", m)
 		}
-		pair := func(a, b []byte) []byte { s := sha256.Sum256(append(append([]byte(nil), a...), b...)); return s[:] }
 		if got := pair(pair(layer[:32], layer[32:64]), pair(m.Hashes[:32], m.Hashes[32:64])); !bytes.Equal(got, root[:]) || !bytes.Equal(m.Hashes[64:], pair(layer[:32], layer[32:64])) {
 			t.Fatal("the proof does not lead to the pieces root")
+		}
+		// Two leaves inside piece 0, with every uncle up to the root:
+		// folding them must give the pieces root.
+		two := peerwire.HashRequest{PiecesRoot: root, BaseLayer: 0, Index: 2, Length: 2, ProofLayers: 10}
+		p.send(two)
+		tm, ok := p.next().(*peerwire.Hashes)
+		if !ok || tm.HashRequest != two || len(tm.Hashes) != 5*32 {
+			t.Fatalf("after a two-leaf request: %v, want 2 hashes and 3 uncles", tm)
+		}
+		node, idx := pair(tm.Hashes[:32], tm.Hashes[32:64]), 1 // the pair's parent, at level 1
+		for u := 2; u < 5; u++ {
+			uncle := tm.Hashes[32*u : 32*u+32]
+			if idx%2 == 0 {
+				node = pair(node, uncle)
+			} else {
+				node = pair(uncle, node)
+			}
+			idx /= 2
+		}
+		if !bytes.Equal(node, root[:]) {
+			t.Fatal("the two leaves and their uncles do not lead to the pieces root")
 		}
 		p.send(peerwire.Interested{})
 		if m, ok := p.next().(*peerwire.Unchoke); !ok {
