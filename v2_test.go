@@ -5,10 +5,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -805,4 +807,62 @@ func BenchmarkLoopbackTransferV2(b *testing.B) {
 	}
 	b.ReportMetric(float64(size)*float64(b.N)/(1<<20)/b.Elapsed().Seconds(), "MiB/s")
 	b.ReportMetric((cpuTime()-cpu0).Seconds()/(float64(size)*float64(b.N)/(1<<30)), "cpu-s/GiB")
+}
+
+// File selection and streaming readers work on a v2 torrent: a skipped
+// file is not fetched, a file read through its Reader arrives intact.
+func TestV2FileSelectionAndReader(t *testing.T) {
+	mi, data := buildTorrent(t, metainfo.V2, 64<<10, v2Files()...)
+	synctest.Test(t, func(t *testing.T) {
+		n := newPipeNet()
+		n.rate = 4 << 20
+		ctx := context.Background()
+		seedStore := &storage.Memory{}
+		fillSpace(t, seedStore, mi, data)
+		seeder := newPipeSession(t, n, "10.0.0.1:6881", &Config{Storage: seedStore})
+		defer seeder.Close()
+		if _, err := seeder.AddTorrent(ctx, mi, nil); err != nil {
+			t.Fatal(err)
+		}
+		info := mi.Info()
+		prios := make([]Priority, len(info.Files))
+		skip := -1
+		for i, f := range info.Files {
+			prios[i] = PriorityNormal
+			if filepath.ToSlash(filepath.Join(f.Path...)) == "b/big.bin" {
+				prios[i], skip = PrioritySkip, i
+			}
+		}
+		leecher := newPipeSession(t, n, "10.0.1.1:6881", &Config{Storage: &storage.Memory{}})
+		defer leecher.Close()
+		lt, err := leecher.AddTorrent(ctx, mi, &TorrentOptions{FilePriorities: prios, Peers: []netip.AddrPort{netip.MustParseAddrPort("10.0.0.1:6881")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var two *File
+		for _, f := range lt.Files() {
+			if strings.HasSuffix(f.Path(), "c/two.bin") {
+				two = f
+			}
+		}
+		got, err := io.ReadAll(two.NewReader())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, data[two.Offset():two.Offset()+two.Length()]) {
+			t.Fatal("c/two.bin read through its Reader differs")
+		}
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+		defer cancel()
+		if err := lt.Wait(wctx); err != nil {
+			t.Fatalf("%v; %+v", err, lt.Stats())
+		}
+		big := info.Files[skip]
+		if s := lt.Stats(); s.Downloaded >= int64(len(data))-big.Length+big.Length/2 {
+			t.Fatalf("downloaded %d bytes: the skipped file (%d bytes) was fetched", s.Downloaded, big.Length)
+		}
+		if b := lt.Files()[skip].BytesCompleted(); b != 0 {
+			t.Fatalf("the skipped file has %d bytes; pieces %v; file %+v", b, havePieces(lt), big)
+		}
+	})
 }
