@@ -240,34 +240,32 @@ func (t *Torrent) onPiece(c *peerConn, ev peerEvent) {
 	if a.Complete {
 		t.hashWanted[piece] = true
 	}
-	off := int64(piece)*t.info.PieceLength + int64(ev.begin)
-	data := ev.data
 	ph := t.hashers[piece]
-	if ph == nil && t.v2 == nil { // v2 pieces are checked by t.v2
+	if ph == nil {
 		ph = newPieceHash()
+		if t.v2 != nil {
+			ph.h = nil // t.v2 checks the piece: only the write queue is used
+		}
 		t.hashers[piece] = ph
 	}
-	t.jobs.Add(1)
-	t.s.io.submit(func() {
-		defer t.jobs.Done()
-		_, err := t.st.WriteAt(data, off)
-		if err == nil && ph != nil {
-			ph.feed(int64(ev.begin), data)
-		}
-		peerwire.PutBlock(data)
-		c.releaseToken()
-		t.inbox.post(func() { t.onWritten(piece, err) })
-	})
+	if ph.enqueue(pendingBlock{begin: int64(ev.begin), data: ev.data, c: c}) {
+		t.jobs.Add(1)
+		t.s.io.submit(func() {
+			defer t.jobs.Done()
+			t.writeBlocks(piece, ph)
+		})
+	}
 	t.request(c)
 }
 
-// onWritten runs on the owner when a block write finished.
-func (t *Torrent) onWritten(piece int, err error) {
+// onWritten runs on the owner when n block writes of a piece finished;
+// err is the first that failed.
+func (t *Torrent) onWritten(piece, n int, err error) {
 	if err != nil {
 		t.log.Warn("write", "piece", piece, "err", err)
 		t.writeFailed[piece] = true
 	}
-	t.pendingWrites[piece]--
+	t.pendingWrites[piece] -= n
 	if t.pendingWrites[piece] > 0 {
 		return
 	}

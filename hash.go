@@ -10,11 +10,62 @@ import (
 // pieceHash is the SHA-1 of a piece being downloaded, fed with its blocks
 // as they are written, while they arrive in order. At completion only the
 // bytes past the in-order prefix are read back from storage, so a piece
-// downloaded in order is hashed without being read again.
+// downloaded in order is hashed without being read again. It also holds
+// the piece's queue of blocks to write, which keeps them in arrival order.
 type pieceHash struct {
 	mu   sync.Mutex
 	h    hash.Hash
 	next int64 // bytes of the piece hashed so far
+
+	// The piece's blocks waiting to be written, in arrival order. One I/O
+	// job at a time writes them (see Torrent.writeBlocks), so that blocks
+	// that arrive in order reach the hash in order.
+	qmu      sync.Mutex
+	queue    []pendingBlock
+	draining bool // a job is writing the queue
+}
+
+// writeQueueCap is the initial capacity of a piece's write queue: enough
+// for the blocks that arrive while one batch is written, so that it rarely
+// grows.
+const writeQueueCap = 32
+
+// pendingBlock is a received block waiting to be written.
+type pendingBlock struct {
+	begin int64
+	data  []byte
+	c     *peerConn // whose token the block holds
+}
+
+// enqueue adds a block to the piece's write queue and reports whether a
+// job must be started to write it (none is writing the queue).
+func (p *pieceHash) enqueue(b pendingBlock) bool {
+	p.qmu.Lock()
+	defer p.qmu.Unlock()
+	if p.queue == nil {
+		p.queue = make([]pendingBlock, 0, writeQueueCap)
+	}
+	p.queue = append(p.queue, b)
+	if p.draining {
+		return false
+	}
+	p.draining = true
+	return true
+}
+
+// takeQueue returns the blocks queued so far, handing done's storage back
+// for reuse. With none queued it returns none and the writing job ends.
+func (p *pieceHash) takeQueue(done []pendingBlock) []pendingBlock {
+	clear(done)
+	p.qmu.Lock()
+	defer p.qmu.Unlock()
+	q := p.queue
+	if len(q) == 0 {
+		p.draining = false
+		return nil
+	}
+	p.queue = done[:0]
+	return q
 }
 
 func newPieceHash() *pieceHash { return &pieceHash{h: sha1.New()} }
@@ -24,7 +75,7 @@ func newPieceHash() *pieceHash { return &pieceHash{h: sha1.New()} }
 func (p *pieceHash) feed(begin int64, block []byte) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if begin == p.next {
+	if p.h != nil && begin == p.next {
 		p.h.Write(block)
 		p.next += int64(len(block))
 	}

@@ -79,8 +79,9 @@ func (t *Torrent) run() {
 	defer t.closeAll()
 	now := time.Now()
 	t.lastChoke, t.lastTick = now, now
-	tick := time.NewTicker(time.Second)
+	tick := time.NewTicker(tickInterval)
 	defer tick.Stop()
+	tickC := tick.C // nil while idle (see tickNeeded)
 	var fns []func()
 	for {
 		select {
@@ -94,8 +95,17 @@ func (t *Torrent) run() {
 				f()
 				fns[i] = nil
 			}
-		case now := <-tick.C:
+		case now := <-tickC:
 			t.onTick(now)
+			if !t.tickNeeded() {
+				tick.Stop()
+				tickC = nil
+			}
+			continue
+		}
+		if tickC == nil {
+			tick.Reset(tickInterval)
+			tickC = tick.C
 		}
 	}
 }

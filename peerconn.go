@@ -52,6 +52,12 @@ type peerConn struct {
 	pumpWanted atomic.Bool  // the owner waits for the writer to send a block
 	leafJobs   atomic.Int32 // BEP 52 leaf hash requests being answered
 
+	// Requested blocks to read, in request order, drained by one I/O job
+	// at a time (see Torrent.readBlocks).
+	rmu     sync.Mutex
+	readQ   []blockKey
+	reading bool
+
 	// Owner state.
 	pp             *piecepicker.Peer
 	have           *bitset.Bitset

@@ -213,7 +213,7 @@ func (s *Session) newTorrent(ctx context.Context, mi *metainfo.MetaInfo, st stor
 		v2:       v2,
 		st:       st,
 		log:      s.cfg.Logger.With("torrent", ih),
-		events:   make(chan peerEvent, 256),
+		events:   make(chan peerEvent, eventQueueLen),
 		inbox:    newInbox(),
 		owner:    make(chan struct{}),
 		complete: make(chan struct{}),
@@ -237,8 +237,8 @@ func (s *Session) newTorrent(ctx context.Context, mi *metainfo.MetaInfo, st stor
 // by a valid completion record are trusted; every other piece is hashed,
 // with v if not nil (a v2-only torrent's), else with SHA-1.
 func recheck(ctx context.Context, info *metainfo.Info, v *storage.Verifier, st storage.Torrent, workers int) ([]bool, error) {
+	var err error
 	if v == nil {
-		var err error
 		v, err = storage.NewVerifier(info, nil)
 		if err != nil {
 			return nil, fmt.Errorf("bittern: %w", err)
@@ -257,6 +257,9 @@ func recheck(ctx context.Context, info *metainfo.Info, v *storage.Verifier, st s
 		for i, ok := range trusted {
 			opts.Only[i] = !ok
 		}
+	}
+	if opts.Only, err = skipZeroPieces(ctx, info, st, opts.Only); err != nil {
+		return nil, fmt.Errorf("bittern: recheck: %w", err)
 	}
 	have, err := v.Recheck(ctx, st, opts)
 	if err != nil {

@@ -58,22 +58,13 @@ func (t *Torrent) pumpUploads(c *peerConn) {
 			continue // cancelled, or rejected by a choke
 		}
 		c.readsInFlight++
-		off := int64(k.index)*t.info.PieceLength + int64(k.begin)
-		t.jobs.Add(1)
-		t.s.io.submit(func() {
-			defer t.jobs.Done()
-			var buf []byte
-			if k.length <= peerwire.BlockSize {
-				buf = peerwire.GetBlock()[:k.length]
-			} else {
-				buf = make([]byte, k.length)
-			}
-			n, err := t.readBlock(buf, off)
-			if n == len(buf) {
-				err = nil
-			}
-			t.inbox.post(func() { t.onRead(c, k, buf, err) })
-		})
+		if c.queueRead(k) {
+			t.jobs.Add(1)
+			t.s.io.submit(func() {
+				defer t.jobs.Done()
+				t.readBlocks(c)
+			})
+		}
 	}
 	if len(c.uploadQueue) == 0 {
 		c.uploadQueue = nil // drop the consumed backing array

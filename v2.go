@@ -153,6 +153,7 @@ func (s *Session) removeLocked(t *Torrent) {
 // hashPieceV2 checks a complete piece of a v2-only torrent against its
 // merkle hash on the I/O pool, reading it back from storage.
 func (t *Torrent) hashPieceV2(piece int) {
+	delete(t.hashers, piece) // its write queue is done
 	t.jobs.Add(1)
 	t.s.io.submit(func() {
 		defer t.jobs.Done()

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"io"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/bittern/bittern/peerwire"
@@ -19,9 +20,6 @@ func (c *peerConn) writeLoop(keepAlive time.Duration) {
 		items []outItem
 		hdrs  []byte
 		bufs  net.Buffers
-		// coalesce gathers small writes for an MSE connection, which
-		// cannot use writev: one encrypted write per coalesceSize.
-		coalesce []byte
 	)
 	timer := time.NewTimer(keepAlive)
 	defer timer.Stop()
@@ -85,7 +83,12 @@ func (c *peerConn) writeLoop(keepAlive time.Duration) {
 		var err error
 		if len(bufs) > 0 {
 			if c.encrypted {
-				coalesce, err = writeCoalesced(c.conn, bufs, coalesce)
+				// An MSE connection cannot use writev: its writes are
+				// gathered in a buffer shared through a pool, so that
+				// idle connections hold none.
+				bp := coalesceBufs.Get().(*[]byte)
+				*bp, err = writeCoalesced(c.conn, bufs, *bp)
+				coalesceBufs.Put(bp)
 			} else {
 				w := bufs // WriteTo consumes its receiver
 				_, err = w.WriteTo(c.conn)
@@ -121,6 +124,9 @@ func (c *peerConn) writeLoop(keepAlive time.Duration) {
 
 // coalesceSize is the size of the writes on an MSE connection.
 const coalesceSize = 64 << 10
+
+// coalesceBufs holds the coalesceSize buffers of writeCoalesced.
+var coalesceBufs = sync.Pool{New: func() any { b := make([]byte, 0, coalesceSize); return &b }}
 
 // writeCoalesced writes bufs to w in writes of about coalesceSize bytes,
 // gathering them in buf (returned for reuse).

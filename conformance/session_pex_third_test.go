@@ -171,11 +171,23 @@ func TestSessionPEXThirdPeerFromTransmission(t *testing.T) {
 }
 
 // pexSession starts a session in dir that dials from the loopback address
-// ip (and listens there if listen) and adds mi with the single peer given.
+// ip (and listens there if listen) and adds mi with the peer given, if
+// valid.
 func pexSession(t *testing.T, ctx context.Context, dir, ip string, listen bool, mi *metainfo.MetaInfo, peer netip.AddrPort) *bittern.Torrent {
 	t.Helper()
-	cfg := &bittern.Config{DataDir: dir, RetryBackoff: time.Second,
-		Dialer: &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}}
+	var opts bittern.TorrentOptions
+	if peer.IsValid() {
+		opts.Peers = []netip.AddrPort{peer}
+	}
+	_, tor := pexSessionWith(t, ctx, dir, ip, listen, mi, &opts, &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}})
+	return tor
+}
+
+// pexSessionWith is pexSession with the given torrent options and dialer;
+// it also returns the session.
+func pexSessionWith(t *testing.T, ctx context.Context, dir, ip string, listen bool, mi *metainfo.MetaInfo, opts *bittern.TorrentOptions, d bittern.Dialer) (*bittern.Session, *bittern.Torrent) {
+	t.Helper()
+	cfg := &bittern.Config{DataDir: dir, RetryBackoff: time.Second, Dialer: d}
 	if listen {
 		cfg.ListenAddr = ip + ":0"
 	} else {
@@ -186,9 +198,80 @@ func pexSession(t *testing.T, ctx context.Context, dir, ip string, listen bool, 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	tor, err := s.AddTorrent(ctx, mi, &bittern.TorrentOptions{Peers: []netip.AddrPort{peer}})
+	tor, err := s.AddTorrent(ctx, mi, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tor
+	return s, tor
+}
+
+// onlyDialer dials from from, and only to. Other addresses fail at once.
+type onlyDialer struct {
+	from netip.Addr
+	to   netip.AddrPort
+}
+
+func (o onlyDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	if address != o.to.String() {
+		return nil, fmt.Errorf("test dialer: %s is not %s", address, o.to)
+	}
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: o.from.AsSlice()}}
+	return d.DialContext(ctx, network, address)
+}
+
+// TestSessionPEXSendToAria2: our seed A (127.0.0.2) has our leecher B
+// (listening on 127.0.0.3) connected, then dials an aria2 leecher, which
+// is given no peer at all (no tracker, DHT or LPD). B dials only A and A
+// only aria2, so a second connection of B's is aria2 dialling it, which it
+// can only do from the ut_pex message A sends it.
+func TestSessionPEXSendToAria2(t *testing.T) {
+	requireBinary(t, "aria2c")
+	dir := t.TempDir()
+	sessionWriteFile(t, filepath.Join(dir, "a", "pack", "1.bin"), 8<<20, 93)
+	sessionWriteFile(t, filepath.Join(dir, "a", "pack", "2.bin"), 8<<20, 94)
+	torrent := filepath.Join(dir, "pack.torrent")
+	mi := sessionBuildV1(t, filepath.Join(dir, "a", "pack"), torrent, 128<<10)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	// A dials nobody but aria2, whose port is chosen now (it starts later).
+	port := freePort(t, "tcp")
+	ariaAddr := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))
+	as, a := pexSessionWith(t, ctx, filepath.Join(dir, "a"), "127.0.0.2", true, mi, &bittern.TorrentOptions{},
+		onlyDialer{from: netip.MustParseAddr("127.0.0.2"), to: ariaAddr})
+	if !a.Stats().Complete {
+		t.Fatalf("A is not complete after its check: %+v", a.Stats())
+	}
+	aAddr := as.Addr().(*net.TCPAddr).AddrPort()
+	// B dials A only: A's ut_pex soon names aria2 to B as well, and B
+	// dialling aria2 would hide whether aria2 dials B. B skips the second
+	// file, so that it stays a leecher and A keeps its connection (two
+	// seeds part).
+	_, b := pexSessionWith(t, ctx, filepath.Join(dir, "b"), "127.0.0.3", true, mi,
+		&bittern.TorrentOptions{Peers: []netip.AddrPort{aAddr}, FilePriorities: []bittern.Priority{bittern.PriorityNormal, bittern.PrioritySkip}},
+		onlyDialer{from: netip.MustParseAddr("127.0.0.3"), to: aAddr})
+	waitFor(t, 20*time.Second, "B to connect to A", func() bool { return b.Stats().Peers > 0 })
+
+	startProc(t, "aria2c", "--enable-dht=false", "--enable-dht6=false", "--bt-enable-lpd=false",
+		"--enable-peer-exchange=true", fmt.Sprintf("--listen-port=%d", port), "--seed-time=0",
+		"--max-download-limit=200K", "--file-allocation=none", "--summary-interval=0", "--console-log-level=notice",
+		"-d", filepath.Join(dir, "aria2"), torrent)
+	waitFor(t, 30*time.Second, "aria2's listen port", func() bool {
+		c, err := net.DialTimeout("tcp", ariaAddr.String(), time.Second)
+		if err != nil {
+			return false
+		}
+		c.Close()
+		return true
+	})
+	a.AddPeers(ariaAddr)
+	// B dials nobody but A and A nobody but aria2, so B's second peer is
+	// aria2 dialling it.
+	for deadline := time.Now().Add(30 * time.Second); b.Stats().Peers < 2; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("aria2 did not connect to B, which only our ut_pex names; A %+v, B %+v", a.Stats(), b.Stats())
+		}
+	}
+	t.Logf("A: %+v", a.Stats())
+	t.Logf("B: %+v", b.Stats())
 }

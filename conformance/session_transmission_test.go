@@ -147,3 +147,42 @@ func TestSessionEncryptionLeechFromTransmission(t *testing.T) {
 		t.Errorf("EncryptionOff got data from Transmission requiring encryption: %+v", st)
 	}
 }
+
+// TestSessionMagnetFromTransmission: our session, given only a magnet link
+// naming Transmission's peer port (x.pe), fetches the info dictionary from
+// it (ut_metadata, more than one metadata piece) and then the multi-file
+// data.
+func TestSessionMagnetFromTransmission(t *testing.T) {
+	dir := t.TempDir()
+	root := filepath.Join(dir, "seed")
+	want := trTree(t, root, "tree", 100)
+	want["big.bin"] = sessionWriteFile(t, filepath.Join(root, "tree", "big.bin"), 11<<20+9, 110)
+	torrent := filepath.Join(dir, "tree.torrent")
+	mi := sessionBuildV1(t, filepath.Join(root, "tree"), torrent, 16<<10)
+	if n := len(mi.InfoBytes); n <= 16<<10 {
+		t.Fatalf("info dictionary of %d bytes: want more than one metadata piece", n)
+	}
+	d := trStart(t, filepath.Join(dir, "tr"), trPreferPlaintext, false, nil)
+	d.seed(t, torrent, root)
+
+	s, err := bittern.NewSession(&bittern.Config{NoListen: true, DataDir: filepath.Join(dir, "leech"), RetryBackoff: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	m := &metainfo.Magnet{InfoHash: mi.InfoHash(), Name: "tree", Peers: []string{d.peer.String()}}
+	tor, err := s.AddMagnet(ctx, m.String(), nil)
+	if err != nil {
+		t.Fatalf("AddMagnet: %v\n%s", err, d.info())
+	}
+	if !bytes.Equal(tor.MetaInfo().InfoBytes, mi.InfoBytes) {
+		t.Fatal("metadata from Transmission differs")
+	}
+	if err := tor.Wait(ctx); err != nil {
+		t.Fatalf("wait: %v; stats %+v\n%s", err, tor.Stats(), d.info())
+	}
+	s.Close()
+	trCheckTree(t, filepath.Join(dir, "leech"), "tree", want)
+}

@@ -335,8 +335,7 @@ func (p *Picker) MarkHave(i int) error { return p.Verified(i) }
 
 // ClearHave forgets that piece i was verified (its data was lost or failed a recheck); it
 // becomes wanted again if its priority is above zero. A piece made only of pad blocks
-// stays verified. Cost: O(connected peers), to give the piece back to the candidates of
-// the peers that have it.
+// stays verified.
 func (p *Picker) ClearHave(i int) error {
 	if uint(i) >= uint(p.n) {
 		return fmt.Errorf("%w: clear have %d of %d", ErrBadPiece, i, p.n)
@@ -350,7 +349,7 @@ func (p *Picker) ClearHave(i int) error {
 	if p.prio[i] > Skip {
 		p.wanted.Set(i)
 		p.bucketAdd(i)
-		p.reCandAll(i)
+		p.logRewanted(i)
 	}
 	return nil
 }

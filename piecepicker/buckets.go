@@ -126,7 +126,10 @@ func (p *Picker) bestUntouched(peer *Peer, prio Priority) int {
 		return int(b[p.rnd.IntN(len(b))])
 	}
 	fl := p.floorOf(peer, prio)
-	if fl == noFloor || peer.cand.count == 0 {
+	if fl == noFloor {
+		return -1
+	}
+	if p.syncCand(peer); peer.cand.count == 0 {
 		return -1
 	}
 	// A piece this peer has counts it: availability >= 1.

@@ -12,8 +12,8 @@ package piecepicker
 //
 //   - a started piece that returns to the buckets (endPiece) comes back to the peers listed
 //     in its partial's lazy list, those that dropped it while it was started and wanted;
-//   - a piece that becomes wanted again (ClearHave, a priority above Skip) comes back to
-//     every peer that has it, O(connected peers).
+//   - a piece that becomes wanted again (ClearHave, a priority above Skip) is logged, and
+//     comes back to each peer that has it when that peer next picks (syncCand).
 
 // staleCand drops piece i, which is no longer untouched, from the peer's candidates, and
 // remembers the peer if the piece may return to the buckets while it stays wanted.
@@ -32,22 +32,51 @@ func (p *Picker) reCand(peer *Peer, i int) {
 	}
 }
 
-// reCandAll makes piece i a candidate of every connected peer that has it.
-func (p *Picker) reCandAll(i int) {
-	for _, pe := range p.plist {
-		p.reCand(pe, i)
-	}
+// maxRewanted is how many pieces the log of pieces that became wanted again keeps before
+// it starts again.
+const maxRewanted = 4096
+
+// pieceLog lists pieces, from position base on.
+type pieceLog struct {
+	base   int
+	pieces []int32
 }
 
-// reCandEvery makes every wanted piece a candidate of every connected peer that has it.
-func (p *Picker) reCandEvery() {
-	for _, pe := range p.plist {
-		if pe.cand != nil {
-			for i := range pe.has.InBoth(p.wanted) {
-				pe.cand.set(i)
+// logRewanted records that piece i became wanted again; each peer's candidates take it
+// in when the peer next picks (syncCand).
+func (p *Picker) logRewanted(i int) {
+	if p.peers == 0 {
+		return // no candidates to keep
+	}
+	lg := &p.rewanted
+	if len(lg.pieces) >= maxRewanted {
+		lg.base += len(lg.pieces)
+		lg.pieces = lg.pieces[:0]
+	}
+	lg.pieces = append(lg.pieces, int32(i))
+}
+
+// syncCand makes the pieces that became wanted again since the peer last picked candidates
+// of the peer if it has them, or, if the log started again since, every wanted piece it
+// has: O(1) per logged piece, or O(n/64 + pieces it has) once per maxRewanted pieces.
+func (p *Picker) syncCand(peer *Peer) {
+	lg := &p.rewanted
+	end := lg.base + len(lg.pieces)
+	switch {
+	case peer.wantPos == end:
+		return
+	case peer.wantPos < lg.base:
+		for i := range peer.has.InBoth(p.wanted) {
+			peer.cand.set(i)
+		}
+	default:
+		for _, i := range lg.pieces[peer.wantPos-lg.base:] {
+			if p.wanted.Has(int(i)) && peer.has.Has(int(i)) {
+				peer.cand.set(int(i))
 			}
 		}
 	}
+	peer.wantPos = end
 }
 
 // scanCand visits the peer's candidates from a random place, drops the stale ones, and
@@ -112,6 +141,7 @@ func (p *Picker) rarestCand(peer *Peer, prio Priority, lower int32) int {
 // firstCand returns the lowest-index untouched piece >= first among the peer's
 // candidates, dropping the stale ones it passes, or -1.
 func (p *Picker) firstCand(peer *Peer, first int) int {
+	p.syncCand(peer)
 	c := peer.cand
 	for i := c.next(first); i >= 0; i = c.next(i + 1) {
 		if p.untouched.Has(i) {

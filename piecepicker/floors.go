@@ -38,7 +38,7 @@ type enterLog struct {
 
 // logEnter records that untouched piece i joined the buckets of its level.
 func (p *Picker) logEnter(i int) {
-	if len(p.plist) == 0 {
+	if p.peers == 0 {
 		return // no floors to keep
 	}
 	lg := &p.entered[p.prio[i]]

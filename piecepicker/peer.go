@@ -14,7 +14,7 @@ type Peer struct {
 	id          uint64
 	has         *bitset.Bitset // nil for a seed
 	cand        *candSet       // see candidates.go; nil for a seed
-	slot        int            // index in Picker.plist
+	wantPos     int            // position in Picker.rewanted the candidates reflect
 	floors      [MaxPrio + 1]floor
 	seed        bool
 	choked      bool
@@ -31,12 +31,12 @@ func (pe *Peer) ID() uint64 { return pe.id }
 func (pe *Peer) String() string { return fmt.Sprintf("peer#%d", pe.id) }
 
 // AddPeer registers a new connection. The peer starts with no pieces and choking us, as
-// a BitTorrent connection does (BEP 3).
+// a BitTorrent connection does (BEP 3). Cost: O(n/64) (its bitfield and candidates).
 func (p *Picker) AddPeer() *Peer {
 	p.nextPeerID++
 	p.peers++
-	pe := &Peer{id: p.nextPeerID, has: bitset.New(p.n), cand: newCandSet(p.n), choked: true, slot: len(p.plist)}
-	p.plist = append(p.plist, pe)
+	pe := &Peer{id: p.nextPeerID, has: bitset.New(p.n), cand: newCandSet(p.n), choked: true}
+	pe.wantPos = p.rewanted.base + len(p.rewanted.pieces)
 	p.resetFloors(pe)
 	return pe
 }
@@ -57,11 +57,6 @@ func (p *Picker) RemovePeer(peer *Peer) {
 	}
 	peer.has = nil
 	peer.cand = nil
-	last := p.plist[len(p.plist)-1]
-	p.plist[peer.slot] = last
-	last.slot = peer.slot
-	p.plist[len(p.plist)-1] = nil
-	p.plist = p.plist[:len(p.plist)-1]
 	peer.removed = true
 	peer.allowedFast = nil
 	peer.suggested = nil
@@ -89,8 +84,8 @@ func (p *Picker) dropPieces(peer *Peer) {
 	p.resetFloors(peer)
 }
 
-// PeerHave records a BEP 3 have message. Cost: O(1) amortized; the have that completes a peer's set
-// converts it to a seed in O(n), once.
+// PeerHave records a BEP 3 have message. Cost: O(1) amortized; the have that completes a
+// peer's set converts it to a seed in O(n), once.
 func (p *Picker) PeerHave(peer *Peer, i int) error {
 	if peer.removed {
 		return ErrPeerRemoved

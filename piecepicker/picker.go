@@ -157,9 +157,9 @@ type Picker struct {
 
 	nextPeerID uint64
 	peers      int
-	plist      []*Peer // connected peers, in no order
-	drops      uint64  // disconnects and replaced bitfields: see floor
+	drops      uint64 // disconnects and replaced bitfields: see floor
 	entered    [MaxPrio + 1]enterLog
+	rewanted   pieceLog // pieces that became wanted again: see candidates.go
 
 	// Scratch returned to callers, valid until the next call.
 	cancel  []*Peer

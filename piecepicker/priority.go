@@ -13,8 +13,7 @@ type File struct {
 }
 
 // SetPriority sets the priority of piece i. Skip (0) excludes the piece from every pick;
-// requests already outstanding for it stay outstanding. Cost: O(1), or O(connected peers)
-// when the piece becomes wanted again.
+// requests already outstanding for it stay outstanding. Cost: O(1).
 func (p *Picker) SetPriority(i int, prio Priority) error {
 	if uint(i) >= uint(p.n) {
 		return fmt.Errorf("%w: priority of %d of %d", ErrBadPiece, i, p.n)
@@ -22,17 +21,13 @@ func (p *Picker) SetPriority(i int, prio Priority) error {
 	if prio > MaxPrio {
 		return fmt.Errorf("%w: %d", ErrBadPriority, prio)
 	}
-	if p.setPriority(i, prio) {
-		p.reCandAll(i)
-	}
+	p.setPriority(i, prio)
 	return nil
 }
 
-// setPriority changes the priority of piece i; it reports whether the piece became wanted,
-// in which case the caller returns it to the peers' candidates.
-func (p *Picker) setPriority(i int, prio Priority) bool {
+func (p *Picker) setPriority(i int, prio Priority) {
 	if p.prio[i] == prio {
-		return false
+		return
 	}
 	was := p.wanted.Has(i)
 	in := p.buckets.pos[i] >= 0
@@ -54,11 +49,12 @@ func (p *Picker) setPriority(i int, prio Priority) bool {
 			p.bucketAdd(i)
 		}
 	}
-	return !was && p.wanted.Has(i)
+	if !was && p.wanted.Has(i) {
+		p.logRewanted(i)
+	}
 }
 
-// SetPriorities sets the priority of every piece; len(prios) must be NumPieces. Cost: O(n),
-// plus O(n/64 + pieces it has) per connected peer when many pieces become wanted again.
+// SetPriorities sets the priority of every piece; len(prios) must be NumPieces. Cost: O(n).
 func (p *Picker) SetPriorities(prios []Priority) error {
 	if len(prios) != p.n {
 		return fmt.Errorf("%w: %d priorities for %d pieces", ErrPrioritiesLen, len(prios), p.n)
@@ -68,20 +64,8 @@ func (p *Picker) SetPriorities(prios []Priority) error {
 			return fmt.Errorf("%w: piece %d: %d", ErrBadPriority, i, pr)
 		}
 	}
-	var back []int
-	rebuild := false
 	for i, pr := range prios {
-		if p.setPriority(i, pr) && !rebuild {
-			back = append(back, i)
-			rebuild = len(back) > 64
-		}
-	}
-	if rebuild {
-		p.reCandEvery()
-	} else {
-		for _, i := range back {
-			p.reCandAll(i)
-		}
+		p.setPriority(i, pr)
 	}
 	return nil
 }

@@ -8,11 +8,13 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"time"
 
 	"github.com/bittern/bittern"
 	"github.com/bittern/bittern/metainfo"
+	"github.com/bittern/bittern/storage"
 )
 
 // child runs bench's bittern seeder or leecher. It speaks the line protocol
@@ -21,6 +23,9 @@ import (
 //	seed  -torrent T -data DIR            prints "listening PORT" once the
 //	                                      data is checked, serves until stdin closes
 //	leech -torrent T -data DIR -peer ADDR prints "done NANOSECONDS" once complete
+//
+// -cpuprofile FILE writes a CPU profile of the child's run and -preallocate
+// gives the leecher's files their full size first (bittern only).
 func child(role string, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bench "+role, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -28,19 +33,34 @@ func child(role string, args []string, stdout, stderr io.Writer) int {
 	data := fs.String("data", "", "data directory")
 	peer := fs.String("peer", "", "the seeder's address (leech only)")
 	timeout := fs.Duration("timeout", 10*time.Minute, "give up after this long")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	prealloc := fs.Bool("preallocate", false, "give the leecher's files their full size (fallocate) before adding the torrent")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "bench %s: %v\n", role, err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "bench %s: %v\n", role, err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	if err := runChild(ctx, role, *torrentPath, *data, *peer, stdout); err != nil {
+	if err := runChild(ctx, role, *torrentPath, *data, *peer, *prealloc, stdout); err != nil {
 		fmt.Fprintf(stderr, "bench %s: %v\n", role, err)
 		return 1
 	}
 	return 0
 }
 
-func runChild(ctx context.Context, role, torrentPath, data, peer string, stdout io.Writer) error {
+func runChild(ctx context.Context, role, torrentPath, data, peer string, prealloc bool, stdout io.Writer) error {
 	mi, err := metainfo.LoadFile(torrentPath)
 	if err != nil {
 		return err
@@ -75,6 +95,11 @@ func runChild(ctx context.Context, role, torrentPath, data, peer string, stdout 
 			return fmt.Errorf("-peer: %w", err)
 		}
 		start := time.Now()
+		if prealloc {
+			if err := preallocate(ctx, mi, data); err != nil {
+				return err
+			}
+		}
 		t, err := s.AddTorrent(ctx, mi, &bittern.TorrentOptions{Peers: []netip.AddrPort{addr}})
 		if err != nil {
 			return err
@@ -87,4 +112,23 @@ func runChild(ctx context.Context, role, torrentPath, data, peer string, stdout 
 		return nil
 	}
 	return fmt.Errorf("unknown role %q", role)
+}
+
+// preallocate gives the torrent's files under dir their full size, with
+// their blocks reserved where the file system can (storage.Preallocator).
+func preallocate(ctx context.Context, mi *metainfo.MetaInfo, dir string) error {
+	st, err := (&storage.Dir{Root: dir}).Open(ctx, mi.Info(), mi.InfoHash())
+	if err != nil {
+		return err
+	}
+	p, ok := st.(storage.Preallocator)
+	if !ok {
+		st.Close()
+		return fmt.Errorf("storage %T cannot preallocate", st)
+	}
+	if err := p.Preallocate(ctx); err != nil {
+		st.Close()
+		return err
+	}
+	return st.Close()
 }

@@ -55,6 +55,8 @@ type options struct {
 	pieceLen  int64
 	timeout   time.Duration
 	anacrolix string
+	profDir   string // bittern children write CPU profiles here
+	prealloc  bool   // the bittern leecher preallocates its files
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -67,6 +69,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	impl := fs.String("impl", "bittern", "implementations to measure, comma-separated: bittern, libtorrent, anacrolix")
 	fs.Int64Var(&o.pieceLen, "piece", 0, "piece length in bytes (default: chosen from -size)")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up on a measurement after this long")
+	fs.StringVar(&o.profDir, "cpuprofile", "", "directory where the bittern seeder and leecher write CPU profiles (seed.pprof, leech.pprof)")
+	fs.BoolVar(&o.prealloc, "preallocate", false, "the bittern leecher gives its files their full size (fallocate) before it starts")
 	fs.StringVar(&o.anacrolix, "anacrolix-bin", "", "a prebuilt anacrolix comparator (default: go build ./examples/bench/anacrolix)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: bench [-size BYTES] [-dir DIR] [-json] [-impl bittern,libtorrent,anacrolix]")

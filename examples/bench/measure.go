@@ -48,6 +48,12 @@ var impls = map[string]func(o *options, role, torrent, data, peer string) (*exec
 		if peer != "" {
 			args = append(args, "-peer", peer)
 		}
+		if o.prealloc && role == "leech" {
+			args = append(args, "-preallocate")
+		}
+		if o.profDir != "" {
+			args = append(args, "-cpuprofile", filepath.Join(o.profDir, role+".pprof"))
+		}
 		return exec.Command(self, args...), nil
 	},
 	"libtorrent": func(o *options, role, torrent, data, peer string) (*exec.Cmd, error) {

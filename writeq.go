@@ -1,0 +1,31 @@
+package bittern
+
+import "github.com/bittern/bittern/peerwire"
+
+// writeBlocks is the I/O job that writes a piece's queued blocks, in the
+// order they arrived, and feeds them to the piece's hash. It runs until
+// the queue is empty, so a piece has at most one such job at a time, and
+// it reports each batch to the owner with one inbox post.
+func (t *Torrent) writeBlocks(piece int, ph *pieceHash) {
+	base := int64(piece) * t.info.PieceLength
+	var batch []pendingBlock
+	for {
+		batch = ph.takeQueue(batch)
+		if len(batch) == 0 {
+			return
+		}
+		var firstErr error
+		for _, b := range batch {
+			_, err := t.st.WriteAt(b.data, base+b.begin)
+			if err == nil {
+				ph.feed(b.begin, b.data)
+			} else if firstErr == nil {
+				firstErr = err
+			}
+			peerwire.PutBlock(b.data)
+			b.c.releaseToken()
+		}
+		n := len(batch)
+		t.inbox.post(func() { t.onWritten(piece, n, firstErr) })
+	}
+}
