@@ -18,6 +18,12 @@ import (
 // hashes or a hash reject. It runs on the reader goroutine and reads only
 // immutable metainfo (and the concurrency-safe tree cache).
 func (c *peerConn) answerHashRequest(m peerwire.HashRequest) {
+	if m.Length > maxHashesAnswered || c.queueLen() >= maxQueuedForHashes {
+		// A peer that asks for more, or does not read our answers,
+		// gets rejects: small, like the other answers to requests.
+		c.send(peerwire.HashReject(m).AppendTo(nil))
+		return
+	}
 	if hs := c.t.hashesFor(m); hs != nil {
 		c.send(peerwire.Hashes{HashRequest: m, Hashes: hs}.AppendTo(nil))
 		return
@@ -26,6 +32,24 @@ func (c *peerConn) answerHashRequest(m peerwire.HashRequest) {
 		return // answered later, from the data
 	}
 	c.send(peerwire.HashReject(m).AppendTo(nil))
+}
+
+// Limits on the hash requests we answer, against a peer that would make
+// us queue hashes faster than it reads them.
+const (
+	// maxHashesAnswered is the longest request answered: BEP 52 says
+	// requests should not ask for more than 512 hashes.
+	maxHashesAnswered = 512
+	// maxQueuedForHashes: while this many messages wait for the
+	// connection's writer, hash requests are rejected.
+	maxQueuedForHashes = 64
+)
+
+// queueLen returns the number of items waiting for the writer.
+func (c *peerConn) queueLen() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.queue)
 }
 
 // pieceLayerIndex is the layer of a merkle tree holding piece hashes: the

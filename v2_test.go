@@ -866,3 +866,81 @@ func TestV2FileSelectionAndReader(t *testing.T) {
 		}
 	})
 }
+
+// A peer that floods hash requests without reading the answers gets
+// rejects once our queue for it is long, not an ever-growing queue of
+// hashes; a request for more than 512 hashes is rejected.
+func TestV2HashRequestFlood(t *testing.T) {
+	const pl = 16 << 10 // the piece layer is the leaf layer: 40+ hashes
+	mi, data := buildTorrent(t, metainfo.V2, pl, testFile{"flood.bin", randomData(40*pl+1, 9)})
+	synctest.Test(t, func(t *testing.T) {
+		n := newPipeNet()
+		st := &storage.Memory{}
+		fillSpace(t, st, mi, data)
+		s := newPipeSession(t, n, "10.0.0.1:6881", &Config{Storage: st})
+		defer s.Close()
+		tor, err := s.AddTorrent(context.Background(), mi, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := pipeDialer{n: n, host: netip.MustParseAddr("10.0.0.9")}
+		conn, err := d.DialContext(context.Background(), "tcp", "10.0.0.1:6881")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		ours := peerwire.Handshake{Reserved: fastExt.Set(peerwire.ReservedV2), InfoHash: mi.SwarmHash(), PeerID: rawID('f')}
+		if _, err := peerwire.Initiate(conn, ours, [20]byte{}); err != nil {
+			t.Fatal(err)
+		}
+		root := mi.Info().Files[0].PiecesRoot
+		fr := peerwire.NewFramer(conn, conn)
+		big := peerwire.HashRequest{PiecesRoot: root, BaseLayer: 0, Index: 0, Length: 1024}
+		req := peerwire.HashRequest{PiecesRoot: root, BaseLayer: 0, Index: 0, Length: 64, ProofLayers: 6}
+		if err := fr.WriteMessage(big); err != nil {
+			t.Fatal(err)
+		}
+		for range 2000 { // net.Pipe: each write waits for the session's reader
+			if err := fr.WriteMessage(req); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ch := make(chan *peerConn, 1)
+		tor.inbox.post(func() {
+			for pc := range tor.conns {
+				ch <- pc
+			}
+		})
+		c := <-ch
+		if q := c.queueLen(); q > maxQueuedForHashes+2000 || q == 0 {
+			t.Fatalf("queue of %d items", q)
+		}
+		var hashes, rejects int
+		c.mu.Lock()
+		for _, it := range c.queue {
+			if len(it.msg) > 5 && peerwire.ID(it.msg[4]) == peerwire.IDHashes {
+				hashes++
+			} else if len(it.msg) > 5 && peerwire.ID(it.msg[4]) == peerwire.IDHashReject {
+				rejects++
+			}
+		}
+		c.mu.Unlock()
+		if hashes > maxQueuedForHashes || rejects == 0 {
+			t.Fatalf("%d hashes and %d rejects queued: want the hashes bounded", hashes, rejects)
+		}
+		// Reading drains it: the first answer is the reject of the long request.
+		var m peerwire.Message
+		for err == nil {
+			m, err = fr.ReadMessage()
+			if _, ok := m.(*peerwire.HashReject); ok {
+				break
+			}
+			if _, ok := m.(*peerwire.Hashes); ok {
+				break
+			}
+		}
+		if r, ok := m.(*peerwire.HashReject); !ok || peerwire.HashRequest(*r) != big {
+			t.Fatalf("first answer %v (%v), want the reject of the 1024-hash request", m, err)
+		}
+	})
+}
