@@ -244,7 +244,7 @@ func (t *Torrent) onPiece(c *peerConn, ev peerEvent) {
 	if ph == nil {
 		ph = newPieceHash()
 		if t.v2 != nil {
-			ph.h = nil // t.v2 checks the piece: only the write queue is used
+			ph.h, ph.leaves = nil, t.newLeafSums(piece) // merkle, not SHA-1
 		}
 		t.hashers[piece] = ph
 	}

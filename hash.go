@@ -16,6 +16,9 @@ type pieceHash struct {
 	mu   sync.Mutex
 	h    hash.Hash
 	next int64 // bytes of the piece hashed so far
+	// leaves, for a v2-only torrent (h is nil then), collects the SHA-256
+	// of each 16 KiB block as it is written, in any order (leafsums.go).
+	leaves *leafSums
 
 	// The piece's blocks waiting to be written, in arrival order. One I/O
 	// job at a time writes them (see Torrent.writeBlocks), so that blocks
@@ -75,6 +78,10 @@ func newPieceHash() *pieceHash { return &pieceHash{h: sha1.New()} }
 func (p *pieceHash) feed(begin int64, block []byte) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.leaves != nil {
+		p.leaves.add(begin, block)
+		return
+	}
 	if p.h != nil && begin == p.next {
 		p.h.Write(block)
 		p.next += int64(len(block))

@@ -151,8 +151,13 @@ func (s *Session) removeLocked(t *Torrent) {
 }
 
 // hashPieceV2 checks a complete piece of a v2-only torrent against its
-// merkle hash on the I/O pool, reading it back from storage.
+// merkle hash on the I/O pool: from the block hashes taken as its blocks
+// were written, or else by reading it back from storage.
 func (t *Torrent) hashPieceV2(piece int) {
+	var ls *leafSums
+	if ph := t.hashers[piece]; ph != nil {
+		ls = ph.leaves
+	}
 	delete(t.hashers, piece) // its write queue is done
 	t.jobs.Add(1)
 	t.s.io.submit(func() {
@@ -160,7 +165,11 @@ func (t *Torrent) hashPieceV2(piece int) {
 		ok := false
 		if t.ctx.Err() == nil {
 			var err error
-			ok, err = t.v2.CheckPiece(t.st, piece)
+			if done, match := ls.verdict(); done {
+				ok = match
+			} else {
+				ok, err = t.v2.CheckPiece(t.st, piece)
+			}
 			if err != nil {
 				t.log.Warn("hash check", "piece", piece, "err", err)
 			}

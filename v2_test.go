@@ -944,3 +944,42 @@ func TestV2HashRequestFlood(t *testing.T) {
 		}
 	})
 }
+
+// Every piece of a v2 torrent is verified from the hashes of its blocks
+// as written, in any order, padding included; a changed byte fails it.
+func TestV2LeafSums(t *testing.T) {
+	for _, pl := range []int64{16 << 10, 64 << 10} {
+		mi, data := buildTorrent(t, metainfo.V2, pl, v2Files()...)
+		s, err := NewSession(&Config{NoListen: true, Storage: &storage.Memory{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tor, err := s.AddTorrent(context.Background(), mi, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for p := range mi.Info().NumPieces() {
+			piece := data[int64(p)*pl : int64(p)*pl+mi.Info().PieceSize(p)]
+			for _, bad := range []bool{false, true} {
+				ls := tor.newLeafSums(p)
+				if ls == nil {
+					t.Fatalf("piece length %d: piece %d would be read back", pl, p)
+				}
+				for b := (len(piece) - 1) / metainfo.BlockSize; b >= 0; b-- {
+					blk := append([]byte(nil), piece[b*metainfo.BlockSize:min(len(piece), (b+1)*metainfo.BlockSize)]...)
+					if bad && b == 0 {
+						blk[0] ^= 1
+					}
+					if done, _ := ls.verdict(); done && b > 0 {
+						t.Fatalf("piece %d: done before its last block", p)
+					}
+					ls.add(int64(b*metainfo.BlockSize), blk)
+				}
+				if done, match := ls.verdict(); !done || match == bad {
+					t.Fatalf("piece length %d, piece %d (corrupt %v): done %v, match %v", pl, p, bad, done, match)
+				}
+			}
+		}
+		s.Close()
+	}
+}
