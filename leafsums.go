@@ -25,27 +25,38 @@ type leafSums struct {
 // newLeafSums prepares the leaf hashes of piece, or returns nil if the
 // piece must be read back to be verified.
 func (t *Torrent) newLeafSums(piece int) *leafSums {
-	pl := t.info.PieceLength
-	off := int64(piece) * pl
-	fi := t.info.FileIndex(off)
-	if fi < 0 || t.info.Files[fi].Pad || (off-t.info.Files[fi].Offset)%pl != 0 {
+	want, width, dataLen, ok := v2PieceHash(t.mi, piece)
+	if !ok {
 		return nil
 	}
-	f := &t.info.Files[fi]
-	ls := &leafSums{dataLen: min(pl, f.Offset+f.Length-off)}
-	n := int((ls.dataLen + metainfo.BlockSize - 1) / metainfo.BlockSize)
-	if f.Length > pl {
-		tree := t.hashTree(f.PiecesRoot)
-		k := int((off - f.Offset) / pl)
-		if tree == nil || k >= len(tree[0]) {
-			return nil
-		}
-		ls.want, ls.width = tree[0][k], int(pl/metainfo.BlockSize)
-	} else {
-		ls.want, ls.width = f.PiecesRoot, n
+	n := int((dataLen + metainfo.BlockSize - 1) / metainfo.BlockSize)
+	return &leafSums{dataLen: dataLen, width: width, want: want, leaves: make([]metainfo.HashV2, n), have: make([]bool, n)}
+}
+
+// v2PieceHash returns the v2 hash of piece p of a v2 torrent (from the
+// piece layer of its file, or the pieces root of a file of one piece),
+// the leaves of its merkle subtree (padding included) and the bytes of
+// file data it holds; ok is false if mi does not say.
+func v2PieceHash(mi *metainfo.MetaInfo, p int) (want metainfo.HashV2, width int, dataLen int64, ok bool) {
+	info := mi.Info()
+	pl := info.PieceLength
+	off := int64(p) * pl
+	fi := info.FileIndex(off)
+	if fi < 0 || info.Files[fi].Pad || (off-info.Files[fi].Offset)%pl != 0 {
+		return want, 0, 0, false
 	}
-	ls.leaves, ls.have = make([]metainfo.HashV2, n), make([]bool, n)
-	return ls
+	f := &info.Files[fi]
+	dataLen = min(pl, f.Offset+f.Length-off)
+	if f.Length <= pl {
+		return f.PiecesRoot, int((dataLen + metainfo.BlockSize - 1) / metainfo.BlockSize), dataLen, true
+	}
+	layer := mi.PieceLayers[f.PiecesRoot]
+	k := int((off - f.Offset) / pl)
+	if len(layer) < 32*(k+1) {
+		return want, 0, 0, false
+	}
+	copy(want[:], layer[32*k:])
+	return want, int(pl / metainfo.BlockSize), dataLen, true
 }
 
 // add hashes a block written at offset begin of the piece: each whole

@@ -192,7 +192,7 @@ func (s *Session) newTorrent(ctx context.Context, mi *metainfo.MetaInfo, st stor
 	if err != nil {
 		return nil, err
 	}
-	have, err := recheck(ctx, info, v2, st, s.cfg.IOWorkers)
+	have, err := recheck(ctx, mi, v2, st, s.cfg.IOWorkers)
 	if err != nil {
 		return nil, err
 	}
@@ -236,7 +236,8 @@ func (s *Session) newTorrent(ctx context.Context, mi *metainfo.MetaInfo, st stor
 // recheck finds the pieces already stored and intact. Pieces vouched for
 // by a valid completion record are trusted; every other piece is hashed,
 // with v if not nil (a v2-only torrent's), else with SHA-1.
-func recheck(ctx context.Context, info *metainfo.Info, v *storage.Verifier, st storage.Torrent, workers int) ([]bool, error) {
+func recheck(ctx context.Context, mi *metainfo.MetaInfo, v *storage.Verifier, st storage.Torrent, workers int) ([]bool, error) {
+	info := mi.Info()
 	var err error
 	if v == nil {
 		v, err = storage.NewVerifier(info, nil)
@@ -260,6 +261,11 @@ func recheck(ctx context.Context, info *metainfo.Info, v *storage.Verifier, st s
 	}
 	if opts.Only, err = skipZeroPieces(ctx, info, st, opts.Only); err != nil {
 		return nil, fmt.Errorf("bittern: recheck: %w", err)
+	}
+	if !info.IsV1() {
+		if opts.Only, err = skipZeroPiecesV2(ctx, mi, st, opts.Only); err != nil {
+			return nil, fmt.Errorf("bittern: recheck: %w", err)
+		}
 	}
 	have, err := v.Recheck(ctx, st, opts)
 	if err != nil {

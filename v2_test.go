@@ -983,3 +983,35 @@ func TestV2LeafSums(t *testing.T) {
 		s.Close()
 	}
 }
+
+// The start-up recheck of a v2 torrent skips hashing pieces that read as
+// zeros unless zeros are their data: files of zeros are found complete,
+// the rest of an empty download is not.
+func TestV2RecheckZeros(t *testing.T) {
+	const pl = 64 << 10
+	files := append(v2Files(), testFile{"zeros/big.bin", make([]byte, 3*pl+100)}, testFile{"zeros/small.bin", make([]byte, 5000)})
+	mi, data := buildTorrent(t, metainfo.V2, pl, files...)
+	for _, full := range []bool{true, false} {
+		st := &storage.Memory{}
+		if full {
+			fillSpace(t, st, mi, data)
+		}
+		s, err := NewSession(&Config{NoListen: true, Storage: st})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tor, err := s.AddTorrent(context.Background(), mi, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		have := havePieces(tor)
+		s.Close()
+		for p, ok := range have {
+			off := int64(p) * pl
+			zero := bytes.Equal(data[off:off+mi.Info().PieceSize(p)], make([]byte, mi.Info().PieceSize(p)))
+			if ok != (full || zero) {
+				t.Fatalf("full %v: piece %d verified %v (zeros %v)", full, p, ok, zero)
+			}
+		}
+	}
+}
