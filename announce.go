@@ -129,6 +129,7 @@ func (t *Torrent) announceLoop(m *tracker.Multi, ih metainfo.Hash) {
 			wait = min(announceRetryMin<<min(fails-1, 10), announceRetryMax)
 			t.trackerErrors.Add(1)
 			t.log.Debug("announce", "err", err, "retry", wait)
+			t.emit(func(b EventBase) Event { return TrackerError{EventBase: b, Err: err} })
 		} else {
 			fails = 0
 			t.trackerAnnounces.Add(1)

@@ -60,6 +60,7 @@ func (t *Torrent) ban(p contributor) {
 	}
 	t.bannedIDs[p.id] = true
 	t.numBanned.Store(int64(len(t.bannedIDs)))
+	t.emit(func(b EventBase) Event { return PeerBanned{EventBase: b, Addr: p.ip, PeerID: p.id} })
 	for c := range t.conns {
 		if c.id == p.id || (p.ip.IsValid() && c.ip == p.ip) {
 			t.dropConn(c, errBanned)

@@ -33,6 +33,7 @@ const (
 	DefaultMaxHalfOpen          = 8
 	DefaultUploadSlots          = 4
 	DefaultRequestQueueDepth    = 128
+	DefaultRequestQueueTime     = 3 * time.Second
 	DefaultMaxUploadQueue       = 500
 	DefaultMaxQueuedBlocks      = 4096
 	DefaultHandshakeTimeout     = 10 * time.Second
@@ -92,10 +93,15 @@ type Config struct {
 	// UploadSlots is how many peers of a torrent are unchoked at once,
 	// the optimistic unchoke included. If zero, DefaultUploadSlots.
 	UploadSlots int
-	// RequestQueueDepth is how many block requests are kept outstanding
-	// per peer (capped by the peer's BEP 10 "reqq"). If zero,
-	// DefaultRequestQueueDepth.
+	// RequestQueueDepth is the most block requests kept outstanding per
+	// peer (also capped by the peer's BEP 10 "reqq"); within it, each
+	// peer's pipeline holds what the peer delivers in RequestQueueTime at
+	// its measured rate. If zero, DefaultRequestQueueDepth.
 	RequestQueueDepth int
+	// RequestQueueTime sizes each peer's request pipeline to its
+	// bandwidth-delay product: the requests it can answer in this time at
+	// the rate it has been sending. If zero, DefaultRequestQueueTime.
+	RequestQueueTime time.Duration
 	// MaxQueuedBlocks bounds the received blocks waiting to be written to
 	// storage, for the whole session (each connection also holds at most
 	// RequestQueueDepth); at the bound, connections stop reading until the
@@ -164,6 +170,15 @@ type Config struct {
 	// If zero, DefaultMaxMetadataSize.
 	MaxMetadataSize int
 
+	// DownloadRateLimit bounds the payload bytes per second the whole
+	// session receives, across all torrents (Session.SetRateLimits
+	// changes it at run time; each torrent may have its own limit too).
+	// If zero, unlimited.
+	DownloadRateLimit int
+	// UploadRateLimit bounds the payload bytes per second the whole
+	// session sends, like DownloadRateLimit. If zero, unlimited.
+	UploadRateLimit int
+
 	// IOWorkers is the number of goroutines doing disk I/O and hashing for
 	// all torrents. If zero, 2*GOMAXPROCS.
 	IOWorkers int
@@ -194,6 +209,7 @@ func (c *Config) withDefaults() Config {
 	setDefault(&d.MaxPendingHandshakes, DefaultMaxPendingHandshakes)
 	setDefault(&d.UploadSlots, DefaultUploadSlots)
 	setDefault(&d.RequestQueueDepth, DefaultRequestQueueDepth)
+	setDefault(&d.RequestQueueTime, DefaultRequestQueueTime)
 	setDefault(&d.MaxUploadQueue, DefaultMaxUploadQueue)
 	setDefault(&d.MaxQueuedBlocks, DefaultMaxQueuedBlocks)
 	setDefault(&d.HandshakeTimeout, DefaultHandshakeTimeout)

@@ -17,14 +17,14 @@ import (
 // zero value is meaningful (nil Storage and Listener, false NoListen, zero
 // PeerID, false NoTrackers, and Tracker, whose zero value tracker.Multi
 // fills in, Encryption, whose zero value is a policy, and the optional
-// peer sources).
+// peer sources, and the rate limits, where zero means unlimited).
 func TestConfigDefaults(t *testing.T) {
 	d := (*Config)(nil).withDefaults()
 	v := reflect.ValueOf(d)
 	for i := range v.NumField() {
 		name := v.Type().Field(i).Name
 		switch name {
-		case "Storage", "Listener", "NoListen", "PeerID", "NoTrackers", "Tracker", "Encryption", "DHT", "DHTListenAddr", "DHTConfig", "PeerSources":
+		case "Storage", "Listener", "NoListen", "PeerID", "NoTrackers", "Tracker", "Encryption", "DHT", "DHTListenAddr", "DHTConfig", "PeerSources", "DownloadRateLimit", "UploadRateLimit":
 			continue
 		}
 		if v.Field(i).IsZero() {

@@ -52,9 +52,11 @@
 // silence; a peer silent for Config.IdleTimeout is dropped. Two seeds hang
 // up on each other once their last haves are sent.
 //
-// Requests: each peer gets a pipeline of Config.RequestQueueDepth block
-// requests (or its BEP 10 "reqq", if smaller), picked rarest first by the
-// piecepicker, with endgame duplicates cancelled when the block arrives. A
+// Requests: each peer gets a pipeline sized to its bandwidth-delay
+// product — the blocks it delivers in Config.RequestQueueTime at its
+// measured rate, growing from 4 by one per block received (slow start)
+// until its rate levels off — between 2 and Config.RequestQueueDepth and
+// never above its BEP 10 "reqq", picked rarest first by the piecepicker, with endgame duplicates cancelled when the block arrives. A
 // peer that sends no block for Config.RequestTimeout while requests are
 // outstanding is snubbed: its requests are cancelled and go to other peers,
 // and it gets one at a time until it delivers. A piece that fails SHA-1
@@ -81,6 +83,9 @@
 // then adds the torrent as AddTorrent does. Peers that connect to us for
 // the torrent meanwhile are asked too. Every torrent serves its info
 // dictionary to peers that ask, up to twice over per connection.
+// Session.StartMagnet does the same without blocking: the torrent is
+// returned at once, with Info and MetaInfo nil (and Stats.HasInfo false)
+// until Torrent.GotInfo is closed; Torrent.WaitInfo waits for it.
 //
 // Encryption (MSE/PE, peerwire/mse): Config.Encryption chooses the
 // policy. The default dials in plaintext and accepts both; preferred dials
@@ -110,6 +115,23 @@
 // Uploads: at most Config.MaxUploadQueue requests per peer are accepted
 // (more are rejected); of those, at most 1 MiB per connection is being read
 // or waiting in the writer's queue, so a greedy peer costs little memory.
+//
+// Rate limits: Config.DownloadRateLimit and UploadRateLimit (changed by
+// Session.SetRateLimits) bound the payload bytes per second of the whole
+// session, TorrentOptions' (Torrent.SetRateLimits) those of one torrent;
+// zero is unlimited. They are token buckets: a connection's reader pays
+// for each block received before it reads the next message, and its
+// writer sends each block once the buckets hold its tokens.
+//
+// Events: Session.Subscribe delivers typed events (MetadataReceived,
+// PieceVerified, FileCompleted, TorrentCompleted, TrackerError, DHTError,
+// StorageError, PeerBanned) on a channel with a bounded buffer; an event
+// that finds it full is dropped and counted, so a slow subscriber never
+// holds up a torrent.
+//
+// Removal: Session.Remove keeps the data; Session.RemoveAndDelete deletes
+// it too (storage.Memory, storage.Dir, or a storage implementing
+// DataDeleter).
 //
 // Choking follows the reference client: a fixed number of upload slots
 // (Config.UploadSlots), given every Config.ChokeInterval to the interested
@@ -174,6 +196,5 @@
 //
 // # Not yet
 //
-// AddMagnet returning before the metadata has arrived (it blocks until
-// then); uTP; rate limits; and an event stream come in later versions.
+// uTP comes in a later version.
 package bittern

@@ -166,13 +166,7 @@ func (t *Torrent) request(c *peerConn) {
 	if !c.amInterested || c.removed {
 		return
 	}
-	depth := t.s.cfg.RequestQueueDepth
-	if c.reqq > 0 && c.reqq < depth {
-		depth = c.reqq
-	}
-	if c.snubbed {
-		depth = 1
-	}
+	depth := t.pipelineDepth(c)
 	outstanding := t.picker.NumRequests(c.pp)
 	want := depth - outstanding
 	// Top up in batches of a quarter of the pipeline: one write (and one
@@ -223,6 +217,7 @@ func (t *Torrent) onPiece(c *peerConn, ev peerEvent) {
 	}
 	c.lastBlock = time.Now()
 	c.snubbed = false
+	t.pipelineBlock(c)
 	a, err := t.picker.Received(c.pp, b)
 	if err != nil || a.Duplicate {
 		discard()
@@ -263,6 +258,7 @@ func (t *Torrent) onPiece(c *peerConn, ev peerEvent) {
 func (t *Torrent) onWritten(piece, n int, err error) {
 	if err != nil {
 		t.log.Warn("write", "piece", piece, "err", err)
+		t.emitStorageError("write", piece, err)
 		t.writeFailed[piece] = true
 	}
 	t.pendingWrites[piece] -= n
@@ -303,6 +299,7 @@ func (t *Torrent) onHashed(piece int, ok bool) {
 	t.numHave.Store(int64(t.picker.NumHave()))
 	t.bytesHave.Add(t.info.PieceSize(piece))
 	t.verified.set(piece) // wakes the readers waiting for it
+	t.onPieceVerified(piece)
 	have := peerwire.Have{Index: uint32(piece)}.AppendTo(nil)
 	// Like libtorrent (send_redundant_have), peers that have the piece
 	// are told too: a seed learns that we are done and can hang up.
@@ -324,6 +321,7 @@ func (t *Torrent) onHashed(piece int, ok bool) {
 func (t *Torrent) onComplete() {
 	t.log.Debug("complete")
 	t.markComplete()
+	t.emit(func(b EventBase) Event { return TorrentCompleted{b} })
 	for c := range t.conns {
 		t.dropIfBothSeeds(c)
 	}
@@ -337,6 +335,9 @@ func (t *Torrent) onComplete() {
 			defer t.jobs.Done()
 			if err := cs.SaveCompletion(t.ctx, verified); err != nil {
 				t.log.Debug("save completion", "err", err)
+				if t.ctx.Err() == nil {
+					t.emitStorageError("save completion", -1, err)
+				}
 			}
 		})
 	}

@@ -104,8 +104,14 @@ func (f *File) SetPriority(p Priority) error {
 func (f *File) NewReader() *Reader { return f.t.newReader(f.offset, f.length) }
 
 // Files returns the torrent's files, in the order of its file list
-// (metainfo.Info.Files, pad files included).
-func (t *Torrent) Files() []*File { return append([]*File(nil), t.files...) }
+// (metainfo.Info.Files, pad files included); nil until a magnet's
+// metadata has arrived (see StartMagnet).
+func (t *Torrent) Files() []*File {
+	if !t.hasInfo() {
+		return nil
+	}
+	return append([]*File(nil), t.files...)
+}
 
 // SetFilePriorities sets the priority of every file at once: prios[i] is
 // that of Files()[i]; files past the end of prios get PriorityNormal and
@@ -119,7 +125,8 @@ func (t *Torrent) Files() []*File { return append([]*File(nil), t.files...) }
 // for it into place, so this call may do disk I/O. Completion (Wait,
 // Complete, Stats().Complete) means every piece of the selected files is
 // verified; selecting more files afterwards reopens it. Pieces already
-// verified stay and are seeded.
+// verified stay and are seeded. Before a magnet's metadata has arrived
+// (see StartMagnet) it returns ErrNoInfo: use TorrentOptions.FilePriorities.
 func (t *Torrent) SetFilePriorities(prios []Priority) error {
 	return t.updatePriorities(func(cur []Priority) error {
 		for i := range cur {
@@ -191,6 +198,9 @@ func (t *Torrent) initFiles(prios []Priority) error {
 // updatePriorities changes the file priorities with edit, tells the
 // storage which files are wanted and the owner the new piece priorities.
 func (t *Torrent) updatePriorities(edit func(prios []Priority) error) error {
+	if !t.hasInfo() {
+		return ErrNoInfo
+	}
 	t.sel.mu.Lock()
 	defer t.sel.mu.Unlock()
 	next := append([]Priority(nil), t.sel.prios...)

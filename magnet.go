@@ -36,6 +36,7 @@ var (
 // AddTorrent does, with the link's trackers. A BEP 53 "so=" selection
 // downloads only the files it names (unless opts.FilePriorities is set). It blocks until the metadata
 // has arrived and been checked, ctx ends, or the session closes.
+// StartMagnet is the form that returns at once.
 //
 // Metadata larger than Config.MaxMetadataSize is refused. A link with
 // only a v2 info-hash ("btmh", BEP 52) is fetched under its truncated
@@ -114,6 +115,9 @@ func (s *Session) AddMagnet(ctx context.Context, uri string, opts *TorrentOption
 	}
 	o.Peers = append(peers, f.sources()...)
 	o.Trackers = nil // they are in mi
+	if err := checkMagnetInfo(m, mi); err != nil {
+		return nil, err
+	}
 	if err := s.fetchPieceLayers(fctx, mi, o.Peers); err != nil {
 		if s.ctx.Err() != nil {
 			return nil, ErrClosed
@@ -123,7 +127,11 @@ func (s *Session) AddMagnet(ctx context.Context, uri string, opts *TorrentOption
 	if o.FilePriorities == nil {
 		o.FilePriorities = magnetPriorities(m, mi.Info()) // BEP 53 "so="
 	}
-	return s.AddTorrent(ctx, mi, &o)
+	t, err := s.AddTorrent(ctx, mi, &o)
+	if err == nil {
+		t.emit(func(b EventBase) Event { return MetadataReceived{b} })
+	}
+	return t, err
 }
 
 // magnetMetaInfo builds the metainfo of a fetched info dictionary.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -124,9 +125,10 @@ func TestMagnetSizeCap(t *testing.T) {
 // fakeMetaPeer answers handshakes for ih at addr and serves info (which
 // may be wrong) over ut_metadata. It returns a channel closed when the
 // listener has stopped.
-func fakeMetaPeer(t *testing.T, n *pipeNet, addr string, ih metainfo.Hash, info []byte) func() {
+func fakeMetaPeer(t *testing.T, n *pipeNet, addr string, ih metainfo.Hash, info []byte) (stop func(), served *atomic.Int64) {
 	l := n.listen(addr)
 	done := make(chan struct{})
+	served = new(atomic.Int64)
 	go func() {
 		defer close(done)
 		for {
@@ -144,32 +146,49 @@ func fakeMetaPeer(t *testing.T, n *pipeNet, addr string, ih metainfo.Hash, info 
 					return
 				}
 				fr := peerwire.NewFramer(conn, conn)
+				// Read on a goroutine of its own: both ends send their
+				// extended handshake first, and a net.Pipe has no buffer.
+				pieces := make(chan int)
+				go func() {
+					defer close(pieces)
+					for {
+						m, err := fr.ReadMessage()
+						if err != nil {
+							return
+						}
+						ext, ok := m.(*peerwire.Extended)
+						if !ok || ext.ExtendedID != 3 {
+							continue
+						}
+						mm, err := peerwire.ParseMetadataMessage(ext.Payload)
+						if err != nil {
+							return
+						}
+						pieces <- mm.Piece
+					}
+				}()
+				defer func() {
+					conn.Close()
+					for range pieces {
+					}
+				}()
 				hs, _ := bencode.Marshal(extHandshake{M: map[string]int{peerwire.ExtMetadata: 3}, MetadataSize: len(info)})
-				fr.WriteExtended(0, hs)
-				for {
-					m, err := fr.ReadMessage()
-					if err != nil {
-						return
-					}
-					ext, ok := m.(*peerwire.Extended)
-					if !ok || ext.ExtendedID != 3 {
-						continue
-					}
-					mm, err := peerwire.ParseMetadataMessage(ext.Payload)
-					if err != nil {
-						return
-					}
-					begin := mm.Piece * peerwire.MetadataPieceSize
+				if fr.WriteExtended(0, hs) != nil {
+					return
+				}
+				for piece := range pieces {
+					begin := piece * peerwire.MetadataPieceSize
 					end := min(begin+peerwire.MetadataPieceSize, len(info))
-					reply := peerwire.MetadataMessage{Type: peerwire.MetadataData, Piece: mm.Piece, TotalSize: len(info), Data: info[begin:end]}
+					reply := peerwire.MetadataMessage{Type: peerwire.MetadataData, Piece: piece, TotalSize: len(info), Data: info[begin:end]}
 					if err := fr.WriteExtended(extIDMetadata, reply.AppendTo(nil)); err != nil {
 						return
 					}
+					served.Add(1)
 				}
 			}()
 		}
 	}()
-	return func() { l.Close(); <-done }
+	return func() { l.Close(); <-done }, served
 }
 
 // A peer serving metadata that fails the info-hash check is dropped and
@@ -181,7 +200,7 @@ func TestMagnetBadMetadata(t *testing.T) {
 		mi := makeTorrent(t, "honest.bin", data, 16<<10)
 		wrong := bytes.Clone(mi.InfoBytes)
 		wrong[len(wrong)/2] ^= 1
-		stopFake := fakeMetaPeer(t, n, "10.0.0.9:6881", mi.InfoHash(), wrong)
+		stopFake, served := fakeMetaPeer(t, n, "10.0.0.9:6881", mi.InfoHash(), wrong)
 		defer stopFake()
 		leecher := newPipeSession(t, n, "10.0.1.1:6881", nil)
 		defer leecher.Close()
@@ -190,6 +209,11 @@ func TestMagnetBadMetadata(t *testing.T) {
 		uri := "magnet:?xt=urn:btih:" + mi.InfoHash().String() + "&x.pe=10.0.0.9:6881"
 		if _, err := leecher.AddMagnet(ctx, uri, nil); !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("AddMagnet from a liar = %v, want the deadline", err)
+		}
+		// 300 KiB of data in 16 KiB pieces: the info dict is one metadata
+		// piece, served once; the liar is then never asked again.
+		if got := served.Load(); got != 1 {
+			t.Fatalf("the liar served %d metadata pieces, want 1", got)
 		}
 		seeder := startSeeder(t, n, "10.0.0.1:6881", mi, data, nil)
 		defer seeder.Close()

@@ -51,6 +51,16 @@ func (f *metaFetch) infoMatches() bool {
 	return [20]byte(h.Sum(nil)) == f.ih
 }
 
+// checkMagnetInfo refuses the info dictionary of a v2-only torrent
+// fetched for a link with a v1 info-hash: such a torrent has no v1 swarm
+// (the link names the SHA-1 of its bytes, not a torrent).
+func checkMagnetInfo(m *metainfo.Magnet, mi *metainfo.MetaInfo) error {
+	if !m.InfoHash.IsZero() && !mi.Info().IsV1() {
+		return fmt.Errorf("%w: a v1 (btih) link for a v2-only torrent", ErrUnsupported)
+	}
+	return nil
+}
+
 // missingLayers returns the pieces roots of mi's files larger than a piece
 // whose piece layer mi lacks, with their piece counts. Hybrid torrents
 // need none: they are verified with SHA-1.

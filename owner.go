@@ -140,6 +140,9 @@ func (t *Torrent) onTick(now time.Time) {
 			t.dropConn(c, errIdle)
 		}
 	}
+	for c := range t.conns {
+		t.samplePipeline(c, now)
+	}
 	t.checkRequestTimeouts(now)
 	t.sendPEX(now)
 	if now.Sub(t.lastChoke) >= t.s.cfg.ChokeInterval {
@@ -348,6 +351,7 @@ func (t *Torrent) acceptConn(ev peerEvent) {
 	c.fr.SetPieceCount(t.picker.NumPieces())
 	c.fr.SetPieceLength(t.info.PieceLength, t.wireLength())
 	c.lastRecv.Store(time.Now().UnixNano())
+	c.pipe.init(time.Now())
 	c.pp = t.picker.AddPeer()
 	t.conns[c] = struct{}{}
 	t.byID[c.id] = c

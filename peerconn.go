@@ -87,6 +87,7 @@ type peerConn struct {
 	downRate       float64
 	upRate         float64
 	blocks         []piecepicker.Block // scratch for Pick
+	pipe           pipeline            // request pipeline sizing
 }
 
 type blockKey struct{ index, begin, length uint32 }
@@ -253,6 +254,9 @@ func (c *peerConn) readMessages() error {
 				peerwire.PutBlock(ev.data)
 				c.releaseToken()
 			}
+			return nil
+		}
+		if ev.id == peerwire.IDPiece && !c.throttleDown(int(ev.length)) {
 			return nil
 		}
 	}

@@ -69,6 +69,7 @@ func (s *Session) bootstrapDHT() {
 			return
 		}
 		s.cfg.Logger.Debug("dht bootstrap", "err", err, "retry", wait)
+		s.hub.publish(DHTError{EventBase: EventBase{Time: time.Now()}, Err: err})
 		t := time.NewTimer(wait)
 		select {
 		case <-s.ctx.Done():
@@ -129,6 +130,9 @@ func (t *Torrent) peerSourceLoop(src PeerSource, ih metainfo.Hash) {
 		wait := t.s.cfg.PeerSourceInterval
 		if err != nil {
 			t.log.Debug("peer source", "err", err)
+			if t.s.isDHT(src) {
+				t.emit(func(b EventBase) Event { return DHTError{EventBase: b, Err: err} })
+			}
 			wait = min(wait, peerSourceRetry)
 		}
 		timer := time.NewTimer(wait)

@@ -69,8 +69,14 @@ type streamWindow struct{ from, count int }
 
 // NewReader returns a Reader of the torrent's whole byte space (its files
 // in order). Close it when done: until then its read position keeps
-// priority over the rest of the download.
-func (t *Torrent) NewReader() *Reader { return t.newReader(0, t.info.TotalLength()) }
+// priority over the rest of the download. Before a magnet's metadata has
+// arrived (see StartMagnet) the size is unknown: the Reader is empty.
+func (t *Torrent) NewReader() *Reader {
+	if !t.hasInfo() {
+		return t.newReader(0, 0)
+	}
+	return t.newReader(0, t.info.TotalLength())
+}
 
 func (t *Torrent) newReader(off, length int64) *Reader {
 	return &Reader{

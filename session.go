@@ -52,6 +52,9 @@ type Session struct {
 	ownDHT  *dht.Server  // started for Config.DHTListenAddr; closed by Close
 
 	closeOnce sync.Once
+
+	downLimit, upLimit rateLimit // Config.DownloadRateLimit, UploadRateLimit
+	hub                eventHub  // subscriptions to events
 }
 
 // NewSession starts a session. cfg may be nil: the zero Config works.
@@ -96,6 +99,7 @@ func NewSession(cfg *Config) (*Session, error) {
 	}
 	s.sources = append(s.sources, c.PeerSources...)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.SetRateLimits(c.DownloadRateLimit, c.UploadRateLimit)
 	s.io = newIOPool(c.IOWorkers)
 	if s.ownDHT != nil {
 		s.wg.Add(1)
@@ -211,6 +215,7 @@ func (s *Session) Close() error {
 		if s.ownDHT != nil {
 			s.ownDHT.Close()
 		}
+		s.hub.close()
 	})
 	return nil
 }

@@ -36,10 +36,17 @@ type TorrentStats struct {
 	// ETA estimates the time until completion at the current download
 	// rate: 0 once complete, -1 while nothing is being received.
 	ETA time.Duration
+	// HasInfo reports that the info dictionary is known; false while a
+	// magnet's metadata is fetched (StartMagnet), when only the tracker
+	// and peer source counters above are filled in.
+	HasInfo bool
 }
 
 // Stats returns a snapshot of the torrent's progress. It does not block.
 func (t *Torrent) Stats() TorrentStats {
+	if !t.hasInfo() {
+		return t.pendingStats()
+	}
 	n := t.info.NumPieces()
 	have := int(t.numHave.Load())
 	st := TorrentStats{
@@ -60,6 +67,7 @@ func (t *Torrent) Stats() TorrentStats {
 		SourcePeers:      t.sourcePeers.Load(),
 		PEXPeers:         t.pexPeers.Load(),
 		TrackerErrors:    t.trackerErrors.Load(),
+		HasInfo:          true,
 	}
 	select {
 	case <-t.Complete():

@@ -29,6 +29,13 @@ type TorrentOptions struct {
 	// Trackers are announce tiers used in addition to the metainfo's
 	// (BEP 12: each inner slice is a tier).
 	Trackers [][]string
+	// DownloadRateLimit bounds the payload bytes per second this torrent
+	// receives, within the session's limit (Torrent.SetRateLimits changes
+	// it at run time). If zero, unlimited.
+	DownloadRateLimit int
+	// UploadRateLimit bounds the payload bytes per second this torrent
+	// sends, like DownloadRateLimit. If zero, unlimited.
+	UploadRateLimit int
 	// FilePriorities, if non-nil, sets the priority of each file of the
 	// torrent's file list (metainfo.Info.Files, pad files included) from
 	// the start, as Torrent.SetFilePriorities does: files past its end get
@@ -98,6 +105,14 @@ type Torrent struct {
 	sourcePeers      atomic.Int64 // peers found by peer sources (DHT)
 	pexPeers         atomic.Int64 // peers taken from ut_pex messages
 
+	downLimit, upLimit rateLimit                 // TorrentOptions.DownloadRateLimit, UploadRateLimit
+	fl                 filesLeft                 // for FileCompleted events; owner only
+	stor               storage.Storage           // that opened st, for RemoveAndDelete
+	gotInfo            chan struct{}             // closed once mi, info, st and the owner state are set
+	fetch              atomic.Pointer[metaFetch] // a magnet's metadata fetch, while it runs
+	infoErr            error                     // why a magnet torrent got no info; set before infoFailed closes
+	infoFailed         chan struct{}             // closed when a magnet torrent will get no info
+
 	ownerState // touched only by the owner goroutine
 }
 
@@ -154,6 +169,7 @@ func (s *Session) AddTorrent(ctx context.Context, mi *metainfo.MetaInfo, opts *T
 		st.Close()
 		return nil, err
 	}
+	t.stor = stor
 	s.mu.Lock()
 	switch {
 	case s.closed:
@@ -168,6 +184,7 @@ func (s *Session) AddTorrent(ctx context.Context, mi *metainfo.MetaInfo, opts *T
 		st.Close()
 		return nil, err
 	}
+	t.SetRateLimits(opts.DownloadRateLimit, opts.UploadRateLimit)
 	go t.run()
 	if len(opts.Peers) > 0 {
 		t.AddPeers(opts.Peers...)
@@ -178,6 +195,39 @@ func (s *Session) AddTorrent(ctx context.Context, mi *metainfo.MetaInfo, opts *T
 }
 
 func (s *Session) newTorrent(ctx context.Context, mi *metainfo.MetaInfo, st storage.Torrent) (*Torrent, error) {
+	t := s.newTorrentShell(mi.SwarmHash())
+	if err := t.setInfo(ctx, mi, st); err != nil {
+		t.cancel()
+		return nil, err
+	}
+	close(t.gotInfo) // the torrent is not published yet: initFiles may follow
+	return t, nil
+}
+
+// newTorrentShell returns a torrent that knows only its info-hash, with
+// its channels and context; setInfo completes it.
+func (s *Session) newTorrentShell(ih metainfo.Hash) *Torrent {
+	t := &Torrent{
+		s:          s,
+		ih:         ih,
+		log:        s.cfg.Logger.With("torrent", ih),
+		events:     make(chan peerEvent, eventQueueLen),
+		inbox:      newInbox(),
+		owner:      make(chan struct{}),
+		complete:   make(chan struct{}),
+		closed:     make(chan struct{}),
+		gotInfo:    make(chan struct{}),
+		infoFailed: make(chan struct{}),
+	}
+	t.ctx, t.cancel = context.WithCancel(s.ctx)
+	return t
+}
+
+// setInfo gives a torrent shell its metainfo and storage: it checks the
+// data already stored and sets up the owner's state. The caller closes
+// gotInfo.
+func (t *Torrent) setInfo(ctx context.Context, mi *metainfo.MetaInfo, st storage.Torrent) error {
+	s := t.s
 	info := mi.Info()
 	n := info.NumPieces()
 	pc := piecepicker.Config{NumPieces: n, PieceLength: int(info.PieceLength)}
@@ -186,40 +236,28 @@ func (s *Session) newTorrent(ctx context.Context, mi *metainfo.MetaInfo, st stor
 	}
 	picker, err := piecepicker.New(pc)
 	if err != nil {
-		return nil, fmt.Errorf("bittern: %w", err)
+		return fmt.Errorf("bittern: %w", err)
 	}
 	v2, err := newV2Verifier(mi)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	have, err := recheck(ctx, mi, v2, st, s.cfg.IOWorkers)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for i, ok := range have {
 		if ok {
 			if err := picker.MarkHave(i); err != nil {
-				return nil, fmt.Errorf("bittern: %w", err)
+				return fmt.Errorf("bittern: %w", err)
 			}
 		}
 	}
-	ih := mi.SwarmHash()
-	t := &Torrent{
-		s:        s,
-		mi:       mi,
-		info:     info,
-		ih:       ih,
-		ih2:      v2Hash(mi),
-		v2:       v2,
-		st:       st,
-		log:      s.cfg.Logger.With("torrent", ih),
-		events:   make(chan peerEvent, eventQueueLen),
-		inbox:    newInbox(),
-		owner:    make(chan struct{}),
-		complete: make(chan struct{}),
-		closed:   make(chan struct{}),
+	t.mi, t.info, t.st = mi, info, st
+	t.ih2, t.v2 = v2Hash(mi), v2
+	if t.ih2 == t.ih && !t.ih.IsZero() {
+		t.ih2 = mi.InfoHash() // a hybrid torrent started from its v2 link: v1 is its other hash
 	}
-	t.ctx, t.cancel = context.WithCancel(s.ctx)
 	t.initOwner(picker)
 	t.numHave.Store(int64(picker.NumHave()))
 	for i, ok := range have {
@@ -230,7 +268,7 @@ func (s *Session) newTorrent(ctx context.Context, mi *metainfo.MetaInfo, st stor
 	if picker.Done() {
 		t.markComplete()
 	}
-	return t, nil
+	return nil
 }
 
 // recheck finds the pieces already stored and intact. Pieces vouched for
@@ -283,8 +321,14 @@ func recheck(ctx context.Context, mi *metainfo.MetaInfo, v *storage.Verifier, st
 // truncated v2 info-hash (the one used on the wire, metainfo's SwarmHash).
 func (t *Torrent) InfoHash() metainfo.Hash { return t.ih }
 
-// MetaInfo returns the torrent's metainfo.
-func (t *Torrent) MetaInfo() *metainfo.MetaInfo { return t.mi }
+// MetaInfo returns the torrent's metainfo, or nil while a magnet's
+// metadata is being fetched (see StartMagnet).
+func (t *Torrent) MetaInfo() *metainfo.MetaInfo {
+	if !t.hasInfo() {
+		return nil
+	}
+	return t.mi
+}
 
 // Complete returns a channel closed once every piece of the selected files
 // (all of them unless file priorities say otherwise) is verified. Selecting
@@ -293,7 +337,9 @@ func (t *Torrent) MetaInfo() *metainfo.MetaInfo { return t.mi }
 func (t *Torrent) Complete() <-chan struct{} { return t.done.wait() }
 
 // Wait blocks until every piece of the selected files is verified (nil),
-// the torrent is closed first (ErrClosed), or ctx ends (its error).
+// the torrent is closed first (ErrClosed), the metadata of a torrent added
+// by StartMagnet proves unusable (the error WaitInfo returns), or ctx ends
+// (its error).
 func (t *Torrent) Wait(ctx context.Context) error {
 	complete := t.Complete()
 	select {
@@ -306,6 +352,8 @@ func (t *Torrent) Wait(ctx context.Context) error {
 		return nil
 	case <-t.closed:
 		return ErrClosed
+	case <-t.infoFailed:
+		return t.infoErr
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -318,6 +366,7 @@ func (t *Torrent) Wait(ctx context.Context) error {
 // be seeds.
 func (t *Torrent) AddPeers(addrs ...netip.AddrPort) {
 	addrs = append([]netip.AddrPort(nil), addrs...)
+	t.feedFetch(addrs)
 	t.inbox.post(func() { t.addPeerAddrs(addrs) })
 }
 
@@ -359,6 +408,9 @@ func (t *Torrent) markComplete() {
 // handoff passes a connection that finished its handshake to the owner, or
 // closes it if the torrent is shutting down.
 func (t *Torrent) handoff(conn net.Conn, rd io.Reader, hs peerwire.Handshake, outgoing bool) {
+	if !outgoing && t.handoffToFetch(conn, rd, hs) {
+		return
+	}
 	select {
 	case t.events <- peerEvent{kind: evNewConn, conn: conn, rd: rd, hs: hs, outgoing: outgoing}:
 	case <-t.ctx.Done():
@@ -397,9 +449,12 @@ func (t *Torrent) shutdown() {
 		if cs, ok := t.st.(storage.CompletionStore); ok {
 			if err := cs.SaveCompletion(context.Background(), t.finalHave); err != nil && !errors.Is(err, storage.ErrClosed) {
 				t.log.Warn("save completion", "err", err)
+				t.emitStorageError("save completion", -1, err)
 			}
 		}
-		if err := t.st.Close(); err != nil {
+		if t.st == nil {
+			// A magnet's torrent that never got its metadata.
+		} else if err := t.st.Close(); err != nil {
 			t.log.Warn("close storage", "err", err)
 		}
 		close(t.closed)

@@ -90,6 +90,7 @@ func (t *Torrent) onRead(c *peerConn, k blockKey, buf []byte, err error) {
 	if err != nil {
 		peerwire.PutBlock(buf)
 		t.log.Warn("read", "piece", k.index, "err", err)
+		t.emitStorageError("read", int(k.index), err)
 		if c.fast {
 			c.send(peerwire.Reject{Index: k.index, Begin: k.begin, Length: k.length}.AppendTo(nil))
 		}

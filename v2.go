@@ -58,7 +58,7 @@ func (t *Torrent) InfoHashV2() metainfo.HashV2 { return t.mi.InfoHashV2() }
 // session's, plus the BEP 52 bit for a v2 or hybrid torrent (never for a
 // v1-only one: libtorrent 2.0 refuses that).
 func (t *Torrent) reserved() peerwire.Reserved {
-	if t.info.IsV2() {
+	if t.hasInfo() && t.info.IsV2() {
 		return ourReserved.Set(peerwire.ReservedV2)
 	}
 	return ourReserved
@@ -138,16 +138,38 @@ func (s *Session) addLocked(t *Torrent) {
 }
 
 // removeLocked forgets the hashes of t, if they are still its. s.mu must
-// be held.
+// be held. It does not read t.ih2, which a magnet torrent's goroutine may
+// be setting.
 func (s *Session) removeLocked(t *Torrent) {
 	if s.torrents[t.ih] == t {
 		delete(s.torrents, t.ih)
 		s.skeys.Remove(t.ih)
 	}
-	if !t.ih2.IsZero() && s.v2Alias[t.ih2] == t {
-		delete(s.v2Alias, t.ih2)
-		s.skeys.Remove(t.ih2)
+	for h, x := range s.v2Alias {
+		if x == t {
+			delete(s.v2Alias, h)
+			s.skeys.Remove(h)
+		}
 	}
+}
+
+// addV2AliasOf registers the truncated v2 hash of a hybrid torrent added
+// by StartMagnet once its metadata is set (on the goroutine that set it),
+// if the torrent is still the session's and no other torrent has it.
+func (s *Session) addV2AliasOf(t *Torrent) {
+	if t.ih2.IsZero() {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.torrents[t.ih] != t || s.lookupLocked(t.ih2) != nil {
+		return
+	}
+	if s.v2Alias == nil {
+		s.v2Alias = make(map[metainfo.Hash]*Torrent)
+	}
+	s.v2Alias[t.ih2] = t
+	s.skeys.Add(t.ih2)
 }
 
 // hashPieceV2 checks a complete piece of a v2-only torrent against its

@@ -1015,3 +1015,63 @@ func TestV2RecheckZeros(t *testing.T) {
 		}
 	}
 }
+
+// StartMagnet takes v2 links too: the piece layers are fetched in the
+// background with the metadata; a hybrid torrent started from its v2
+// link is then reached by its v1 hash as well.
+func TestV2StartMagnet(t *testing.T) {
+	v2mi, v2data := buildTorrent(t, metainfo.V2, 16<<10, v2Files()...)
+	hymi, hydata := buildTorrent(t, metainfo.Hybrid, 64<<10, v2Files()...)
+	for _, tc := range []struct {
+		name string
+		mi   *metainfo.MetaInfo
+		data []byte
+	}{{"v2", v2mi, v2data}, {"hybrid", hymi, hydata}} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				mi, data := tc.mi, tc.data
+				n := newPipeNet()
+				seedStore := &storage.Memory{}
+				fillSpace(t, seedStore, mi, data)
+				seeder := newPipeSession(t, n, "10.0.0.1:6881", &Config{Storage: seedStore})
+				defer seeder.Close()
+				if _, err := seeder.AddTorrent(context.Background(), mi, nil); err != nil {
+					t.Fatal(err)
+				}
+				st := &storage.Memory{}
+				leecher := newPipeSession(t, n, "10.0.1.1:6881", &Config{Storage: st})
+				defer leecher.Close()
+				ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+				defer cancel()
+				ih2 := mi.InfoHashV2().Truncate()
+				tor, err := leecher.StartMagnet("magnet:?xt=urn:btmh:1220"+mi.InfoHashV2().String()+"&x.pe=10.0.0.1:6881", nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := tor.WaitInfo(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if err := tor.Wait(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if leecher.Torrent(ih2) != tor {
+					t.Fatal("not found by its truncated v2 hash")
+				}
+				if tc.name == "hybrid" && leecher.Torrent(mi.InfoHash()) != tor {
+					t.Fatal("the hybrid torrent is not found by its v1 hash")
+				}
+				leecher.Close()
+				tr, err := st.Open(context.Background(), mi.Info(), ih2) // stored under the link's hash
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := make([]byte, len(data))
+				tr.ReadAt(got, 0)
+				tr.Close()
+				if !bytes.Equal(got, data) {
+					t.Fatal("data differs")
+				}
+			})
+		})
+	}
+}

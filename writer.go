@@ -51,6 +51,16 @@ func (c *peerConn) writeLoop(keepAlive time.Duration) {
 		c.mu.Lock()
 		items, c.queue = c.queue, items[:0]
 		c.mu.Unlock()
+		if c.uploadLimited() {
+			ok := c.writePaced(items)
+			clear(items)
+			items = items[:0]
+			if !ok {
+				return
+			}
+			timer.Reset(keepAlive)
+			continue
+		}
 
 		pieces := 0
 		for _, it := range items {

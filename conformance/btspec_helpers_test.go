@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -82,7 +81,7 @@ func btspecTransmission(t *testing.T, dir, torrent, seedDir string) string {
 	peerPort, rpcPort := freePort(t, "tcp"), freePort(t, "tcp")
 	sessionStartTransmission(t, filepath.Join(dir, "transmission"), peerPort, rpcPort)
 	rpc := fmt.Sprintf("127.0.0.1:%d", rpcPort)
-	if out, err := exec.Command("transmission-remote", rpc, "-a", torrent, "-w", seedDir).CombinedOutput(); err != nil {
+	if out, err := runBounded(10*time.Second, "transmission-remote", rpc, "-a", torrent, "-w", seedDir); err != nil {
 		t.Fatalf("adding the torrent: %v\n%s", err, out)
 	}
 	waitFor(t, 60*time.Second, "transmission to verify the data", func() bool { return sessionTransmissionDone(t, rpcPort) })

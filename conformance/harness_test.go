@@ -210,3 +210,9 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(m.Run())
 }
+
+// runQuiet is runBounded for a command whose output does not matter.
+func runQuiet(timeout time.Duration, name string, args ...string) error {
+	_, err := runBounded(timeout, name, args...)
+	return err
+}

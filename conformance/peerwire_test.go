@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -250,13 +249,13 @@ func TestPeerwireTransmissionMSE(t *testing.T) {
 	startProc(t, "transmission-daemon", "-f", "-g", conf)
 	rpc := fmt.Sprintf("127.0.0.1:%d", rpcPort)
 	waitFor(t, 30*time.Second, "transmission's RPC", func() bool {
-		return exec.Command("transmission-remote", rpc, "-l").Run() == nil
+		return runQuiet(5*time.Second, "transmission-remote", rpc, "-l") == nil
 	})
-	if out, err := exec.Command("transmission-remote", rpc, "-a", torrent, "-w", seedDir).CombinedOutput(); err != nil {
+	if out, err := runBounded(10*time.Second, "transmission-remote", rpc, "-a", torrent, "-w", seedDir); err != nil {
 		t.Fatalf("adding the torrent: %v\n%s", err, out)
 	}
 	waitFor(t, 60*time.Second, "transmission to verify the data", func() bool {
-		out, err := exec.Command("transmission-remote", rpc, "-t", "1", "-i").CombinedOutput()
+		out, err := runBounded(10*time.Second, "transmission-remote", rpc, "-t", "1", "-i")
 		return err == nil && strings.Contains(string(out), "Percent Done: 100%")
 	})
 

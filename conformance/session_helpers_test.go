@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -150,7 +149,7 @@ func sessionStartTransmission(t *testing.T, dir string, peerPort, rpcPort int) *
 	p := startProc(t, "transmission-daemon", "-f", "-g", conf)
 	rpc := fmt.Sprintf("127.0.0.1:%d", rpcPort)
 	waitFor(t, 30*time.Second, "transmission's RPC", func() bool {
-		return exec.Command("transmission-remote", rpc, "-l").Run() == nil
+		return runQuiet(5*time.Second, "transmission-remote", rpc, "-l") == nil
 	})
 	return p
 }
@@ -158,7 +157,7 @@ func sessionStartTransmission(t *testing.T, dir string, peerPort, rpcPort int) *
 // sessionTransmissionDone reports whether transmission's first torrent is
 // 100% done.
 func sessionTransmissionDone(t *testing.T, rpcPort int) bool {
-	out, err := exec.Command("transmission-remote", fmt.Sprintf("127.0.0.1:%d", rpcPort), "-t", "1", "-i").CombinedOutput()
+	out, err := runBounded(10*time.Second, "transmission-remote", fmt.Sprintf("127.0.0.1:%d", rpcPort), "-t", "1", "-i")
 	if err != nil {
 		return false
 	}

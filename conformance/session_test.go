@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -214,7 +213,7 @@ func TestSessionSeedToTransmission(t *testing.T) {
 	peerPort, rpcPort := freePort(t, "tcp"), freePort(t, "tcp")
 	tr := filepath.Join(dir, "tr")
 	p := sessionStartTransmission(t, tr, peerPort, rpcPort)
-	if out, err := exec.Command("transmission-remote", fmt.Sprintf("127.0.0.1:%d", rpcPort), "-a", torrent, "-w", filepath.Join(tr, "downloads")).CombinedOutput(); err != nil {
+	if out, err := runBounded(10*time.Second, "transmission-remote", fmt.Sprintf("127.0.0.1:%d", rpcPort), "-a", torrent, "-w", filepath.Join(tr, "downloads")); err != nil {
 		t.Fatalf("transmission-remote -a: %v\n%s", err, out)
 	}
 	tor.AddPeers(netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(peerPort)))

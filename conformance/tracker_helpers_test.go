@@ -245,7 +245,7 @@ func startTransmission(t *testing.T) (rpc string, peerPort int) {
 	startProc(t, "transmission-daemon", "-f", "-g", dir)
 	rpc = "127.0.0.1:" + strconv.Itoa(rpcPort)
 	waitFor(t, 15*time.Second, "transmission RPC", func() bool {
-		return exec.Command("transmission-remote", rpc, "-l").Run() == nil
+		return runQuiet(5*time.Second, "transmission-remote", rpc, "-l") == nil
 	})
 	return rpc, peerPort
 }

@@ -285,7 +285,9 @@ func TestTrackerServerTransmission(t *testing.T) {
 
 func torrentInfoHash(t *testing.T, path string) metainfo.Hash {
 	t.Helper()
-	out := runPython(t, t.Context(), `import sys, libtorrent as lt; print(lt.torrent_info(sys.argv[1]).info_hashes().v1)`, path)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	out := runPython(t, ctx, `import sys, libtorrent as lt; print(lt.torrent_info(sys.argv[1]).info_hashes().v1)`, path)
 	h, err := metainfo.ParseHash(string(bytes.TrimSpace(out)))
 	if err != nil {
 		t.Fatal(err)
