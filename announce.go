@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/bittern/bittern/metainfo"
 	"github.com/bittern/bittern/tracker"
 )
 
@@ -41,8 +42,15 @@ func trackerTiers(base, extra [][]string) [][]string {
 }
 
 // startAnnouncer starts the goroutine that announces the torrent to its
-// trackers, if it has any and trackers are not disabled.
+// trackers, if it has any and trackers are not disabled: one per swarm
+// hash (a hybrid torrent announces its v1 and its v2 hash).
 func (t *Torrent) startAnnouncer(tiers [][]string) {
+	for _, ih := range t.swarmHashes() {
+		t.startAnnouncerFor(tiers, ih)
+	}
+}
+
+func (t *Torrent) startAnnouncerFor(tiers [][]string, ih metainfo.Hash) {
 	if t.s.cfg.NoTrackers {
 		return
 	}
@@ -69,7 +77,7 @@ func (t *Torrent) startAnnouncer(tiers [][]string) {
 		return
 	}
 	t.bg.Add(1)
-	go t.announceLoop(m)
+	go t.announceLoop(m, ih)
 }
 
 // announceRequest describes the torrent's state to its trackers.
@@ -95,7 +103,12 @@ func (t *Torrent) announceRequest(ev tracker.Event) tracker.AnnounceRequest {
 // asks for, at once again when the torrent completes ("completed"), and
 // "stopped" when the torrent ends, bounded by Config.TrackerStopTimeout.
 // Peers in the replies go to the torrent's dial queue.
-func (t *Torrent) announceLoop(m *tracker.Multi) {
+func (t *Torrent) announceLoop(m *tracker.Multi, ih metainfo.Hash) {
+	request := func(ev tracker.Event) tracker.AnnounceRequest {
+		r := t.announceRequest(ev)
+		r.InfoHash = ih
+		return r
+	}
 	defer t.bg.Done()
 	defer m.Close()
 	complete := t.complete
@@ -106,7 +119,7 @@ func (t *Torrent) announceLoop(m *tracker.Multi) {
 	}
 	fails := 0
 	for {
-		resp, err := m.Announce(t.ctx, t.announceRequest(tracker.EventNone))
+		resp, err := m.Announce(t.ctx, request(tracker.EventNone))
 		if t.ctx.Err() != nil {
 			break
 		}
@@ -128,7 +141,7 @@ func (t *Torrent) announceLoop(m *tracker.Multi) {
 			t.log.Debug("announce", "peers", len(resp.Peers), "seeders", resp.Seeders, "leechers", resp.Leechers, "interval", wait)
 			t.s.noteExternalIP(resp.ExternalIP)
 			if len(resp.Peers) > 0 {
-				t.AddPeers(resp.Peers...)
+				t.addPeersFrom(ih, resp.Peers...)
 			}
 		}
 		timer := time.NewTimer(wait)
@@ -145,7 +158,7 @@ func (t *Torrent) announceLoop(m *tracker.Multi) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), t.s.cfg.TrackerStopTimeout)
 	defer cancel()
-	if _, err := m.Announce(ctx, t.announceRequest(tracker.EventStopped)); err != nil && !errors.Is(err, tracker.ErrNoTrackers) {
+	if _, err := m.Announce(ctx, request(tracker.EventStopped)); err != nil && !errors.Is(err, tracker.ErrNoTrackers) {
 		t.log.Debug("announce stopped", "err", err)
 	}
 }

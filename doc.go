@@ -21,11 +21,15 @@
 //
 // # Protocol
 //
-// This version implements the peer protocol of BEP 3 for v1 torrents (and
-// the v1 swarm of hybrid ones): the handshake with one listening port for
-// all torrents, incoming connections routed by info-hash, bitfield and have,
-// interest, choking, request pipelining and serving, SHA-1 verification of
-// every piece before it is announced. It advertises and speaks BEP 6 (the
+// This version implements the peer protocol of BEP 3 for v1, v2 and hybrid
+// torrents (BEP 52: a v2 torrent goes by its truncated SHA-256 info-hash,
+// its pieces are checked against the merkle hashes of its piece layers,
+// and hash requests for piece layers and leaves are answered; a hybrid
+// torrent joins both swarms and is checked with SHA-1; a v2 magnet link
+// fetches the piece layers with hash requests): the handshake with one
+// listening port for all torrents, incoming connections routed by
+// info-hash, bitfield and have, interest, choking, request pipelining and
+// serving, verification of every piece before it is announced. It advertises and speaks BEP 6 (the
 // Fast extension: have-all, have-none, reject on choke, allowed-fast and
 // suggest honoured) and BEP 10 (the extended handshake, to exchange "reqq",
 // the depth of request queues, and to carry the extensions below): BEP 9
@@ -195,6 +199,5 @@
 //
 // # Not yet
 //
-// Magnet links with only a v2 info-hash; v2 torrents (and the v2 swarm of
-// hybrid ones); and uTP come in later versions.
+// uTP comes in a later version.
 package bittern

@@ -239,6 +239,9 @@ func (t *Torrent) onPiece(c *peerConn, ev peerEvent) {
 	ph := t.hashers[piece]
 	if ph == nil {
 		ph = newPieceHash()
+		if t.v2 != nil {
+			ph.h, ph.leaves = nil, t.newLeafSums(piece) // merkle, not SHA-1
+		}
 		t.hashers[piece] = ph
 	}
 	if ph.enqueue(pendingBlock{begin: int64(ev.begin), data: ev.data, c: c}) {

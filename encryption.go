@@ -113,7 +113,7 @@ func (s *Session) acceptHandshake(ctx context.Context, conn net.Conn) (net.Conn,
 			return peerwire.Handshake{}, false
 		}
 		s.mu.Lock()
-		t = s.torrents[metainfo.Hash(theirs.InfoHash)]
+		t = s.lookupLocked(metainfo.Hash(theirs.InfoHash))
 		if t == nil {
 			f = s.fetches[metainfo.Hash(theirs.InfoHash)]
 		}
@@ -121,7 +121,11 @@ func (s *Session) acceptHandshake(ctx context.Context, conn net.Conn) (net.Conn,
 		if t == nil && f == nil {
 			return peerwire.Handshake{}, false
 		}
-		return peerwire.Handshake{Reserved: ourReserved, InfoHash: theirs.InfoHash, PeerID: s.peerID}, true
+		reserved := ourReserved
+		if t != nil {
+			reserved = t.reserved()
+		}
+		return peerwire.Handshake{Reserved: reserved, InfoHash: theirs.InfoHash, PeerID: s.peerID}, true
 	})
 	if err != nil {
 		if hasKey && errors.Is(err, peerwire.ErrUnknownInfoHash) {
@@ -132,13 +136,16 @@ func (s *Session) acceptHandshake(ctx context.Context, conn net.Conn) (net.Conn,
 	return wconn, rd, t, f, hs, nil
 }
 
-// dialHandshake dials addr and performs the handshakes the policy calls
+// dialHandshakeV2 dials addr and performs the handshakes the policy calls
 // for: MSE (with the BitTorrent handshake as its initial payload) and the
-// BitTorrent handshake. Under EncryptionPreferred a failed MSE handshake
-// is followed by one plaintext attempt.
-func (s *Session) dialHandshake(ctx context.Context, ih metainfo.Hash, addr string) (net.Conn, io.Reader, peerwire.Handshake, error) {
+// BitTorrent handshake, with the given reserved bytes. Under
+// EncryptionPreferred a failed MSE handshake is followed by one plaintext
+// attempt. If upgrade is not zero (the truncated v2 info-hash of a hybrid
+// torrent dialled with its v1 hash), the peer may answer with it instead
+// (BEP 52).
+func (s *Session) dialHandshakeV2(ctx context.Context, reserved peerwire.Reserved, ih, upgrade metainfo.Hash, addr string) (net.Conn, io.Reader, peerwire.Handshake, error) {
 	cfg := &s.cfg
-	ours := peerwire.Handshake{Reserved: ourReserved, InfoHash: ih, PeerID: s.peerID}
+	ours := peerwire.Handshake{Reserved: reserved, InfoHash: ih, PeerID: s.peerID}
 	enc := cfg.Encryption.dialsEncrypted()
 	for {
 		conn, err := cfg.Dialer.DialContext(ctx, "tcp", addr)
@@ -156,7 +163,7 @@ func (s *Session) dialHandshake(ctx context.Context, ih metainfo.Hash, addr stri
 			if err == nil {
 				wconn = mc
 				hs, err = peerwire.ReadHandshake(mc)
-				if err == nil && hs.InfoHash != ih {
+				if err == nil && hs.InfoHash != ih && (upgrade.IsZero() || hs.InfoHash != upgrade) {
 					err = errEncryptionMismatch
 				}
 			} else if cfg.Encryption == EncryptionPreferred && ctx.Err() == nil {
@@ -167,7 +174,7 @@ func (s *Session) dialHandshake(ctx context.Context, ih metainfo.Hash, addr stri
 				continue
 			}
 		} else {
-			hs, err = peerwire.Initiate(conn, ours, [20]byte{})
+			hs, err = peerwire.Initiate(conn, ours, upgrade)
 		}
 		if !stop() && err == nil {
 			err = ctx.Err()

@@ -11,7 +11,8 @@ var (
 	// session already has.
 	ErrDuplicateTorrent = errors.New("bittern: torrent already added")
 	// ErrUnsupported is returned by AddTorrent for a torrent this version
-	// cannot download yet (v2-only torrents).
+	// cannot download: no info dictionary, or a v2-only torrent lacking
+	// the piece layers needed to verify it.
 	ErrUnsupported = errors.New("bittern: unsupported torrent")
 )
 

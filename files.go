@@ -237,7 +237,9 @@ func (t *Torrent) applySelection() ([]Priority, error) {
 		if f.pad {
 			p = prev
 		}
-		prev = p
+		if f.length > 0 { // a pad follows the last file with data (v2: an empty file may come between)
+			prev = p
+		}
 		files[i] = piecepicker.File{Offset: f.offset, Length: f.length, Priority: p}
 		wanted[i] = p > PrioritySkip
 	}

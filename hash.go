@@ -16,6 +16,9 @@ type pieceHash struct {
 	mu   sync.Mutex
 	h    hash.Hash
 	next int64 // bytes of the piece hashed so far
+	// leaves, for a v2-only torrent (h is nil then), collects the SHA-256
+	// of each 16 KiB block as it is written, in any order (leafsums.go).
+	leaves *leafSums
 
 	// The piece's blocks waiting to be written, in arrival order. One I/O
 	// job at a time writes them (see Torrent.writeBlocks), so that blocks
@@ -75,7 +78,11 @@ func newPieceHash() *pieceHash { return &pieceHash{h: sha1.New()} }
 func (p *pieceHash) feed(begin int64, block []byte) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if begin == p.next {
+	if p.leaves != nil {
+		p.leaves.add(begin, block)
+		return
+	}
+	if p.h != nil && begin == p.next {
 		p.h.Write(block)
 		p.next += int64(len(block))
 	}
@@ -111,6 +118,10 @@ func (p *pieceHash) finish(r io.ReaderAt, off, size int64, want [20]byte) bool {
 // hashPiece verifies a complete piece on the I/O pool, finishing the hash
 // its writes started.
 func (t *Torrent) hashPiece(piece int) {
+	if t.v2 != nil {
+		t.hashPieceV2(piece)
+		return
+	}
 	ph := t.hashers[piece]
 	delete(t.hashers, piece)
 	if ph == nil {

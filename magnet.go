@@ -2,7 +2,6 @@ package bittern
 
 import (
 	"context"
-	"crypto/sha1"
 	"errors"
 	"fmt"
 	"io"
@@ -39,16 +38,16 @@ var (
 // has arrived and been checked, ctx ends, or the session closes.
 // StartMagnet is the form that returns at once.
 //
-// Metadata larger than Config.MaxMetadataSize is refused. Links with only a
-// v2 info-hash ("btmh") are not supported yet (ErrUnsupported).
+// Metadata larger than Config.MaxMetadataSize is refused. A link with
+// only a v2 info-hash ("btmh", BEP 52) is fetched under its truncated
+// hash and checked with SHA-256; the piece layers the info dictionary
+// lacks are then asked of the peers that gave it (BEP 52 hash requests).
 func (s *Session) AddMagnet(ctx context.Context, uri string, opts *TorrentOptions) (*Torrent, error) {
 	m, err := metainfo.ParseMagnet(uri)
 	if err != nil {
 		return nil, fmt.Errorf("bittern: %w", err)
 	}
-	if m.InfoHash.IsZero() {
-		return nil, fmt.Errorf("%w: magnet link without a v1 info-hash", ErrUnsupported)
-	}
+	ih := m.SwarmHash()
 	var o TorrentOptions
 	if opts != nil {
 		o = *opts
@@ -68,7 +67,7 @@ func (s *Session) AddMagnet(ctx context.Context, uri string, opts *TorrentOption
 	tiers = append(tiers, o.Trackers...)
 
 	s.mu.Lock()
-	closed, dup := s.closed, s.torrents[m.InfoHash] != nil
+	closed, dup := s.closed, s.lookupLocked(ih) != nil
 	if !closed {
 		s.adding.Add(1)
 	}
@@ -84,20 +83,23 @@ func (s *Session) AddMagnet(ctx context.Context, uri string, opts *TorrentOption
 	defer cancel()
 	stop := context.AfterFunc(s.ctx, cancel)
 	defer stop()
-	f := newMetaFetch(s, m.InfoHash)
+	f := newMetaFetch(s, ih)
+	if m.InfoHash.IsZero() {
+		f.v2 = m.InfoHashV2
+	}
 	// Peers may also connect to us for it while we fetch.
 	s.mu.Lock()
-	if s.fetches[m.InfoHash] == nil {
-		s.fetches[m.InfoHash] = f
-		s.skeys.Add(m.InfoHash)
+	if s.fetches[ih] == nil {
+		s.fetches[ih] = f
+		s.skeys.Add(ih)
 	}
 	s.mu.Unlock()
 	info, err := f.run(fctx, peers, tiers)
 	s.mu.Lock()
-	if s.fetches[m.InfoHash] == f {
-		delete(s.fetches, m.InfoHash)
-		if s.torrents[m.InfoHash] == nil {
-			s.skeys.Remove(m.InfoHash)
+	if s.fetches[ih] == f {
+		delete(s.fetches, ih)
+		if s.lookupLocked(ih) == nil {
+			s.skeys.Remove(ih)
 		}
 	}
 	s.mu.Unlock()
@@ -113,6 +115,15 @@ func (s *Session) AddMagnet(ctx context.Context, uri string, opts *TorrentOption
 	}
 	o.Peers = append(peers, f.sources()...)
 	o.Trackers = nil // they are in mi
+	if err := checkMagnetInfo(m, mi); err != nil {
+		return nil, err
+	}
+	if err := s.fetchPieceLayers(fctx, mi, o.Peers); err != nil {
+		if s.ctx.Err() != nil {
+			return nil, ErrClosed
+		}
+		return nil, err
+	}
 	if o.FilePriorities == nil {
 		o.FilePriorities = magnetPriorities(m, mi.Info()) // BEP 53 "so="
 	}
@@ -147,6 +158,7 @@ func magnetMetaInfo(info []byte, tiers [][]string) (*metainfo.MetaInfo, error) {
 type metaFetch struct {
 	s  *Session
 	ih metainfo.Hash
+	v2 metainfo.HashV2 // for a v2-only link: the info must hash to it (SHA-256)
 
 	addrs    chan netip.AddrPort // found by trackers, to dial
 	incoming chan incomingConn   // connections accepted for this fetch
@@ -474,11 +486,7 @@ func (f *metaFetch) deliver(a netip.AddrPort, dialled bool, m peerwire.MetadataM
 	if f.got < len(f.pieces) {
 		return nil
 	}
-	h := sha1.New()
-	for _, p := range f.pieces {
-		h.Write(p)
-	}
-	if [20]byte(h.Sum(nil)) != f.ih {
+	if !f.infoMatches() {
 		for i := range f.pieces {
 			f.bad[f.from[i]] = true
 			f.pieces[i] = nil

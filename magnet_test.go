@@ -262,10 +262,6 @@ func TestMagnetErrors(t *testing.T) {
 	if _, err := s.AddMagnet(context.Background(), "magnet:?dn=x", nil); err == nil {
 		t.Error("a link without an info-hash was accepted")
 	}
-	v2 := "magnet:?xt=urn:btmh:1220" + metainfo.HashV2{1}.String()
-	if _, err := s.AddMagnet(context.Background(), v2, nil); !errors.Is(err, ErrUnsupported) {
-		t.Errorf("v2-only link: %v, want ErrUnsupported", err)
-	}
 }
 
 // A peer that connects to us while we fetch a magnet's metadata serves

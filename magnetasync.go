@@ -27,16 +27,15 @@ var ErrNoInfo = errors.New("bittern: torrent has no info dictionary yet")
 // with ErrDuplicateTorrent, and Remove and Close stop the fetch.
 //
 // Errors are those of a malformed or unsupported link, ErrDuplicateTorrent
-// and ErrClosed; failures after the metadata arrived (a v2-only info
-// dictionary, a storage that cannot open) are reported by WaitInfo.
+// and ErrClosed; failures after the metadata arrived (the piece layers of
+// a v2 link that no peer gave, a storage that cannot open) are reported by
+// WaitInfo.
 func (s *Session) StartMagnet(uri string, opts *TorrentOptions) (*Torrent, error) {
 	m, err := metainfo.ParseMagnet(uri)
 	if err != nil {
 		return nil, fmt.Errorf("bittern: %w", err)
 	}
-	if m.InfoHash.IsZero() {
-		return nil, fmt.Errorf("%w: magnet link without a v1 info-hash", ErrUnsupported)
-	}
+	ih := m.SwarmHash() // the truncated v2 hash of a v2-only link
 	var o TorrentOptions
 	if opts != nil {
 		o = *opts
@@ -55,18 +54,21 @@ func (s *Session) StartMagnet(uri string, opts *TorrentOptions) (*Torrent, error
 	}
 	tiers = append(tiers, o.Trackers...)
 
-	t := s.newTorrentShell(m.InfoHash)
-	f := newMetaFetch(s, m.InfoHash)
+	t := s.newTorrentShell(ih)
+	f := newMetaFetch(s, ih)
+	if m.InfoHash.IsZero() {
+		f.v2 = m.InfoHashV2
+	}
 	t.fetch.Store(f)
 	s.mu.Lock()
 	switch {
 	case s.closed:
 		err = ErrClosed
-	case s.torrents[m.InfoHash] != nil || s.fetches[m.InfoHash] != nil:
+	case s.lookupLocked(ih) != nil || s.fetches[ih] != nil:
 		err = ErrDuplicateTorrent
 	default:
-		s.torrents[m.InfoHash] = t
-		s.skeys.Add(m.InfoHash)
+		s.torrents[ih] = t
+		s.skeys.Add(ih)
 	}
 	s.mu.Unlock()
 	if err != nil {
@@ -109,10 +111,13 @@ func (t *Torrent) startInfo(m *metainfo.Magnet, info []byte, o *TorrentOptions, 
 	if err != nil {
 		return err
 	}
-	if i := mi.Info(); i == nil || !i.IsV1() {
-		return fmt.Errorf("%w: v2-only torrents need BEP 52 support", ErrUnsupported)
-	}
 	s := t.s
+	if err := checkMagnetInfo(m, mi); err != nil {
+		return err
+	}
+	if err := s.fetchPieceLayers(t.ctx, mi, peers); err != nil {
+		return err
+	}
 	stor := o.Storage
 	if stor == nil {
 		stor = s.cfg.Storage
@@ -138,6 +143,7 @@ func (t *Torrent) startInfo(m *metainfo.Magnet, info []byte, o *TorrentOptions, 
 		t.st = nil // shutdown closes nothing more
 		return err
 	}
+	s.addV2AliasOf(t) // a hybrid torrent is reached by its v2 hash too
 	close(t.gotInfo)
 	t.emit(func(b EventBase) Event { return MetadataReceived{b} })
 	if len(peers) > 0 {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bittern/bittern/bencode"
+	"github.com/bittern/bittern/metainfo"
 	"github.com/bittern/bittern/peerwire"
 )
 
@@ -23,7 +24,7 @@ func (f *metaFetch) fetchFrom(ctx context.Context, addr netip.AddrPort) error {
 	cfg := &f.s.cfg
 	dctx, cancel := context.WithTimeout(ctx, cfg.HandshakeTimeout)
 	defer cancel()
-	conn, rd, hs, err := f.s.dialHandshake(dctx, f.ih, addr.String())
+	conn, rd, hs, err := f.s.dialHandshakeV2(dctx, f.reserved(), f.ih, metainfo.Hash{}, addr.String())
 	if err != nil {
 		return err
 	}

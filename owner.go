@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bittern/bittern/internal/bitset"
+	"github.com/bittern/bittern/metainfo"
 	"github.com/bittern/bittern/peerwire"
 	"github.com/bittern/bittern/peerwire/mse"
 	"github.com/bittern/bittern/piecepicker"
@@ -51,6 +52,7 @@ type peerAddr struct {
 	busy    bool // dialling or connected
 	self    bool // it was ourselves: never dial again
 	seed    bool // it had every piece or said upload_only: not dialled while we seed
+	v2      bool // found in a hybrid torrent's v2 swarm: dialled with its v2 hash
 	fails   int
 	nextTry time.Time
 	rank    uint32 // BEP 40 priority: the highest are dialled first
@@ -220,7 +222,7 @@ func (t *Torrent) connectPeers() {
 		pa.busy = true
 		t.halfOpen++
 		t.wg.Add(1)
-		go t.dial(pa.addr)
+		go t.dial(pa.addr, t.dialHash(pa))
 	}
 	clear(cands)
 	t.dialCands = cands[:0]
@@ -249,13 +251,17 @@ func (t *Torrent) dialDone(addr string, failed bool) {
 
 // dial connects to a peer and performs the handshake; it runs on its own
 // goroutine and reports to the owner through events.
-func (t *Torrent) dial(addr netip.AddrPort) {
+func (t *Torrent) dial(addr netip.AddrPort, ih metainfo.Hash) {
 	defer t.wg.Done()
 	cfg := &t.s.cfg
 	ctx, cancel := context.WithTimeout(t.ctx, cfg.HandshakeTimeout)
 	defer cancel()
 	ev := peerEvent{kind: evDialFailed, dialAddr: addr.String()}
-	conn, rd, hs, err := t.s.dialHandshake(ctx, t.ih, addr.String())
+	upgrade := t.ih2
+	if ih == t.ih2 {
+		upgrade = metainfo.Hash{}
+	}
+	conn, rd, hs, err := t.s.dialHandshakeV2(ctx, t.reserved(), ih, upgrade, addr.String())
 	if err == nil {
 		ev = peerEvent{kind: evNewConn, conn: conn, rd: rd, hs: hs, outgoing: true, dialAddr: addr.String()}
 	}
@@ -324,6 +330,7 @@ func (t *Torrent) acceptConn(ev peerEvent) {
 		conn:        ev.conn,
 		addr:        ev.conn.RemoteAddr().String(),
 		id:          ev.hs.PeerID,
+		ih:          ev.hs.InfoHash,
 		ip:          ip,
 		outgoing:    ev.outgoing,
 		fast:        ev.hs.Reserved.Has(peerwire.ReservedFast),
@@ -350,7 +357,7 @@ func (t *Torrent) acceptConn(ev peerEvent) {
 	}
 	c.fr = peerwire.NewFramer(ev.conn, rd)
 	c.fr.SetPieceCount(t.picker.NumPieces())
-	c.fr.SetPieceLength(t.info.PieceLength, t.info.TotalLength())
+	c.fr.SetPieceLength(t.info.PieceLength, t.wireLength())
 	c.lastRecv.Store(time.Now().UnixNano())
 	c.pipe.init(time.Now())
 	c.pp = t.picker.AddPeer()
@@ -358,7 +365,7 @@ func (t *Torrent) acceptConn(ev peerEvent) {
 	t.byID[c.id] = c
 	t.byPicker[c.pp] = c
 	t.numPeers.Store(int64(len(t.conns)))
-	c.log.Debug("connected", "client", peerwire.ClientName(c.id), "outgoing", c.outgoing, "fast", c.fast, "ext", c.ext)
+	c.log.Debug("connected", "client", peerwire.ClientName(c.id), "outgoing", c.outgoing, "fast", c.fast, "ext", c.ext, "infohash", metainfo.Hash(c.ih))
 
 	var msg []byte
 	if c.ext {

@@ -23,6 +23,7 @@ type peerConn struct {
 	fr        *peerwire.Framer
 	addr      string
 	id        [20]byte
+	ih        [20]byte   // the info-hash of the handshake: a hybrid torrent has two
 	ip        netip.Addr // invalid if the address is not IP
 	outgoing  bool
 	fast      bool // both sides support BEP 6
@@ -49,6 +50,7 @@ type peerConn struct {
 	lastRecv   atomic.Int64 // unix nanoseconds of the last message
 	sendBytes  atomic.Int64 // bytes of blocks queued for the writer
 	pumpWanted atomic.Bool  // the owner waits for the writer to send a block
+	leafJobs   atomic.Int32 // BEP 52 leaf hash requests being answered
 
 	// Requested blocks to read, in request order, drained by one I/O job
 	// at a time (see Torrent.readBlocks).
@@ -241,8 +243,11 @@ func (c *peerConn) readMessages() error {
 				peerwire.PutBlock(m.Block)
 				return nil
 			}
+		case *peerwire.HashRequest:
+			c.answerHashRequest(*m) // from immutable metainfo: no owner state
+			continue
 		default:
-			continue // port, BEP 52 hash messages, unknown IDs: not used yet
+			continue // port, other BEP 52 hash messages, unknown IDs: not used yet
 		}
 		select {
 		case c.t.events <- ev:

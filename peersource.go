@@ -98,8 +98,10 @@ func (t *Torrent) startPeerSources() {
 		return
 	}
 	for _, src := range t.peerSources() {
-		t.bg.Add(1)
-		go t.peerSourceLoop(src)
+		for _, ih := range t.swarmHashes() {
+			t.bg.Add(1)
+			go t.peerSourceLoop(src, ih)
+		}
 	}
 }
 
@@ -107,20 +109,20 @@ func (t *Torrent) startPeerSources() {
 // once a minute while it fails), feeding them to the dial queue. A source
 // that can announce (a DHT) is also told that we are a peer, on our
 // listening port, marked as a seed once we are one.
-func (t *Torrent) peerSourceLoop(src PeerSource) {
+func (t *Torrent) peerSourceLoop(src PeerSource, ih metainfo.Hash) {
 	defer t.bg.Done()
 	found := func(a netip.AddrPort) {
 		t.sourcePeers.Add(1)
-		t.AddPeers(a)
+		t.addPeersFrom(ih, a)
 	}
 	ann, canAnnounce := src.(peerAnnouncer)
 	for {
 		var err error
 		port := t.s.listenPort()
 		if canAnnounce && port != 0 {
-			_, err = ann.Announce(t.ctx, t.ih, port, false, t.isComplete(), found)
+			_, err = ann.Announce(t.ctx, ih, port, false, t.isComplete(), found)
 		} else {
-			err = src.FindPeers(t.ctx, t.ih, found)
+			err = src.FindPeers(t.ctx, ih, found)
 		}
 		if t.ctx.Err() != nil {
 			return

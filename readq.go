@@ -74,7 +74,7 @@ func (t *Torrent) readBatch(c *peerConn, keys []blockKey) {
 			buf = make([]byte, k.length)
 		}
 		off := int64(k.index)*t.info.PieceLength + int64(k.begin)
-		n, err := t.st.ReadAt(buf, off)
+		n, err := t.readBlock(buf, off)
 		if n == len(buf) {
 			err = nil
 		}

@@ -41,6 +41,9 @@ type Session struct {
 	mu       sync.Mutex // guards torrents and closed
 	torrents map[metainfo.Hash]*Torrent
 	closed   bool
+	// v2Alias maps the truncated v2 info-hash of each hybrid torrent to it
+	// (BEP 52: it joins both swarms); guarded by mu.
+	v2Alias map[metainfo.Hash]*Torrent
 
 	skeys   mse.SKeys                    // info-hashes of the torrents and fetches, for incoming MSE
 	fetches map[metainfo.Hash]*metaFetch // magnets whose metadata is being fetched
@@ -164,10 +167,7 @@ func (s *Session) listenPort() int {
 // again resumes). It returns once everything the torrent started has ended.
 func (s *Session) Remove(t *Torrent) {
 	s.mu.Lock()
-	if s.torrents[t.ih] == t {
-		delete(s.torrents, t.ih)
-		s.skeys.Remove(t.ih)
-	}
+	s.removeLocked(t)
 	s.mu.Unlock()
 	t.shutdown()
 }
@@ -183,11 +183,12 @@ func (s *Session) Torrents() []*Torrent {
 	return ts
 }
 
-// Torrent returns the torrent with info-hash ih, or nil.
+// Torrent returns the torrent with info-hash ih (for a v2-only torrent,
+// its truncated v2 info-hash; a hybrid torrent is found by either), or nil.
 func (s *Session) Torrent(ih metainfo.Hash) *Torrent {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.torrents[ih]
+	return s.lookupLocked(ih)
 }
 
 // Close stops every torrent (saving its completion record when the

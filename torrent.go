@@ -51,9 +51,19 @@ type Torrent struct {
 	s    *Session
 	mi   *metainfo.MetaInfo
 	info *metainfo.Info
-	ih   metainfo.Hash
+	ih   metainfo.Hash     // v1 info-hash; a v2-only torrent's truncated v2 one
+	ih2  metainfo.Hash     // a hybrid torrent's truncated v2 info-hash, else zero
+	v2   *storage.Verifier // a v2-only torrent's merkle verifier, else nil
 	st   storage.Torrent
 	log  *slog.Logger
+
+	// hashTrees caches, by pieces root, the merkle tree above the piece
+	// layer of a file, for BEP 52 hash requests ([][]metainfo.HashV2).
+	hashTrees sync.Map
+	// byRoot maps pieces roots to file indexes, built on first use by
+	// leaf hash requests.
+	byRoot     map[metainfo.HashV2]int
+	byRootOnce sync.Once
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -106,8 +116,10 @@ type Torrent struct {
 	ownerState // touched only by the owner goroutine
 }
 
-// AddTorrent adds a v1 (or hybrid, joining its v1 swarm) torrent to the
-// session and starts it. It opens the storage and verifies the data already
+// AddTorrent adds a torrent to the session and starts it: v1, v2-only
+// (BEP 52: its pieces are checked against the piece layers, which mi must
+// hold for every file larger than a piece), or hybrid (it joins both
+// swarms). It opens the storage and verifies the data already
 // there before it returns — trusting the pieces of a valid completion
 // record when the storage keeps one (storage.CompletionStore) — so a torrent
 // whose data is complete seeds at once. ctx bounds that check.
@@ -116,12 +128,12 @@ func (s *Session) AddTorrent(ctx context.Context, mi *metainfo.MetaInfo, opts *T
 		opts = &TorrentOptions{}
 	}
 	info := mi.Info()
-	if info == nil || !info.IsV1() {
-		return nil, fmt.Errorf("%w: v2-only torrents need BEP 52 support", ErrUnsupported)
+	if info == nil {
+		return nil, fmt.Errorf("%w: no info dictionary", ErrUnsupported)
 	}
-	ih := mi.InfoHash()
+	ih, ih2 := mi.SwarmHash(), v2Hash(mi)
 	s.mu.Lock()
-	closed, dup := s.closed, s.torrents[ih] != nil
+	closed, dup := s.closed, s.takenLocked(ih, ih2)
 	if !closed {
 		s.adding.Add(1)
 	}
@@ -162,11 +174,10 @@ func (s *Session) AddTorrent(ctx context.Context, mi *metainfo.MetaInfo, opts *T
 	switch {
 	case s.closed:
 		err = ErrClosed
-	case s.torrents[ih] != nil:
+	case s.takenLocked(ih, ih2):
 		err = ErrDuplicateTorrent
 	default:
-		s.torrents[ih] = t
-		s.skeys.Add(ih)
+		s.addLocked(t)
 	}
 	s.mu.Unlock()
 	if err != nil {
@@ -184,7 +195,7 @@ func (s *Session) AddTorrent(ctx context.Context, mi *metainfo.MetaInfo, opts *T
 }
 
 func (s *Session) newTorrent(ctx context.Context, mi *metainfo.MetaInfo, st storage.Torrent) (*Torrent, error) {
-	t := s.newTorrentShell(mi.InfoHash())
+	t := s.newTorrentShell(mi.SwarmHash())
 	if err := t.setInfo(ctx, mi, st); err != nil {
 		t.cancel()
 		return nil, err
@@ -227,7 +238,11 @@ func (t *Torrent) setInfo(ctx context.Context, mi *metainfo.MetaInfo, st storage
 	if err != nil {
 		return fmt.Errorf("bittern: %w", err)
 	}
-	have, err := recheck(ctx, info, st, s.cfg.IOWorkers)
+	v2, err := newV2Verifier(mi)
+	if err != nil {
+		return err
+	}
+	have, err := recheck(ctx, mi, v2, st, s.cfg.IOWorkers)
 	if err != nil {
 		return err
 	}
@@ -239,6 +254,10 @@ func (t *Torrent) setInfo(ctx context.Context, mi *metainfo.MetaInfo, st storage
 		}
 	}
 	t.mi, t.info, t.st = mi, info, st
+	t.ih2, t.v2 = v2Hash(mi), v2
+	if t.ih2 == t.ih && !t.ih.IsZero() {
+		t.ih2 = mi.InfoHash() // a hybrid torrent started from its v2 link: v1 is its other hash
+	}
 	t.initOwner(picker)
 	t.numHave.Store(int64(picker.NumHave()))
 	for i, ok := range have {
@@ -253,11 +272,16 @@ func (t *Torrent) setInfo(ctx context.Context, mi *metainfo.MetaInfo, st storage
 }
 
 // recheck finds the pieces already stored and intact. Pieces vouched for
-// by a valid completion record are trusted; every other piece is hashed.
-func recheck(ctx context.Context, info *metainfo.Info, st storage.Torrent, workers int) ([]bool, error) {
-	v, err := storage.NewVerifier(info, nil)
-	if err != nil {
-		return nil, fmt.Errorf("bittern: %w", err)
+// by a valid completion record are trusted; every other piece is hashed,
+// with v if not nil (a v2-only torrent's), else with SHA-1.
+func recheck(ctx context.Context, mi *metainfo.MetaInfo, v *storage.Verifier, st storage.Torrent, workers int) ([]bool, error) {
+	info := mi.Info()
+	var err error
+	if v == nil {
+		v, err = storage.NewVerifier(info, nil)
+		if err != nil {
+			return nil, fmt.Errorf("bittern: %w", err)
+		}
 	}
 	var trusted []bool
 	if cs, ok := st.(storage.CompletionStore); ok {
@@ -276,6 +300,11 @@ func recheck(ctx context.Context, info *metainfo.Info, st storage.Torrent, worke
 	if opts.Only, err = skipZeroPieces(ctx, info, st, opts.Only); err != nil {
 		return nil, fmt.Errorf("bittern: recheck: %w", err)
 	}
+	if !info.IsV1() {
+		if opts.Only, err = skipZeroPiecesV2(ctx, mi, st, opts.Only); err != nil {
+			return nil, fmt.Errorf("bittern: recheck: %w", err)
+		}
+	}
 	have, err := v.Recheck(ctx, st, opts)
 	if err != nil {
 		return nil, fmt.Errorf("bittern: recheck: %w", err)
@@ -288,7 +317,8 @@ func recheck(ctx context.Context, info *metainfo.Info, st storage.Torrent, worke
 	return have, nil
 }
 
-// InfoHash returns the torrent's v1 info-hash.
+// InfoHash returns the torrent's v1 info-hash; for a v2-only torrent, its
+// truncated v2 info-hash (the one used on the wire, metainfo's SwarmHash).
 func (t *Torrent) InfoHash() metainfo.Hash { return t.ih }
 
 // MetaInfo returns the torrent's metainfo, or nil while a magnet's

@@ -165,7 +165,7 @@ func (t *Torrent) appendAllowedFast(msg []byte, c *peerConn) []byte {
 	if !c.fast || t.picker.NumHave() == 0 || !c.ip.Is4() {
 		return msg
 	}
-	for _, i := range peerwire.AllowedFastSet(allowedFastCount, t.picker.NumPieces(), t.ih, c.ip) {
+	for _, i := range peerwire.AllowedFastSet(allowedFastCount, t.picker.NumPieces(), c.ih, c.ip) {
 		if t.picker.HasPiece(int(i)) {
 			c.allowedFast = append(c.allowedFast, i)
 			msg = peerwire.AllowedFast{Index: i}.AppendTo(msg)

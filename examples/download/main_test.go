@@ -258,7 +258,6 @@ func TestDownloadErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"-peer", "127.0.0.1:1", "magnet:?xt=urn:btmh:1220" + strings.Repeat("ab", 32)}, 2, "not supported yet: "},
 		{[]string{"-no-dht", "magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567"}, 2, "no peers: give -peer"},
 		{[]string{"-no-dht", "-no-trackers", "magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567&tr=http://127.0.0.1:1/announce"}, 2, "no peers: give -peer"},
 		{[]string{"-peer", "127.0.0.1:1", "magnet:?xt=urn:btih:nonsense"}, 1, "metainfo: "},
