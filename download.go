@@ -84,6 +84,7 @@ func (t *Torrent) handleMessage(c *peerConn, ev peerEvent) {
 			t.dropConn(c, errProtocol)
 			return
 		}
+		c.answered(blockKey{ev.index, ev.begin, ev.length})
 		if b, err := p.BlockAt(int(ev.index), int(ev.begin), int(ev.length)); err == nil {
 			// A reject crossing our cancel is not an error.
 			_ = p.Rejected(c.pp, b)
@@ -220,6 +221,11 @@ func (t *Torrent) onPiece(c *peerConn, ev peerEvent) {
 	c.snubbed = false
 	t.pipelineBlock(c)
 	a, err := t.picker.Received(c.pp, b)
+	if err == nil && c.unrequested(blockKey{ev.index, ev.begin, ev.length}, !a.Unrequested) {
+		discard()
+		t.dropConn(c, errUnrequested)
+		return
+	}
 	if err != nil || a.Duplicate {
 		discard()
 		t.request(c)
@@ -227,7 +233,7 @@ func (t *Torrent) onPiece(c *peerConn, ev peerEvent) {
 	}
 	for _, other := range a.Cancel {
 		if oc := t.byPicker[other]; oc != nil {
-			oc.send(peerwire.Cancel{Index: ev.index, Begin: ev.begin, Length: ev.length}.AppendTo(nil))
+			t.sendCancel(oc, blockKey{ev.index, ev.begin, ev.length})
 		}
 	}
 	piece := b.Piece
@@ -362,6 +368,7 @@ func (t *Torrent) checkRequestTimeouts(now time.Time) {
 		for _, b := range c.blocks {
 			if begin, length, ok := t.picker.BlockSpan(b); ok {
 				msg = peerwire.Cancel{Index: uint32(b.Piece), Begin: uint32(begin), Length: uint32(length)}.AppendTo(msg)
+				c.noteCancelled(blockKey{uint32(b.Piece), uint32(begin), uint32(length)})
 			}
 		}
 		t.picker.ReleaseAll(c.pp)

@@ -23,6 +23,7 @@ var (
 	errTooManyPeers   = errors.New("bittern: too many peers")
 	errIdle           = errors.New("bittern: peer idle too long")
 	errProtocol       = errors.New("bittern: peer broke the protocol")
+	errUnrequested    = errors.New("bittern: peer sent a piece we did not request (BEP 6)")
 	errTorrentClosing = errors.New("bittern: torrent closing")
 	errPaused         = errors.New("bittern: torrent paused")
 	errBanned         = errors.New("bittern: peer banned")

@@ -86,10 +86,12 @@ type peerConn struct {
 	roundUp        int64 // uploaded at the start of the choke round
 	downRate       float64
 	upRate         float64
-	blocks         []piecepicker.Block // scratch for Pick
-	pipe           pipeline            // request pipeline sizing
-	sentUploadOnly bool                // our last extended handshake said upload_only
-	peerUploadOnly bool                // its last extended handshake said upload_only (BEP 21)
+	blocks         []piecepicker.Block   // scratch for Pick
+	pipe           pipeline              // request pipeline sizing
+	cancelled      map[blockKey]struct{} // cancels sent, not yet answered (unrequested.go)
+	cancelOverflow bool                  // too many unanswered: the BEP 6 rule is off
+	sentUploadOnly bool                  // our last extended handshake said upload_only
+	peerUploadOnly bool                  // its last extended handshake said upload_only (BEP 21)
 }
 
 type blockKey struct{ index, begin, length uint32 }

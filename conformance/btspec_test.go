@@ -64,6 +64,5 @@ var (
 	// reported to be fixed, after which their lines go.
 	btspecBitternExpect = map[string]btspecExpect{
 		"7.3": {spec.Fail, "deliberate, as libtorrent: aria2 1.36 sends a bitfield after allowed fast and interested; closing on it would lose aria2 peers"},
-		"7.7": {spec.Fail, "BUG: the Session keeps the connection after an unrequested piece (BEP 6: MUST close)"},
 	}
 )

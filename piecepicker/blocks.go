@@ -235,9 +235,9 @@ func (p *Picker) Received(peer *Peer, b Block) (Arrival, error) {
 	}
 	requested := peer.dropRequest(b)
 	if p.have.Has(b.Piece) {
-		// Verified drops the requests of the piece, so whether this one was outstanding is
-		// unknown; do not accuse the peer.
-		return Arrival{Duplicate: true}, nil
+		// Verified dropped any requests of the piece still outstanding, and its caller
+		// cancelled them: the caller knows those; Unrequested covers only this list.
+		return Arrival{Duplicate: true, Unrequested: !requested}, nil
 	}
 	a := Arrival{Unrequested: !requested}
 	pp := p.partialOf(b.Piece)
@@ -307,7 +307,8 @@ func (p *Picker) Lost(b Block) bool {
 // Verified records that piece i passed its hash check and is stored. Requests still
 // outstanding for it (possible only if it is called before the piece is complete, as
 // MarkHave may be) are dropped from their peers' lists: cancel them; later data for the
-// piece is reported Duplicate (never Unrequested) and rejects for it are accepted.
+// piece is reported Duplicate and Unrequested (the caller knows which it cancelled), and
+// rejects for it are accepted.
 func (p *Picker) Verified(i int) error {
 	if uint(i) >= uint(p.n) {
 		return fmt.Errorf("%w: verified %d of %d", ErrBadPiece, i, p.n)

@@ -94,5 +94,4 @@ func TestBitternSeeder(t *testing.T) {
 // its line goes.
 var bitternKnownFailures = map[string]string{
 	"7.3": "deliberate, as libtorrent: aria2 1.36 sends a bitfield after allowed fast and interested, so closing on a late bitfield would lose aria2 peers (seen in conformance TestSessionSeedToAria2)",
-	"7.7": "an unrequested piece does not close the connection (BEP 6: MUST close)",
 }
