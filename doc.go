@@ -199,5 +199,5 @@
 //
 // # Not yet
 //
-// uTP comes in a later version.
+// uTP and downloading from web seeds (BEP 19) come in a later version.
 package bittern
