@@ -162,10 +162,12 @@ func (s *Session) AddTorrent(ctx context.Context, mi *metainfo.MetaInfo, opts *T
 		return nil, fmt.Errorf("bittern: open storage: %w", err)
 	}
 	t, err := s.newTorrent(ctx, mi, st)
-	if err == nil {
-		err = t.initFiles(opts.FilePriorities)
-	}
 	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if err := t.initFiles(opts.FilePriorities); err != nil {
+		t.cancel()
 		st.Close()
 		return nil, err
 	}
@@ -181,6 +183,7 @@ func (s *Session) AddTorrent(ctx context.Context, mi *metainfo.MetaInfo, opts *T
 	}
 	s.mu.Unlock()
 	if err != nil {
+		t.cancel()
 		st.Close()
 		return nil, err
 	}
