@@ -41,6 +41,7 @@ import (
 
 	"github.com/bittern/bittern"
 	"github.com/bittern/bittern/examples/internal/exdht"
+	"github.com/bittern/bittern/examples/internal/exflag"
 	"github.com/bittern/bittern/metainfo"
 )
 
@@ -50,32 +51,6 @@ func main() {
 	stop()
 	os.Exit(code)
 }
-
-// peerList collects repeated -peer flags.
-type peerList []netip.AddrPort
-
-func (l *peerList) String() string {
-	s := make([]string, len(*l))
-	for i, a := range *l {
-		s[i] = a.String()
-	}
-	return strings.Join(s, ",")
-}
-
-func (l *peerList) Set(s string) error {
-	a, err := netip.ParseAddrPort(s)
-	if err != nil {
-		return fmt.Errorf("want HOST:PORT with a literal IP address: %w", err)
-	}
-	*l = append(*l, a)
-	return nil
-}
-
-// stringList collects a repeated flag.
-type stringList []string
-
-func (l *stringList) String() string     { return strings.Join(*l, ",") }
-func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
 
 // encryptions maps -encryption values to policies.
 var encryptions = map[string]bittern.Encryption{
@@ -92,11 +67,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("download", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("o", ".", "directory to download into")
-	var peers peerList
+	var peers exflag.Peers
 	fs.Var(&peers, "peer", "a peer to connect to, `HOST:PORT` (repeatable)")
 	listen := fs.String("listen", bittern.DefaultListenAddr, "TCP address to accept peers on")
 	noDHT := fs.Bool("no-dht", false, "do not use the DHT")
-	var bootstrap stringList
+	var bootstrap exflag.Strings
 	fs.Var(&bootstrap, "dht-bootstrap", "a DHT node to bootstrap from, `HOST:PORT` (repeatable; default: the public routers)")
 	noTrackers := fs.Bool("no-trackers", false, "do not announce to trackers")
 	encryption := fs.String("encryption", "accept", "peer encryption (MSE/PE): required, preferred, off, or accept (dial in plaintext, accept both)")

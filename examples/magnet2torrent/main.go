@@ -35,6 +35,7 @@ import (
 
 	"github.com/bittern/bittern"
 	"github.com/bittern/bittern/examples/internal/exdht"
+	"github.com/bittern/bittern/examples/internal/exflag"
 	"github.com/bittern/bittern/metainfo"
 	"github.com/bittern/bittern/storage"
 )
@@ -46,26 +47,6 @@ func main() {
 	os.Exit(code)
 }
 
-// peerList collects repeated -peer flags.
-type peerList []netip.AddrPort
-
-func (l *peerList) String() string {
-	s := make([]string, len(*l))
-	for i, a := range *l {
-		s[i] = a.String()
-	}
-	return strings.Join(s, ",")
-}
-
-func (l *peerList) Set(s string) error {
-	a, err := netip.ParseAddrPort(s)
-	if err != nil {
-		return fmt.Errorf("want HOST:PORT with a literal IP address: %w", err)
-	}
-	*l = append(*l, a)
-	return nil
-}
-
 // errUsage marks errors that exit with status 2.
 var errUsage = errors.New("usage")
 
@@ -73,7 +54,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("magnet2torrent", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("o", "", "write the torrent to `FILE` (default: NAME.torrent)")
-	var peers peerList
+	var peers exflag.Peers
 	fs.Var(&peers, "peer", "a peer to ask for the metadata, `HOST:PORT` (repeatable)")
 	noDHT := fs.Bool("no-dht", false, "do not look for peers in the DHT")
 	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this long")

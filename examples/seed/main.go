@@ -38,6 +38,7 @@ import (
 
 	"github.com/bittern/bittern"
 	"github.com/bittern/bittern/examples/internal/exdht"
+	"github.com/bittern/bittern/examples/internal/exflag"
 	"github.com/bittern/bittern/metainfo"
 )
 
@@ -47,12 +48,6 @@ func main() {
 	stop()
 	os.Exit(code)
 }
-
-// stringList collects a repeated flag.
-type stringList []string
-
-func (l *stringList) String() string     { return strings.Join(*l, ",") }
-func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
 
 // encryptions maps -encryption values to policies.
 var encryptions = map[string]bittern.Encryption{
@@ -71,7 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	listen := fs.String("listen", "", "TCP address to accept peers on, `ADDR` (required; port 0 picks one)")
 	data := fs.String("data", "", "directory holding the torrent's data, `DIR` (required)")
 	noDHT := fs.Bool("no-dht", false, "do not use the DHT")
-	var bootstrap stringList
+	var bootstrap exflag.Strings
 	fs.Var(&bootstrap, "dht-bootstrap", "a DHT node to bootstrap from, `HOST:PORT` (repeatable; default: the public routers)")
 	noTrackers := fs.Bool("no-trackers", false, "do not announce to the torrent's trackers")
 	encryption := fs.String("encryption", "accept", "peer encryption (MSE/PE): required, preferred, off, or accept (dial in plaintext, accept both)")

@@ -41,6 +41,7 @@ import (
 
 	"github.com/bittern/bittern"
 	"github.com/bittern/bittern/examples/internal/exdht"
+	"github.com/bittern/bittern/examples/internal/exflag"
 	"github.com/bittern/bittern/metainfo"
 )
 
@@ -50,32 +51,6 @@ func main() {
 	stop()
 	os.Exit(code)
 }
-
-// peerList collects repeated -peer flags.
-type peerList []netip.AddrPort
-
-func (l *peerList) String() string {
-	s := make([]string, len(*l))
-	for i, a := range *l {
-		s[i] = a.String()
-	}
-	return strings.Join(s, ",")
-}
-
-func (l *peerList) Set(s string) error {
-	a, err := netip.ParseAddrPort(s)
-	if err != nil {
-		return fmt.Errorf("want HOST:PORT with a literal IP address: %w", err)
-	}
-	*l = append(*l, a)
-	return nil
-}
-
-// stringList collects a repeated flag.
-type stringList []string
-
-func (l *stringList) String() string     { return strings.Join(*l, ",") }
-func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
 
 // errUsage marks errors that exit with status 2.
 var errUsage = errors.New("usage")
@@ -89,9 +64,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "HTTP address to serve the files on")
 	fs.StringVar(&c.btListen, "bt-listen", bittern.DefaultListenAddr, "TCP address to accept peers on")
 	fs.StringVar(&c.out, "o", ".", "directory to download into")
-	fs.Var((*peerList)(&c.peers), "peer", "a peer to connect to, `HOST:PORT` (repeatable)")
+	fs.Var((*exflag.Peers)(&c.peers), "peer", "a peer to connect to, `HOST:PORT` (repeatable)")
 	fs.BoolVar(&c.noDHT, "no-dht", false, "do not use the DHT")
-	fs.Var((*stringList)(&c.bootstrap), "dht-bootstrap", "a DHT node to bootstrap from, `HOST:PORT` (repeatable; default: the public routers)")
+	fs.Var((*exflag.Strings)(&c.bootstrap), "dht-bootstrap", "a DHT node to bootstrap from, `HOST:PORT` (repeatable; default: the public routers)")
 	fs.BoolVar(&c.noTrackers, "no-trackers", false, "do not announce to trackers")
 	fs.DurationVar(&c.timeout, "timeout", 0, "stop serving after this long; 0 means never")
 	fs.Usage = func() {

@@ -1,0 +1,40 @@
+// Package exflag holds the repeatable command-line flag types that the
+// example programs share.
+package exflag
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+)
+
+// Peers collects repeated -peer HOST:PORT flags.
+type Peers []netip.AddrPort
+
+// String returns the peers, comma-separated.
+func (l *Peers) String() string {
+	s := make([]string, len(*l))
+	for i, a := range *l {
+		s[i] = a.String()
+	}
+	return strings.Join(s, ",")
+}
+
+// Set adds a peer; s must be a literal IP address and a port.
+func (l *Peers) Set(s string) error {
+	a, err := netip.ParseAddrPort(s)
+	if err != nil {
+		return fmt.Errorf("want HOST:PORT with a literal IP address: %w", err)
+	}
+	*l = append(*l, a)
+	return nil
+}
+
+// Strings collects a repeated flag's values.
+type Strings []string
+
+// String returns the values, comma-separated.
+func (l *Strings) String() string { return strings.Join(*l, ",") }
+
+// Set adds a value.
+func (l *Strings) Set(s string) error { *l = append(*l, s); return nil }
