@@ -52,19 +52,7 @@ func (s *Session) AddMagnet(ctx context.Context, uri string, opts *TorrentOption
 	if opts != nil {
 		o = *opts
 	}
-	peers := append([]netip.AddrPort(nil), o.Peers...)
-	for _, p := range m.Peers {
-		if ap, err := netip.ParseAddrPort(p); err == nil {
-			peers = append(peers, ap)
-		} else {
-			s.cfg.Logger.Debug("magnet: x.pe peer is not an IP address and port", "peer", p)
-		}
-	}
-	var tiers [][]string
-	for _, tr := range m.Trackers {
-		tiers = append(tiers, []string{tr})
-	}
-	tiers = append(tiers, o.Trackers...)
+	peers, tiers := s.magnetSources(m, &o)
 
 	s.mu.Lock()
 	closed, dup := s.closed, s.lookupLocked(ih) != nil
@@ -507,4 +495,23 @@ func (f *metaFetch) deliver(a netip.AddrPort, dialled bool, m peerwire.MetadataM
 	f.doneSet = true
 	close(f.done)
 	return nil
+}
+
+// magnetSources returns the peers (opts.Peers and the link's "x.pe"
+// hints) and tracker tiers (one per "tr" of the link, then opts.Trackers)
+// to fetch a magnet link's metadata from.
+func (s *Session) magnetSources(m *metainfo.Magnet, opts *TorrentOptions) ([]netip.AddrPort, [][]string) {
+	peers := append([]netip.AddrPort(nil), opts.Peers...)
+	for _, p := range m.Peers {
+		if ap, err := netip.ParseAddrPort(p); err == nil {
+			peers = append(peers, ap)
+		} else {
+			s.cfg.Logger.Debug("magnet: x.pe peer is not an IP address and port", "peer", p)
+		}
+	}
+	var tiers [][]string
+	for _, tr := range m.Trackers {
+		tiers = append(tiers, []string{tr})
+	}
+	return peers, append(tiers, opts.Trackers...)
 }

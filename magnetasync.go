@@ -40,19 +40,7 @@ func (s *Session) StartMagnet(uri string, opts *TorrentOptions) (*Torrent, error
 	if opts != nil {
 		o = *opts
 	}
-	peers := append([]netip.AddrPort(nil), o.Peers...)
-	for _, p := range m.Peers {
-		if ap, err := netip.ParseAddrPort(p); err == nil {
-			peers = append(peers, ap)
-		} else {
-			s.cfg.Logger.Debug("magnet: x.pe peer is not an IP address and port", "peer", p)
-		}
-	}
-	var tiers [][]string
-	for _, tr := range m.Trackers {
-		tiers = append(tiers, []string{tr})
-	}
-	tiers = append(tiers, o.Trackers...)
+	peers, tiers := s.magnetSources(m, &o)
 
 	t := s.newTorrentShell(ih)
 	f := newMetaFetch(s, ih)
