@@ -85,14 +85,15 @@ func (t *Torrent) Stats() TorrentStats {
 	return st
 }
 
-// SessionStats is a snapshot of a session's totals.
+// SessionStats is a snapshot of a session's totals: the sums of its
+// torrents' TorrentStats.
 type SessionStats struct {
-	Torrents     int
-	Peers        int
-	Downloaded   int64
-	Uploaded     int64
-	DownloadRate float64
-	UploadRate   float64
+	Torrents     int      // torrents in the session, paused ones included
+	Peers        int      // connected peers, over all torrents
+	Downloaded   int64    // payload bytes received, duplicates included
+	Uploaded     int64    // payload bytes sent
+	DownloadRate float64  // payload bytes/s received, over the last second
+	UploadRate   float64  // payload bytes/s sent, over the last second
 	ListenAddr   net.Addr // nil if the session does not listen
 }
 
