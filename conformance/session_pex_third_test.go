@@ -244,11 +244,12 @@ func TestSessionPEXSendToAria2(t *testing.T) {
 	}
 	aAddr := as.Addr().(*net.TCPAddr).AddrPort()
 	// B dials A only: A's ut_pex soon names aria2 to B as well, and B
-	// dialling aria2 would hide whether aria2 dials B. B skips the second
-	// file, so that it stays a leecher and A keeps its connection (two
-	// seeds part).
+	// dialling aria2 would hide whether aria2 dials B. B downloads at
+	// 256 KiB/s, so that it stays a leecher for the whole test and A keeps
+	// its connection (two seeds part, and so do a seed and a partial seed:
+	// BEP 21).
 	_, b := pexSessionWith(t, ctx, filepath.Join(dir, "b"), "127.0.0.3", true, mi,
-		&bittern.TorrentOptions{Peers: []netip.AddrPort{aAddr}, FilePriorities: []bittern.Priority{bittern.PriorityNormal, bittern.PrioritySkip}},
+		&bittern.TorrentOptions{Peers: []netip.AddrPort{aAddr}, DownloadRateLimit: 256 << 10},
 		onlyDialer{from: netip.MustParseAddr("127.0.0.3"), to: aAddr})
 	waitFor(t, 20*time.Second, "B to connect to A", func() bool { return b.Stats().Peers > 0 })
 
