@@ -136,8 +136,8 @@ func (d *driver) received(k int, b piecepicker.Block) error {
 	}
 	wasOut := m.dropOut(k, b)
 	if m.have[b.Piece] {
-		if !a.Duplicate || a.Unrequested || len(a.Cancel) != 0 || a.Complete {
-			return fmt.Errorf("%s: block of a verified piece: want a bare duplicate, got %+v", d.last, a)
+		if !a.Duplicate || a.Unrequested == wasOut || len(a.Cancel) != 0 || a.Complete {
+			return fmt.Errorf("%s: block of a verified piece: want a bare duplicate, Unrequested=%v, got %+v", d.last, !wasOut, a)
 		}
 		return nil
 	}
