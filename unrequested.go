@@ -48,7 +48,12 @@ func (c *peerConn) answered(k blockKey) bool {
 // c has the Fast extension, the picker had no request of k outstanding
 // with c, and k is not a block we cancelled.
 func (c *peerConn) unrequested(k blockKey, outstanding bool) bool {
-	if c.answered(k) || outstanding {
+	if outstanding {
+		// A cancel of an earlier request of k, if any, stays noted: its
+		// own answer may still come.
+		return false
+	}
+	if c.answered(k) {
 		return false
 	}
 	return c.fast && !c.cancelOverflow
