@@ -52,14 +52,6 @@ func main() {
 	os.Exit(code)
 }
 
-// encryptions maps -encryption values to policies.
-var encryptions = map[string]bittern.Encryption{
-	"required":  bittern.EncryptionRequired,
-	"preferred": bittern.EncryptionPreferred,
-	"off":       bittern.EncryptionOff,
-	"accept":    bittern.EncryptionAccept,
-}
-
 // errUsage marks errors that exit with status 2.
 var errUsage = errors.New("usage")
 
@@ -120,7 +112,7 @@ func download(ctx context.Context, c *config, p *progress) error {
 	if len(c.args) != 1 {
 		return fmt.Errorf("want one FILE.torrent or MAGNET argument, got %d: %w", len(c.args), errUsage)
 	}
-	enc, ok := encryptions[c.encryption]
+	enc, ok := exflag.Encryptions[c.encryption]
 	if !ok {
 		return fmt.Errorf("-encryption %q: want required, preferred, off or accept: %w", c.encryption, errUsage)
 	}

@@ -49,14 +49,6 @@ func main() {
 	os.Exit(code)
 }
 
-// encryptions maps -encryption values to policies.
-var encryptions = map[string]bittern.Encryption{
-	"required":  bittern.EncryptionRequired,
-	"preferred": bittern.EncryptionPreferred,
-	"off":       bittern.EncryptionOff,
-	"accept":    bittern.EncryptionAccept,
-}
-
 // errUsage marks errors that exit with status 2.
 var errUsage = errors.New("usage")
 
@@ -118,7 +110,7 @@ func seed(ctx context.Context, c *config, st *status) error {
 	if c.data == "" {
 		return fmt.Errorf("-data DIR is required: %w", errUsage)
 	}
-	enc, ok := encryptions[c.encryption]
+	enc, ok := exflag.Encryptions[c.encryption]
 	if !ok {
 		return fmt.Errorf("-encryption %q: want required, preferred, off or accept: %w", c.encryption, errUsage)
 	}

@@ -1,4 +1,4 @@
-// Package exflag holds the repeatable command-line flag types that the
+// Package exflag holds the command-line flag types and values that the
 // example programs share.
 package exflag
 
@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"github.com/bittern/bittern"
 )
 
 // Peers collects repeated -peer HOST:PORT flags.
@@ -38,3 +40,12 @@ func (l *Strings) String() string { return strings.Join(*l, ",") }
 
 // Set adds a value.
 func (l *Strings) Set(s string) error { *l = append(*l, s); return nil }
+
+// Encryptions maps the values of an -encryption flag to the Session's
+// policies.
+var Encryptions = map[string]bittern.Encryption{
+	"required":  bittern.EncryptionRequired,
+	"preferred": bittern.EncryptionPreferred,
+	"off":       bittern.EncryptionOff,
+	"accept":    bittern.EncryptionAccept,
+}
