@@ -24,7 +24,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -102,19 +101,11 @@ func convert(ctx context.Context, args []string, out string, peers []netip.AddrP
 	// in memory and dropped: only the metadata is wanted.
 	cfg := &bittern.Config{Storage: &storage.Memory{}}
 	if !noDHT {
-		// The DHT's UDP port is the TCP listening port: listen first.
-		ln, err := net.Listen("tcp", bittern.DefaultListenAddr)
+		node, err := exdht.Attach(ctx, cfg, bittern.DefaultListenAddr, nil, func(format string, args ...any) { fmt.Fprintf(stdout, format, args...) })
 		if err != nil {
-			return err
-		}
-		cfg.Listener = ln // closed by the Session
-		node, err := exdht.Start(ctx, ln.Addr().String(), nil, func(format string, args ...any) { fmt.Fprintf(stdout, format, args...) })
-		if err != nil {
-			ln.Close()
 			return err
 		}
 		defer node.Close() // after the Session's Close, deferred below
-		cfg.DHT = node
 	}
 	s, err := bittern.NewSession(cfg)
 	if err != nil {

@@ -29,7 +29,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -130,20 +129,11 @@ func seed(ctx context.Context, c *config, st *status) error {
 	}
 	cfg := &bittern.Config{DataDir: c.data, ListenAddr: c.listen, NoTrackers: c.noTrackers, Encryption: enc}
 	if !c.noDHT {
-		// The DHT's UDP port is the TCP listening port, as usual: listen
-		// first, so that an ephemeral port is known.
-		ln, err := net.Listen("tcp", c.listen)
+		node, err := exdht.Attach(ctx, cfg, c.listen, c.bootstrap, st.printf)
 		if err != nil {
-			return err
-		}
-		cfg.Listener = ln // closed by the Session
-		node, err := exdht.Start(ctx, ln.Addr().String(), c.bootstrap, st.printf)
-		if err != nil {
-			ln.Close()
 			return err
 		}
 		defer node.Close() // after the Session's Close, deferred below
-		cfg.DHT = node
 	}
 	s, err := bittern.NewSession(cfg)
 	if err != nil {

@@ -140,18 +140,11 @@ func stream(ctx context.Context, c *config, stdout io.Writer) error {
 	defer hl.Close()
 	cfg := &bittern.Config{DataDir: c.out, ListenAddr: c.btListen, NoTrackers: c.noTrackers}
 	if !c.noDHT {
-		ln, err := net.Listen("tcp", c.btListen)
+		node, err := exdht.Attach(ctx, cfg, c.btListen, c.bootstrap, printf)
 		if err != nil {
-			return err
-		}
-		cfg.Listener = ln // closed by the Session
-		node, err := exdht.Start(ctx, ln.Addr().String(), c.bootstrap, printf)
-		if err != nil {
-			ln.Close()
 			return err
 		}
 		defer node.Close() // after the Session's Close, deferred below
-		cfg.DHT = node
 	}
 	s, err := bittern.NewSession(cfg)
 	if err != nil {

@@ -1,5 +1,5 @@
-// Package exdht starts the DHT node that examples/download and
-// examples/seed share.
+// Package exdht starts the DHT node that the example clients (download,
+// seed, stream, magnet2torrent) share.
 package exdht
 
 import (
@@ -8,6 +8,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/bittern/bittern"
 	"github.com/bittern/bittern/dht"
 )
 
@@ -42,4 +43,23 @@ func Start(ctx context.Context, addr string, bootstrap []string, printf func(for
 	st := srv.Stats()
 	printf("dht: %d nodes, listening on %v\n", st.Nodes+st.Nodes6, srv.Addr())
 	return srv, nil
+}
+
+// Attach makes cfg's session listen for peers on the TCP address listen
+// and gives it a DHT node on the same port over UDP, as clients usually
+// do: it listens first, so that an ephemeral port is known, then starts
+// the node with Start. The Session closes the listener; the caller closes
+// the returned node after the Session.
+func Attach(ctx context.Context, cfg *bittern.Config, listen string, bootstrap []string, printf func(format string, args ...any)) (*dht.Server, error) {
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return nil, err
+	}
+	node, err := Start(ctx, ln.Addr().String(), bootstrap, printf)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	cfg.Listener, cfg.DHT = ln, node
+	return node, nil
 }
