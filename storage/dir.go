@@ -20,7 +20,9 @@ import (
 // symlink attribute or symlink already on disk can make it read or write
 // outside Root. The zero value is not usable: Root is required.
 //
-// Files are sparse and created on first write unless Preallocate is set.
+// Files are sparse and created on first write unless Preallocate is set;
+// zero-length files are created by Open (and removed again if a selection
+// skips them while still empty).
 // BEP 47 pad files are never written. Each torrent keeps two hidden files
 // beside its data in Root: ".<info-hash>.parts" (bytes of deselected
 // files, see FileSelector) and ".<info-hash>.resume" (see CompletionStore).
@@ -101,7 +103,7 @@ func (t *dirTorrent) handle(i int, write bool) (*poolEntry, error) {
 }
 
 // openInit restores files still kept in the part file, creates symlinks
-// and optionally preallocates.
+// and empty files, and optionally preallocates.
 func (t *dirTorrent) openInit(ctx context.Context, prealloc bool) error {
 	// A file missing on disk whose pieces have bytes in the part file was
 	// deselected in an earlier session: keep reading it from there until
@@ -136,6 +138,9 @@ func (t *dirTorrent) openInit(ctx context.Context, prealloc bool) error {
 			return fmt.Errorf("storage: symlink %s: %w", f.name, err)
 		}
 	}
+	if err := t.createEmpty(); err != nil {
+		return err
+	}
 	if prealloc {
 		return t.Preallocate(ctx)
 	}
@@ -153,6 +158,9 @@ type dirTorrent struct {
 	dir     string
 	closed  bool
 	usePart []bool // file's bytes live in the part file
+	// madeEmpty marks the zero-length files this Open created (nil if
+	// none), so that a selection skipping them can take them back.
+	madeEmpty []bool
 
 	pool *filePool
 	part *partFile

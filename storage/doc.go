@@ -53,7 +53,8 @@
 // Dir.MaxOpenFiles open files (DefaultMaxOpenFiles = 32) shared by all
 // the torrents of a Dir, least recently used first out; handles in use
 // are never closed under a reader. Files
-// are sparse and created on first write unless Dir.Preallocate is set.
+// are sparse and created on first write unless Dir.Preallocate is set;
+// zero-length files, which no write creates, are created by Open.
 // Files deselected with FileSelector are not created: the bytes of their
 // boundary pieces go to a part file ".<info-hash>.parts" beside the data,
 // as in libtorrent, and move into the file when it is selected again (a

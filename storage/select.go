@@ -20,7 +20,13 @@ func (t *dirTorrent) SetWantedFiles(wanted []bool) error {
 		return ErrClosed
 	}
 	for i, f := range t.l.files {
-		if f.pad || f.symlink || f.length == 0 {
+		if f.pad || f.symlink {
+			continue
+		}
+		if f.length == 0 {
+			if err := t.selectEmpty(i, wanted[i]); err != nil {
+				return err
+			}
 			continue
 		}
 		switch {
