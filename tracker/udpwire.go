@@ -113,9 +113,11 @@ func appendURLData(b []byte, s string) []byte {
 	return append(b, optEnd)
 }
 
-// parseURLData reads BEP 41 options. Unknown option types end parsing (their
-// length is unknowable); so does truncation. The URL data found so far is
-// returned.
+// parseURLData reads BEP 41 options: NOP (0x1) is one byte, EndOfOptions
+// (0x0) ends parsing, and every other type, URLData (0x2) and types not yet
+// defined alike, is followed by a length byte and that many bytes of data;
+// unknown options are skipped. Parsing stops at a truncated option, and URL
+// data beyond maxURLData is dropped. The URL data found is returned.
 func parseURLData(b []byte) string {
 	var out []byte
 	for len(b) > 0 {
@@ -124,19 +126,20 @@ func parseURLData(b []byte) string {
 			return string(out)
 		case optNOP:
 			b = b[1:]
-		case optURLData:
-			if len(b) < 2 || len(b) < 2+int(b[1]) {
-				return string(out)
-			}
-			n := int(b[1])
-			if len(out)+n > maxURLData {
-				return string(out)
-			}
-			out = append(out, b[2:2+n]...)
-			b = b[2+n:]
-		default:
+			continue
+		}
+		if len(b) < 2 || len(b) < 2+int(b[1]) {
 			return string(out)
 		}
+		typ, data := b[0], b[2:2+int(b[1])]
+		b = b[2+len(data):]
+		if typ != optURLData {
+			continue
+		}
+		if len(out)+len(data) > maxURLData {
+			return string(out)
+		}
+		out = append(out, data...)
 	}
 	return string(out)
 }

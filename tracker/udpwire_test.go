@@ -84,10 +84,23 @@ func TestURLDataOptions(t *testing.T) {
 	require.Len(t, appendURLData(nil, long), len(long)+2*3+1) // three chunks + end
 	require.Equal(t, "", parseURLData(nil))
 	require.Empty(t, appendURLData(nil, ""))
-	// NOPs are skipped; an unknown option or truncation stops parsing.
+	// The examples of BEP 41: udp://tracker.example.com:80/dir?a=b&c=d, then
+	// the same padded with NOPs and closed by EndOfOptions, and a URL
+	// without path or query.
+	bep := []byte{0x2, 0xC, '/', 'd', 'i', 'r', '?', 'a', '=', 'b', '&', 'c', '=', 'd'}
+	require.Equal(t, "/dir?a=b&c=d", parseURLData(bep))
+	require.Equal(t, "/dir?a=b&c=d", parseURLData(append(bep, 0x1, 0x1, 0x0)))
+	require.Equal(t, bep, appendURLData(nil, "/dir?a=b&c=d")[:len(bep)])
+	require.Equal(t, "", parseURLData([]byte{0x2, 0x0}))
+	// NOPs are skipped; EndOfOptions ends parsing.
 	require.Equal(t, "/ab", parseURLData([]byte{optNOP, optURLData, 2, '/', 'a', optNOP, optURLData, 1, 'b', optEnd, optURLData, 1, 'x'}))
-	require.Equal(t, "/a", parseURLData([]byte{optURLData, 2, '/', 'a', 9, optURLData, 1, 'b'}))
+	// An unknown option type (>= 0x2) has a length byte and is skipped,
+	// even with a zero length (BEP 41).
+	require.Equal(t, "/ab", parseURLData([]byte{optURLData, 2, '/', 'a', 9, 3, 'x', 'y', 'z', 0xff, 0, optURLData, 1, 'b'}))
+	// Truncation stops parsing.
 	require.Equal(t, "/a", parseURLData([]byte{optURLData, 2, '/', 'a', optURLData, 5, 'b'}))
+	require.Equal(t, "/a", parseURLData([]byte{optURLData, 2, '/', 'a', 9}))
+	require.Equal(t, "/a", parseURLData([]byte{optURLData, 2, '/', 'a', 9, 4, 'x'}))
 	// Data beyond the limit is dropped.
 	var big []byte
 	for range 6 {
