@@ -18,6 +18,8 @@ type memNet struct {
 	nextPort uint16
 	// drop, if set, decides whether a datagram is lost.
 	drop func(from, to netip.AddrPort, pkt []byte) bool
+	// delay, if set, is how long a datagram takes to arrive.
+	delay func(from, to netip.AddrPort, pkt []byte) time.Duration
 	sent []memPkt // every datagram sent, lost or not
 }
 
@@ -68,13 +70,26 @@ func (n *memNet) send(from, to netip.AddrPort, b []byte) {
 	n.sent = append(n.sent, pkt)
 	dst := n.sockets[to]
 	lost := n.drop != nil && n.drop(from, to, b)
+	var d time.Duration
+	if n.delay != nil {
+		d = n.delay(from, to, b)
+	}
 	n.mu.Unlock()
 	if dst == nil || lost {
 		return
 	}
+	if d > 0 {
+		time.AfterFunc(d, func() { dst.deliver(pkt) })
+		return
+	}
+	dst.deliver(pkt)
+}
+
+// deliver queues pkt unless the socket is closed or its queue full.
+func (c *memConn) deliver(pkt memPkt) {
 	select {
-	case dst.in <- pkt:
-	case <-dst.closed:
+	case c.in <- pkt:
+	case <-c.closed:
 	default: // queue full: lost, as UDP would
 	}
 }

@@ -197,7 +197,9 @@ func (t *UDPTracker) Scrape(ctx context.Context, hashes ...metainfo.Hash) (map[m
 
 // exchange runs one request of the given action, connecting first when no
 // fresh connection ID is held, retransmitting after UDPTimeout·2^n with n
-// counting every timeout of the exchange (BEP 15).
+// counting every timeout of the exchange (BEP 15). A retransmitted packet
+// keeps its transaction ID, so a slow tracker's answer to an earlier copy
+// is accepted.
 func (t *UDPTracker) exchange(ctx context.Context, action uint32, build func(b []byte, connID uint64, tid uint32) []byte) (udpReply, error) {
 	select {
 	case t.sem <- struct{}{}:
@@ -226,9 +228,17 @@ func (t *UDPTracker) exchange(ctx context.Context, action uint32, build func(b [
 	idHere := false // the connection ID was obtained in this exchange
 	reconnected := false
 	out := make([]byte, 0, 128)
+	// A retransmission repeats its request with the same transaction ID, so
+	// a late answer to an earlier copy still counts; each new request (a
+	// connect, then the request itself) gets a fresh one.
+	var tid uint32
+	sentConnect, sentAny := false, false
 	for {
 		connecting := t.idAt.IsZero() || time.Since(t.idAt) >= udpConnIDLifetime
-		tid := rand.Uint32()
+		if !sentAny || connecting != sentConnect {
+			tid = rand.Uint32()
+		}
+		sentConnect, sentAny = connecting, true
 		if connecting {
 			out = appendUDPConnect(out[:0], tid)
 		} else {

@@ -329,3 +329,82 @@ func TestNewUDPErrors(t *testing.T) {
 		require.Error(t, err, u)
 	}
 }
+
+// TestUDPSlowTracker: a tracker whose every answer takes 20 s. A
+// retransmission repeats the transaction ID, so the late answer to the first
+// connect is taken, and the announce, allowed 30 s as the second wait of the
+// exchange (BEP 15), gets its answer too.
+func TestUDPSlowTracker(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mn := newMemNet()
+		mn.delay = func(_, to netip.AddrPort, _ []byte) time.Duration {
+			if to == srvAddr4 {
+				return 0
+			}
+			return 20 * time.Second
+		}
+		runUDPServer(t, mn, NewServer(nil), srvAddr4)
+		a, _ := NewUDP("udp://10.0.0.1:6969", &Config{Dial: mn.dialer(cliIP4)})
+		defer a.Close()
+		start := time.Now()
+		_, err := a.Announce(t.Context(), AnnounceRequest{InfoHash: testIH, PeerID: peerID(1), Port: 1})
+		require.NoError(t, err)
+		require.Equal(t, 40*time.Second, time.Since(start))
+		var sent []uint32
+		var connTIDs []uint32
+		for _, p := range mn.packets() {
+			if p.to == srvAddr4 {
+				r, _ := parseUDPRequest(p.data)
+				sent = append(sent, r.action)
+				if r.action == actionConnect {
+					connTIDs = append(connTIDs, r.tid)
+				}
+			}
+		}
+		require.Equal(t, []uint32{actionConnect, actionConnect, actionAnnounce}, sent)
+		require.Equal(t, connTIDs[0], connTIDs[1], "a retransmission repeats the transaction ID")
+	})
+}
+
+// TestUDPTruncatedAndOversizedReplies: replies that carry our transaction
+// ID but are too short for their action are ignored (the real answer that
+// follows is taken); a reply as large as a datagram can be is read whole.
+func TestUDPTruncatedAndOversizedReplies(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mn := newMemNet()
+		const nPeers = (65507 - 20) / 6 // the largest IPv4 UDP payload
+		fakeUDPTracker(t, mn, func(b []byte, send func([]byte)) {
+			r, ok := parseUDPRequest(b)
+			if !ok {
+				return
+			}
+			switch r.action {
+			case actionConnect:
+				full := appendUDPConnectReply(nil, r.tid, 77)
+				send(full[:12])
+				send(full)
+			case actionAnnounce:
+				send(appendUDPAnnounceReply(nil, r.tid, 60, 1, 2, nil, false)[:16])
+				peers := make([]netip.AddrPort, nPeers)
+				for i := range peers {
+					peers[i] = netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 6881)
+				}
+				send(appendUDPAnnounceReply(nil, r.tid, 60, 1, 2, peers, false))
+			case actionScrape:
+				send(appendUDPScrapeReply(nil, r.tid, []ScrapeStats{{Complete: 1}})[:7])
+				send(appendUDPScrapeReply(nil, r.tid, []ScrapeStats{{Complete: 1, Downloaded: 2, Incomplete: 3}}))
+			}
+		})
+		a, _ := NewUDP("udp://10.0.0.1:6969", &Config{Dial: mn.dialer(cliIP4)})
+		defer a.Close()
+		start := time.Now()
+		r, err := a.Announce(t.Context(), AnnounceRequest{InfoHash: testIH, Port: 1})
+		require.NoError(t, err)
+		require.Len(t, r.Peers, nPeers)
+		require.Equal(t, 2, r.Seeders)
+		st, err := a.Scrape(t.Context(), testIH)
+		require.NoError(t, err)
+		require.Equal(t, ScrapeStats{Complete: 1, Downloaded: 2, Incomplete: 3}, st[testIH])
+		require.Zero(t, time.Since(start), "no retransmission was needed")
+	})
+}
