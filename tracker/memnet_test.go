@@ -20,7 +20,7 @@ type memNet struct {
 	drop func(from, to netip.AddrPort, pkt []byte) bool
 	// delay, if set, is how long a datagram takes to arrive.
 	delay func(from, to netip.AddrPort, pkt []byte) time.Duration
-	sent []memPkt // every datagram sent, lost or not
+	sent  []memPkt // every datagram sent, lost or not
 }
 
 type memPkt struct {
