@@ -54,7 +54,7 @@ func TestUnmarshalSyntaxErrors(t *testing.T) {
 		{"i-e", 2},
 		{"i03e", 1},
 		{"i-0e", 0},
-		{"i-03e", 0},
+		{"i-03e", 2},
 		{"i1.5e", 2},
 		{"i 1e", 1},
 		{"i12", 3},
@@ -257,7 +257,7 @@ func TestUnmarshaler(t *testing.T) {
 
 // RawMessage keeps bytes exactly, even when they are not canonical.
 func TestRawMessagePreservesBytes(t *testing.T) {
-	in := "d4:infod1:b1:x1:a1:ye1:zi1ee"
+	in := "d4:infod1:b1:x1:a1:y1:a1:we1:zi1ee"
 	var v struct {
 		Info RawMessage `bencode:"info"`
 		Z    int        `bencode:"z"`
@@ -265,7 +265,7 @@ func TestRawMessagePreservesBytes(t *testing.T) {
 	if err := Unmarshal([]byte(in), &v); err != nil {
 		t.Fatal(err)
 	}
-	if string(v.Info) != "d1:b1:x1:a1:ye" {
+	if string(v.Info) != "d1:b1:x1:a1:y1:a1:we" { // unordered, and "a" twice
 		t.Fatalf("info = %q", v.Info)
 	}
 	out, err := Marshal(v)

@@ -196,7 +196,7 @@ func (s *scanner) integer(off int) (v int64, end int, overflow bool, err error) 
 	switch {
 	case i == digits:
 		return 0, i, false, s.errAt(i, "integer has no digits")
-	case neg && s.data[digits] == '0':
+	case neg && s.data[digits] == '0' && i-digits == 1:
 		return 0, i, false, s.errAt(off, "negative zero")
 	case s.data[digits] == '0' && i-digits > 1:
 		return 0, i, false, s.errAt(digits, "integer has a leading zero")
