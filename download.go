@@ -305,6 +305,7 @@ func (t *Torrent) onHashed(piece int, ok bool) {
 	}
 	t.numHave.Store(int64(t.picker.NumHave()))
 	t.bytesHave.Add(t.info.PieceSize(piece))
+	t.noteLeft()
 	t.verified.set(piece) // wakes the readers waiting for it
 	t.onPieceVerified(piece)
 	have := peerwire.Have{Index: uint32(piece)}.AppendTo(nil)

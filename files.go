@@ -171,6 +171,7 @@ func (t *Torrent) initFiles(prios []Priority) error {
 		t.files[i] = &File{t: t, index: i, path: p, offset: mf.Offset, length: mf.Length, pad: mf.Pad}
 		t.sel.prios[i] = PriorityNormal
 	}
+	defer t.noteLeft()
 	if prios == nil {
 		return nil
 	}
@@ -259,6 +260,7 @@ func (t *Torrent) applySelection() ([]Priority, error) {
 // updates interest in every peer, and completion.
 func (t *Torrent) setPiecePriorities(prios []Priority) {
 	err := t.picker.SetPriorities(prios)
+	t.noteLeft()
 	t.done.endChange(t.picker.Done())
 	if err != nil {
 		t.log.Warn("set priorities", "err", err)

@@ -118,6 +118,9 @@ func TestFileSelection(t *testing.T) {
 		if !st.Complete || st.PiecesHave == st.Pieces {
 			t.Errorf("stats: complete %v, %d of %d pieces; want complete with pieces missing", st.Complete, st.PiecesHave, st.Pieces)
 		}
+		if st.BytesLeft != 0 || st.ETA != 0 {
+			t.Errorf("stats: %d bytes left, ETA %v once the selection is complete", st.BytesLeft, st.ETA)
+		}
 		checkFilesOnDisk(t, dir, mi, data, map[int]bool{0: true, 2: true})
 		// f1's bytes in the pieces it shares with f0 and f2 are kept aside.
 		if _, err := os.Stat(filepath.Join(dir, "."+mi.InfoHash().String()+".parts")); err != nil {
@@ -157,6 +160,33 @@ func TestFileSelection(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkFilesOnDisk(t, dir, mi, data, map[int]bool{0: true, 1: true, 2: true, 3: true})
+	})
+}
+
+// BytesLeft counts the pieces of the selected files only, exactly.
+func TestBytesLeft(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := newPipeNet()
+		mi, _ := makeMultiTorrent(t, []int{100_000, 70_003, 200_000, 50_000}, 32<<10, 61)
+		s := newPipeSession(t, n, "10.0.1.1:6881", &Config{Storage: &storage.Memory{}})
+		defer s.Close()
+		prios := []Priority{PrioritySkip, PrioritySkip, PrioritySkip, PriorityNormal}
+		tor, err := s.AddTorrent(context.Background(), mi, &TorrentOptions{FilePriorities: prios})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// f3 spans bytes 370,003..420,002: pieces 11 (from 360,448) to 12,
+		// the last, 420,003-393,216 = 26,787 bytes long.
+		if got, want := tor.Stats().BytesLeft, int64(32<<10+26_787); got != want {
+			t.Errorf("f3 selected: %d bytes left, want %d", got, want)
+		}
+		if err := tor.SetFilePriorities(nil); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if st := tor.Stats(); st.BytesLeft != st.Length || st.ETA != -1 {
+			t.Errorf("all selected: %d bytes left of %d, ETA %v", st.BytesLeft, st.Length, st.ETA)
+		}
 	})
 }
 

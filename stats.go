@@ -8,10 +8,14 @@ import (
 
 // TorrentStats is a snapshot of a torrent's progress and traffic.
 type TorrentStats struct {
-	Pieces       int   // pieces in the torrent
-	PiecesHave   int   // pieces verified
-	Length       int64 // bytes in the torrent
-	BytesHave    int64 // bytes of verified pieces
+	Pieces     int   // pieces in the torrent
+	PiecesHave int   // pieces verified
+	Length     int64 // bytes in the torrent
+	BytesHave  int64 // bytes of verified pieces
+	// BytesLeft counts the bytes still to download for the selected
+	// files: the pieces that have a byte of a file not skipped and are
+	// not verified yet. It is Length-BytesHave unless files are skipped.
+	BytesLeft    int64
 	Downloaded   int64 // payload bytes received, duplicates included
 	Uploaded     int64 // payload bytes sent
 	Wasted       int64 // bytes received and discarded: duplicates, failed pieces
@@ -33,8 +37,9 @@ type TorrentStats struct {
 	SourcePeers int64
 	// PEXPeers counts the peer addresses taken from PEX messages.
 	PEXPeers int64
-	// ETA estimates the time until completion at the current download
-	// rate: 0 once complete, -1 while nothing is being received.
+	// ETA estimates the time until the selected files are complete
+	// (BytesLeft at the current download rate): 0 once complete, -1
+	// while nothing is being received.
 	ETA time.Duration
 	// HasInfo reports that the info dictionary is known; false while a
 	// magnet's metadata is fetched (StartMagnet), when only the tracker
@@ -75,12 +80,13 @@ func (t *Torrent) Stats() TorrentStats {
 	default:
 	}
 	st.BytesHave = t.bytesHave.Load()
+	st.BytesLeft = t.bytesLeft.Load()
 	switch {
 	case st.Complete:
 	case st.DownloadRate <= 0:
 		st.ETA = -1
 	default:
-		st.ETA = time.Duration(float64(st.Length-st.BytesHave) / st.DownloadRate * float64(time.Second))
+		st.ETA = time.Duration(float64(st.BytesLeft) / st.DownloadRate * float64(time.Second))
 	}
 	return st
 }
@@ -110,4 +116,16 @@ func (s *Session) Stats() SessionStats {
 		st.UploadRate += ts.UploadRate
 	}
 	return st
+}
+
+// noteLeft publishes the bytes of the wanted pieces not yet verified for
+// Stats. It runs on the owner (or before it starts) after every change
+// of the picker's wanted set. O(1): only the last piece may be short.
+func (t *Torrent) noteLeft() {
+	n := t.picker.NumPieces()
+	left := int64(t.picker.Remaining()) * t.info.PieceLength
+	if n > 0 && t.picker.Wanted(n-1) {
+		left -= t.info.PieceLength - t.info.PieceSize(n-1)
+	}
+	t.bytesLeft.Store(left)
 }

@@ -93,6 +93,7 @@ type Torrent struct {
 	hashFails    atomic.Int64
 	numHave      atomic.Int64
 	bytesHave    atomic.Int64
+	bytesLeft    atomic.Int64 // of the selected files: see noteLeft
 	numPeers     atomic.Int64
 	numEncrypted atomic.Int64 // connections under MSE
 	isPaused     atomic.Bool
