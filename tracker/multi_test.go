@@ -237,3 +237,85 @@ func TestMultiAllTiersConcurrent(t *testing.T) {
 		require.Equal(t, 20*time.Second, time.Since(start), "tiers are announced to at once")
 	})
 }
+
+// TestMultiShuffle: each tier is shuffled once, at construction (BEP 12),
+// so over many Multis every order of a three-tracker tier turns up, and a
+// Multi keeps its order until a tracker is promoted.
+func TestMultiShuffle(t *testing.T) {
+	orders := map[string]int{}
+	for range 300 {
+		m, _ := newFakeMulti([][]string{{"a", "b", "c"}, {"d"}}, nil)
+		tiers := m.Tiers()
+		require.Equal(t, tiers, m.Tiers(), "the order is kept")
+		require.Equal(t, []string{"d"}, tiers[1])
+		orders[tiers[0][0]+tiers[0][1]+tiers[0][2]]++
+	}
+	require.Len(t, orders, 6, "orders seen: %v", orders)
+}
+
+// TestMultiAllTiersEvents: with AllTiers each tier's working tracker keeps
+// its own started/completed/stopped sequence.
+func TestMultiAllTiersEvents(t *testing.T) {
+	m, f := newFakeMulti([][]string{{"a1", "a22"}, {"b1"}, {"c333"}}, &MultiConfig{AllTiers: true, Backoff: time.Nanosecond})
+	ctx := t.Context()
+	a := m.Tiers()[0]
+	f["c333"].setDown(true)
+	_, err := m.Announce(ctx, AnnounceRequest{Left: 1, Event: EventStarted})
+	require.NoError(t, err)
+	require.Equal(t, []Event{EventStarted}, f[a[0]].events())
+	require.Empty(t, f[a[1]].events(), "a tier stops at its first answer")
+	require.Equal(t, []Event{EventStarted}, f["b1"].events())
+
+	// a[0] fails: a[1] starts; b1 goes on with a regular announce.
+	f[a[0]].setDown(true)
+	_, err = m.Announce(ctx, AnnounceRequest{Left: 1})
+	require.NoError(t, err)
+	require.Equal(t, []Event{EventNone}, f[a[0]].events())
+	require.Equal(t, []Event{EventStarted}, f[a[1]].events())
+	require.Equal(t, []Event{EventNone}, f["b1"].events())
+
+	// completed goes once to each tracker that saw us leeching.
+	_, err = m.Announce(ctx, AnnounceRequest{Left: 0, Event: EventCompleted})
+	require.NoError(t, err)
+	require.Equal(t, []Event{EventCompleted}, f[a[1]].events())
+	require.Equal(t, []Event{EventCompleted}, f["b1"].events())
+	_, err = m.Announce(ctx, AnnounceRequest{Left: 0})
+	require.NoError(t, err)
+	require.Equal(t, []Event{EventNone}, f[a[1]].events())
+	require.Equal(t, []Event{EventNone}, f["b1"].events())
+
+	// a[0] is back after missing the completion: it saw us start as a
+	// leecher, so it gets its own completed now.
+	f[a[0]].setDown(false)
+	f[a[1]].setDown(true)
+	_, err = m.Announce(ctx, AnnounceRequest{Left: 0})
+	require.NoError(t, err)
+	require.Equal(t, []Event{EventNone}, f[a[1]].events(), "promoted, so tried first")
+	require.Equal(t, []Event{EventCompleted}, f[a[0]].events())
+	require.Equal(t, []Event{EventNone}, f["b1"].events())
+	f[a[1]].setDown(false)
+
+	// c333 was down all along: it is told started until it answers, and
+	// as it first saw us complete, it never gets completed.
+	evs := f["c333"].events()
+	require.Len(t, evs, 5)
+	for _, ev := range evs {
+		require.Equal(t, EventStarted, ev)
+	}
+	f["c333"].setDown(false)
+	_, err = m.Announce(ctx, AnnounceRequest{Left: 0})
+	require.NoError(t, err)
+	_, err = m.Announce(ctx, AnnounceRequest{Left: 0})
+	require.NoError(t, err)
+	require.Equal(t, []Event{EventStarted, EventNone}, f["c333"].events())
+	for _, u := range []string{"a1", "a22", "b1"} {
+		f[u].events()
+	}
+
+	// stopped goes to every tracker that saw us start: all four.
+	_, err = m.Announce(ctx, AnnounceRequest{Event: EventStopped})
+	require.NoError(t, err)
+	for _, u := range []string{"a1", "a22", "b1", "c333"} {
+		require.Equal(t, []Event{EventStopped}, f[u].events(), u)
+	}
+}
