@@ -369,3 +369,44 @@ func TestHTTPServerIPv6AndClaimedIP(t *testing.T) {
 	require.Contains(t, u, "&ipv6=fd00%3A%3A1")
 	require.NotContains(t, u, "&ip=")
 }
+
+// TestHTTPRedirects: a tracker that moved to another host is followed, with
+// the binary parameters intact and gzip still negotiated; a redirect loop
+// ends in an error (net/http's limit of 10 redirects), not a hang.
+func TestHTTPRedirects(t *testing.T) {
+	ok := []byte("d8:intervali60e5:peers6:\x01\x02\x03\x04\x00\x01e")
+	var gotQuery url.Values
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotQuery = r.URL.Query()
+		require.Equal(t, "gzip", r.Header.Get("Accept-Encoding"))
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Write(gzipped(ok))
+	}))
+	defer target.Close()
+	hops := 0
+	var origin *httptest.Server
+	origin = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/moved/announce":
+			http.Redirect(w, r, target.URL+"/announce?"+r.URL.RawQuery, http.StatusMovedPermanently)
+		case "/loop/announce":
+			hops++
+			http.Redirect(w, r, origin.URL+"/loop/announce?"+r.URL.RawQuery, http.StatusTemporaryRedirect)
+		}
+	}))
+	defer origin.Close()
+
+	tr, err := NewHTTP(origin.URL+"/moved/announce", nil)
+	require.NoError(t, err)
+	ih := metainfo.Hash{0x00, 0xff, '+', '&', '%', ' '}
+	r, err := tr.Announce(t.Context(), AnnounceRequest{InfoHash: ih, PeerID: peerID(1), Port: 1})
+	require.NoError(t, err)
+	require.Equal(t, []netip.AddrPort{netip.MustParseAddrPort("1.2.3.4:1")}, r.Peers)
+	require.Equal(t, string(ih[:]), gotQuery.Get("info_hash"))
+
+	tr, err = NewHTTP(origin.URL+"/loop/announce", nil)
+	require.NoError(t, err)
+	_, err = tr.Announce(t.Context(), AnnounceRequest{InfoHash: ih, Port: 1})
+	require.ErrorContains(t, err, "stopped after 10 redirects")
+	require.Equal(t, 10, hops)
+}
