@@ -5,9 +5,12 @@
 //	         [-left N] [-timeout D] [-scrape] TRACKER_URL INFOHASH_HEX
 //
 // With -json it prints one object: interval, min_interval (seconds),
-// seeders, leechers and peers ("ip:port" strings); with -scrape: complete,
-// incomplete, downloaded. Errors (a failure reason, a timeout) exit 1 with
-// the reason on stderr.
+// seeders, leechers (-1 if the tracker did not say) and peers ("ip:port"
+// strings); with -scrape: complete, incomplete, downloaded. -left (default
+// 0, a seeder) and -timeout (default 30s) are extras beyond the issue's
+// interface. It exits 0 on success and 1 on any error (a failure reason, a
+// timeout, bad arguments), printing the reason on stderr; -h prints the
+// usage and exits 0.
 package main
 
 import (
@@ -27,7 +30,10 @@ import (
 )
 
 func main() {
-	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "announce:", err)
 		os.Exit(1)
 	}
@@ -58,7 +64,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	scrape := fs.Bool("scrape", false, "scrape instead of announcing")
 	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: announce [flags] TRACKER_URL INFOHASH_HEX")
+		fmt.Fprintln(stderr, "usage: announce [-json] [-event started|completed|stopped] [-port N] [-numwant N] [-scrape]\n"+
+			"                [-left N] [-timeout D] TRACKER_URL INFOHASH_HEX")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -86,21 +93,40 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer t.Close()
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-
 	if *scrape {
-		m, err := t.Scrape(ctx, ih)
-		if err != nil {
-			return err
-		}
-		st := m[ih]
-		if *asJSON {
-			return json.NewEncoder(stdout).Encode(scrapeJSON{st.Complete, st.Incomplete, st.Downloaded})
-		}
-		_, err = fmt.Fprintf(stdout, "complete %d, incomplete %d, downloaded %d\n", st.Complete, st.Incomplete, st.Downloaded)
+		err = runScrape(ctx, t, ih, *asJSON, stdout)
+	} else {
+		err = runAnnounce(ctx, t, ih, announceFlags{ev, uint16(*port), *numWant, *left}, *asJSON, stdout)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s: no answer within %v (timed out)", fs.Arg(0), *timeout)
+	}
+	return err
+}
+
+// announceFlags are the announce's parameters taken from the command line.
+type announceFlags struct {
+	event   tracker.Event
+	port    uint16
+	numWant int
+	left    int64
+}
+
+func runScrape(ctx context.Context, t tracker.Tracker, ih metainfo.Hash, asJSON bool, stdout io.Writer) error {
+	m, err := t.Scrape(ctx, ih)
+	if err != nil {
 		return err
 	}
+	st := m[ih]
+	if asJSON {
+		return json.NewEncoder(stdout).Encode(scrapeJSON{st.Complete, st.Incomplete, st.Downloaded})
+	}
+	_, err = fmt.Fprintf(stdout, "complete %d, incomplete %d, downloaded %d\n", st.Complete, st.Incomplete, st.Downloaded)
+	return err
+}
 
-	req := tracker.AnnounceRequest{InfoHash: ih, Port: uint16(*port), Left: *left, Event: ev, NumWant: *numWant}
+func runAnnounce(ctx context.Context, t tracker.Tracker, ih metainfo.Hash, f announceFlags, asJSON bool, stdout io.Writer) error {
+	req := tracker.AnnounceRequest{InfoHash: ih, Port: f.port, Left: f.left, Event: f.event, NumWant: f.numWant}
 	copy(req.PeerID[:], "-BN0001-")
 	var rnd [16]byte
 	_, _ = rand.Read(rnd[:])
@@ -110,7 +136,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	if asJSON {
 		out := announceJSON{
 			Interval:    int64(resp.Interval / time.Second),
 			MinInterval: int64(resp.MinInterval / time.Second),
