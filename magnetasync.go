@@ -113,7 +113,7 @@ func (t *Torrent) startInfo(m *metainfo.Magnet, info []byte, o *TorrentOptions, 
 	if stor == nil {
 		stor = &storage.Dir{Root: s.cfg.DataDir}
 	}
-	st, err := stor.Open(t.ctx, mi.Info(), t.ih)
+	st, err := stor.Open(t.ctx, mi.Info(), mi.SwarmHash()) // as AddTorrent: a hybrid keeps its v1 hash, even from its btmh link
 	if err != nil {
 		return fmt.Errorf("bittern: open storage: %w", err)
 	}

@@ -41,7 +41,7 @@ func (s *Session) RemoveAndDelete(ctx context.Context, t *Torrent) error {
 	if t.info == nil {
 		return nil // a magnet's torrent without metadata stored nothing
 	}
-	if err := deleteData(ctx, t.stor, t.info, t.ih); err != nil {
+	if err := deleteData(ctx, t.stor, t.info, t.mi.SwarmHash()); err != nil { // the key Open got
 		return fmt.Errorf("bittern: delete data: %w", err)
 	}
 	return nil

@@ -617,12 +617,66 @@ func TestV2Magnet(t *testing.T) {
 				if !bytes.Equal(spaceOf(t, st, mi), data) {
 					t.Fatal("data differs")
 				}
+				if tc.name == "hybrid" {
+					// Kept under the v1 hash, as AddTorrent of its .torrent
+					// keeps it: adding the file later finds the data.
+					if tor.InfoHash() != mi.InfoHash() {
+						t.Errorf("hybrid from btmh: info-hash %v, want the v1 %v", tor.InfoHash(), mi.InfoHash())
+					}
+				}
 				if _, err := leecher.AddMagnet(ctx, uri, nil); !errors.Is(err, ErrDuplicateTorrent) {
 					t.Errorf("second AddMagnet = %v, want ErrDuplicateTorrent", err)
 				}
 			})
 		})
 	}
+}
+
+// A hybrid started from its btmh link without waiting (StartMagnet) keeps
+// its data under its v1 hash, where AddTorrent of its .torrent finds it,
+// and RemoveAndDelete deletes it from there.
+func TestHybridStartMagnetStorageKey(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mi, data := buildTorrent(t, metainfo.Hybrid, 64<<10, v2Files()...)
+		n := newPipeNet()
+		seedStore := &storage.Memory{}
+		fillSpace(t, seedStore, mi, data)
+		seeder := newPipeSession(t, n, "10.0.0.1:6881", &Config{Storage: seedStore})
+		defer seeder.Close()
+		if _, err := seeder.AddTorrent(context.Background(), mi, nil); err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		st := &storage.Dir{Root: dir}
+		leecher := newPipeSession(t, n, "10.0.1.1:6881", &Config{Storage: st})
+		defer leecher.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+		defer cancel()
+		tor, err := leecher.StartMagnet("magnet:?xt=urn:btmh:1220"+mi.InfoHashV2().String()+"&x.pe=10.0.0.1:6881", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tor.WaitInfo(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := tor.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait() // the completion record is saved after Wait returns
+		if !bytes.Equal(spaceOf(t, st, mi), data) { // opened under mi.SwarmHash(), the v1 hash
+			t.Fatal("data not found under the v1 hash")
+		}
+		resume := filepath.Join(dir, "."+mi.InfoHash().String()+".resume")
+		if _, err := os.Stat(resume); err != nil {
+			t.Errorf("completion record not under the v1 hash: %v", err)
+		}
+		if err := leecher.RemoveAndDelete(ctx, tor); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(resume); !os.IsNotExist(err) {
+			t.Errorf("completion record left after RemoveAndDelete: %v", err)
+		}
+	})
 }
 
 // A v2 magnet whose peers cannot give the piece layers fails with an
@@ -1061,7 +1115,7 @@ func TestV2StartMagnet(t *testing.T) {
 					t.Fatal("the hybrid torrent is not found by its v1 hash")
 				}
 				leecher.Close()
-				tr, err := st.Open(context.Background(), mi.Info(), ih2) // stored under the link's hash
+				tr, err := st.Open(context.Background(), mi.Info(), mi.SwarmHash()) // as AddTorrent stores it: a hybrid under its v1 hash
 				if err != nil {
 					t.Fatal(err)
 				}
