@@ -663,7 +663,8 @@ func TestHybridStartMagnetStorageKey(t *testing.T) {
 			t.Fatal(err)
 		}
 		synctest.Wait() // the completion record is saved after Wait returns
-		if !bytes.Equal(spaceOf(t, st, mi), data) { // opened under mi.SwarmHash(), the v1 hash
+		// spaceOf opens it under mi.SwarmHash(), the v1 hash.
+		if !bytes.Equal(spaceOf(t, st, mi), data) {
 			t.Fatal("data not found under the v1 hash")
 		}
 		resume := filepath.Join(dir, "."+mi.InfoHash().String()+".resume")
