@@ -21,7 +21,8 @@ type ownerState struct {
 	byPicker  map[*piecepicker.Peer]*peerConn
 	addrs     map[netip.AddrPort]*peerAddr
 	halfOpen  int
-	dialCands []*peerAddr // scratch for connectPeers
+	dialCands []*peerAddr       // scratch for connectPeers
+	rankedAs  [2]netip.AddrPort // our IPv4 and IPv6 addresses when ranks were computed
 
 	pendingWrites map[int]int        // piece -> block writes in flight
 	writeFailed   map[int]bool       // piece -> a write failed
@@ -217,6 +218,9 @@ func (t *Torrent) connectPeers() {
 			continue
 		}
 		cands = append(cands, pa)
+	}
+	if len(cands) > free {
+		t.refreshRanks()
 	}
 	for _, pa := range bestCandidates(cands, free) {
 		pa.busy = true

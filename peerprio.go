@@ -65,6 +65,24 @@ func bestCandidates(cands []*peerAddr, n int) []*peerAddr {
 	return cands[:n]
 }
 
+// refreshRanks recomputes every known address's BEP 40 priority if our
+// own address changed since they were computed (a tracker or the DHT told
+// us our external IP after the first peers came). It runs on the owner,
+// before a ranking is used: O(1) unless the address changed.
+func (t *Torrent) refreshRanks() {
+	now := [2]netip.AddrPort{
+		t.s.selfAddr(netip.AddrPortFrom(netip.IPv4Unspecified(), 0)),
+		t.s.selfAddr(netip.AddrPortFrom(netip.IPv6Unspecified(), 0)),
+	}
+	if now == t.rankedAs {
+		return
+	}
+	t.rankedAs = now
+	for a, pa := range t.addrs {
+		pa.rank = t.rankOf(a)
+	}
+}
+
 // rankOf is the BEP 40 priority of a connection with the peer at a.
 func (t *Torrent) rankOf(a netip.AddrPort) uint32 {
 	return peerwire.PeerPriority(t.s.selfAddr(a), a)

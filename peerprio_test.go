@@ -49,3 +49,25 @@ func TestSelfAddrPrefersExternalIP(t *testing.T) {
 		t.Errorf("IPv6 peer with only an IPv4 external address: %v", got)
 	}
 }
+
+// Ranks computed before we knew our external IP are recomputed once we
+// learn it, before the next ranking is used.
+func TestRanksFollowExternalIP(t *testing.T) {
+	s := &Session{}
+	tor := &Torrent{s: s}
+	tor.addrs = make(map[netip.AddrPort]*peerAddr)
+	for i := range 20 {
+		a := netip.MustParseAddrPort(fmt.Sprintf("98.%d.%d.%d:6881", i, 7*i, 11*i))
+		tor.addrs[a] = &peerAddr{addr: a, rank: tor.rankOf(a)}
+	}
+	tor.refreshRanks()
+	ext := netip.MustParseAddr("123.213.32.10")
+	s.noteExternalIP(ext)
+	tor.refreshRanks()
+	self := netip.AddrPortFrom(ext, 0)
+	for a, pa := range tor.addrs {
+		if want := peerwire.PeerPriority(self, a); pa.rank != want {
+			t.Errorf("%v: rank %d, want %d (as seen from %v)", a, pa.rank, want, self)
+		}
+	}
+}
