@@ -8,8 +8,10 @@ import (
 )
 
 // Unmarshaler is implemented by types that decode themselves from one
-// complete bencode value. The data is only valid during the call: copy it to
-// keep it.
+// complete bencode value. When the call comes from Unmarshal, data is a
+// subslice of Unmarshal's input, which an Unmarshaler may keep (aliasing it,
+// without a copy) if the caller keeps the input unchanged. When it comes
+// from a Decoder, data is only valid during the call: copy it to keep it.
 type Unmarshaler interface {
 	UnmarshalBencode(data []byte) error
 }
