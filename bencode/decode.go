@@ -1,6 +1,7 @@
 package bencode
 
 import (
+	"math"
 	"reflect"
 	"strconv"
 	"strings"
@@ -209,17 +210,34 @@ func decodeInt(d *decodeState, v reflect.Value) error {
 	return err
 }
 
+// decodeUint decodes an unsigned integer of any width, uint64 values above
+// MaxInt64 included.
 func decodeUint(d *decodeState, v reflect.Value) error {
-	start := d.off
-	i, ok, err := d.readInt(v.Type())
-	if ok {
-		if i < 0 || v.OverflowUint(uint64(i)) {
-			d.off = start
-			return d.saveTypeError("integer "+strconv.FormatInt(i, 10), v.Type())
-		}
-		v.SetUint(uint64(i))
+	if d.data[d.off] != 'i' {
+		return d.saveTypeError(d.kind(), v.Type())
 	}
-	return err
+	_, end, _, err := d.integer(d.off)
+	if err != nil {
+		return err
+	}
+	// The value is valid: an optional '-', then digits without a leading zero.
+	digits := d.data[d.off+1 : end-1]
+	var u uint64
+	ok := digits[0] != '-'
+	for _, c := range digits {
+		if !ok {
+			break
+		}
+		n := uint64(c - '0')
+		ok = u <= (math.MaxUint64-n)/10
+		u = u*10 + n
+	}
+	if !ok || v.OverflowUint(u) {
+		return d.saveTypeError("integer "+string(digits), v.Type())
+	}
+	v.SetUint(u)
+	d.off = end
+	return nil
 }
 
 func decodeString(d *decodeState, v reflect.Value) error {
