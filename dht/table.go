@@ -260,6 +260,21 @@ func (t *table) failed(id ID, addr netip.AddrPort) {
 	}
 }
 
+// forgetAddr removes the entries at addr under another ID than id: the
+// node there has just answered us as id (after a restart, a BEP 42 ID
+// change, or because it lies), and an entry under the old ID would send
+// others to a node that is not what we say. Only a response counts, never
+// a query, whose source address may be forged.
+func (t *table) forgetAddr(addr netip.AddrPort, id ID) {
+	for _, b := range t.buckets {
+		stale := func(n *node) bool { return n.Addr == addr && n.ID != id }
+		before := len(b.nodes)
+		b.nodes = slices.DeleteFunc(b.nodes, stale)
+		t.count -= before - len(b.nodes)
+		b.replacements = slices.DeleteFunc(b.replacements, stale)
+	}
+}
+
 // remove deletes the node with id.
 func (t *table) remove(id ID) {
 	b := t.buckets[t.bucketIndex(id)]
