@@ -50,11 +50,13 @@
 //   - BEP 12: multitracker tiers (Multi).
 //   - BEP 15: UDP tracker protocol: connect, announce, scrape, error;
 //     connection IDs reused for one minute; retransmission after
-//     15·2^n seconds, n = 0…8 (Config.UDPTimeout, Config.UDPRetries);
-//     a socket per request, so idle clients hold no file descriptors.
+//     15·2^n seconds, n = 0…8 (Config.UDPTimeout, Config.UDPRetries),
+//     repeating the packet with its transaction ID; a socket per
+//     request, so idle clients hold no file descriptors.
 //   - BEP 23: compact peer lists.
 //   - BEP 24: "external ip".
-//   - BEP 41: UDP URL-data option (the path and query of a udp:// URL).
+//   - BEP 41: UDP URL-data option (the path and query of a udp:// URL);
+//     the server skips options it does not know.
 //   - BEP 48: HTTP scrape (announce → scrape URL convention).
 //
 // # Limits

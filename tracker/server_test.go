@@ -158,6 +158,32 @@ func TestServerPeerExpiry(t *testing.T) {
 	})
 }
 
+// TestServerDefaultPeerTimeout: with no PeerTimeout a peer stays listed for
+// 1.5 announce intervals after its last announce, so one that announces on
+// time never drops out.
+func TestServerDefaultPeerTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := NewServer(&ServerConfig{Interval: time.Minute})
+		_, _ = s.announce(ann(testIH, 1, "1.1.1.1:1", 0, EventStarted))
+		_, _ = s.announce(ann(testIH, 2, "2.2.2.2:2", 1, EventStarted))
+		for range 5 { // peer 2 announces every interval, peer 1 never again
+			time.Sleep(time.Minute)
+			_, _ = s.announce(ann(testIH, 2, "2.2.2.2:2", 1, EventNone))
+		}
+		st, _ := s.scrape([]metainfo.Hash{testIH})
+		require.Equal(t, ScrapeStats{Incomplete: 1}, st[testIH])
+
+		s = NewServer(&ServerConfig{Interval: time.Minute})
+		_, _ = s.announce(ann(testIH, 1, "1.1.1.1:1", 0, EventStarted))
+		time.Sleep(90*time.Second - time.Nanosecond)
+		st, _ = s.scrape([]metainfo.Hash{testIH})
+		require.Equal(t, 1, st[testIH].Complete, "still listed just before 1.5 intervals")
+		time.Sleep(time.Nanosecond)
+		st, _ = s.scrape([]metainfo.Hash{testIH})
+		require.Equal(t, ScrapeStats{}, st[testIH], "expired at 1.5 intervals")
+	})
+}
+
 func TestServerUDPConnectionIDWindow(t *testing.T) {
 	s := NewServer(nil)
 	from := netip.MustParseAddrPort("10.0.0.2:5000")

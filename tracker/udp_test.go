@@ -98,6 +98,15 @@ func TestUDPIPv6(t *testing.T) {
 		pk := mn.packets()
 		last := pk[len(pk)-1]
 		require.Len(t, last.data, 20+18)
+		// An IPv4 address to advertise cannot go in the IP field over IPv6:
+		// it is sent as 0 (BEP 15).
+		_, err = a.Announce(t.Context(), AnnounceRequest{InfoHash: testIH, PeerID: peerID(3), Port: 3333, IP: netip.MustParseAddr("1.2.3.4")})
+		require.NoError(t, err)
+		pk = mn.packets()
+		req, ok := parseUDPRequest(pk[len(pk)-2].data)
+		require.True(t, ok)
+		require.Equal(t, actionAnnounce, req.action)
+		require.Equal(t, [4]byte{}, req.announce.ip)
 	})
 }
 
@@ -225,6 +234,7 @@ func TestUDPTransactionIDAndErrors(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		mn := newMemNet()
 		var gotURLData string
+		var gotIP [4]byte
 		fakeUDPTracker(t, mn, func(b []byte, send func([]byte)) {
 			r, ok := parseUDPRequest(b)
 			if !ok {
@@ -236,7 +246,7 @@ func TestUDPTransactionIDAndErrors(t *testing.T) {
 				send([]byte{0, 0})                                    // garbage: ignored
 				send(appendUDPConnectReply(nil, r.tid, 0x1122334455)) // right
 			case actionAnnounce:
-				gotURLData = r.announce.urlData
+				gotURLData, gotIP = r.announce.urlData, r.announce.ip
 				if r.connID != 0x1122334455 {
 					send(appendUDPError(nil, r.tid, "bad id"))
 					return
@@ -252,9 +262,10 @@ func TestUDPTransactionIDAndErrors(t *testing.T) {
 		})
 		a, _ := NewUDP("udp://10.0.0.1:6969/announce?passkey=abc", &Config{Dial: mn.dialer(cliIP4)})
 		defer a.Close()
-		r, err := a.Announce(t.Context(), AnnounceRequest{InfoHash: testIH, Port: 1})
+		r, err := a.Announce(t.Context(), AnnounceRequest{InfoHash: testIH, Port: 1, IP: netip.MustParseAddr("::ffff:5.6.7.8")})
 		require.NoError(t, err)
 		require.Equal(t, "/announce?passkey=abc", gotURLData)
+		require.Equal(t, [4]byte{5, 6, 7, 8}, gotIP)
 		require.Equal(t, &AnnounceResponse{Interval: time.Minute, Leechers: 3, Seeders: 4,
 			Peers: []netip.AddrPort{netip.MustParseAddrPort("1.2.3.4:5")}}, r)
 
