@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"context"
+	"encoding/binary"
 	"net/netip"
 	"sync"
 	"testing"
@@ -417,5 +418,55 @@ func TestUDPTruncatedAndOversizedReplies(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, ScrapeStats{Complete: 1, Downloaded: 2, Incomplete: 3}, st[testIH])
 		require.Zero(t, time.Since(start), "no retransmission was needed")
+	})
+}
+
+// TestServeUDPNoAmplificationOnTheWire forges requests from a victim's
+// address to a served tracker with a full swarm: every datagram the victim
+// receives is no larger than the forged one that caused it, and a forged
+// announce or scrape gets no counts or peers, only a short error.
+func TestServeUDPNoAmplificationOnTheWire(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mn := newMemNet()
+		srv := NewServer(&ServerConfig{MaxNumWant: 200})
+		for i := range 250 {
+			_, err := srv.announce(ann(testIH, byte(i), netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), 1).String(), 1, EventStarted))
+			require.NoError(t, err)
+		}
+		runUDPServer(t, mn, srv, srvAddr4)
+		victim := netip.MustParseAddrPort("192.0.2.7:6881")
+		vc := mn.listen(victim)
+		defer vc.Close()
+		a := udpAnnounce{connID: 0x0123456789abcdef, tid: 1, infoHash: testIH, peerID: peerID(1), port: 1, numWant: 200}
+		forged := [][]byte{
+			appendUDPConnect(nil, 2),
+			appendUDPAnnounce(nil, &a),
+			appendUDPScrape(nil, 0x0123456789abcdef, 3, [][20]byte{testIH}),
+		}
+		for _, p := range forged {
+			mn.send(victim, srvAddr4, p)
+			synctest.Wait()
+		}
+		replies := 0
+		for _, p := range mn.packets() {
+			if p.to != victim {
+				continue
+			}
+			replies++
+			r, err := parseUDPReply(p.data, false)
+			require.NoError(t, err)
+			var req []byte
+			for _, f := range forged {
+				if binary.BigEndian.Uint32(f[12:]) == r.tid {
+					req = f
+				}
+			}
+			require.NotNil(t, req, "reply %x to no request", p.data)
+			require.LessOrEqual(t, len(p.data), len(req), "reply %x to %x", p.data, req)
+			if r.tid != 2 {
+				require.Equal(t, actionError, r.action)
+			}
+		}
+		require.Equal(t, len(forged), replies)
 	})
 }
