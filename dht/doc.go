@@ -63,9 +63,10 @@
 // 203 or ignored, never a panic (fuzzed). Against one host posing as many
 // nodes, each bucket holds at most one node per public /24 or /64
 // (Config.UnrestrictedRoutingIPs lifts this), a known node keeps its
-// address while it answers, and nodes that only queried us enter the table
-// unverified and are pinged (through a bounded queue) before they count
-// as good.
+// address while it answers, an address that answers under a new ID loses
+// its entry under the old one, and nodes that only queried us enter the
+// table unverified and are pinged (through a bounded queue) before they
+// count as good.
 //
 // # Concurrency
 //
