@@ -1,6 +1,7 @@
 package bencode
 
 import (
+	"bytes"
 	"math"
 	"reflect"
 	"strconv"
@@ -85,9 +86,30 @@ func (d *decodeState) saveTypeError(what string, t reflect.Type) error {
 
 // skipValue moves past the current (already validated) value.
 func (d *decodeState) skipValue() error {
-	end, err := d.skip(d.off, d.depth)
-	d.off = end
-	return err
+	d.off = d.skipValid(d.off)
+	return nil
+}
+
+// skipValid returns the offset just past the value at off, which the
+// validation pass has already checked: it finds the end without checking
+// again. Recursion is bounded by the depth limit that pass enforced.
+func (d *decodeState) skipValid(off int) int {
+	switch c := d.data[off]; c {
+	case 'i':
+		return off + bytes.IndexByte(d.data[off:], 'e') + 1
+	case 'l', 'd': // a dictionary alternates keys and values: all values
+		off++
+		for d.data[off] != 'e' {
+			off = d.skipValid(off)
+		}
+		return off + 1
+	default:
+		n := 0
+		for ; d.data[off] != ':'; off++ {
+			n = n*10 + int(d.data[off]-'0')
+		}
+		return off + 1 + n
+	}
 }
 
 // kind returns a description of the value at the current offset for errors.
@@ -325,7 +347,7 @@ func newSliceDecoder(t reflect.Type) decoderFunc {
 func (d *decodeState) countElems() int {
 	off, n := d.off+1, 0
 	for d.data[off] != 'e' {
-		off, _ = d.skip(off, d.depth+1)
+		off = d.skipValid(off)
 		n++
 	}
 	return n
@@ -516,18 +538,25 @@ func newStructDecoder(t reflect.Type) decoderFunc {
 		d.off++
 		d.depth++
 		saved := d.field
+		next := 0 // index of the field expected next
 		for d.data[d.off] != 'e' {
 			k, _, err := d.readString(t)
 			if err != nil {
 				return err
 			}
-			i, ok := fields.byKey[string(k)]
+			// Keys usually come in the fields' (sorted) order: try the
+			// field after the last one matched before hashing the key.
+			i, ok := next, next < len(fields.list) && fields.list[next].name == string(k)
+			if !ok {
+				i, ok = fields.byKey[string(k)]
+			}
 			if !ok {
 				if err := d.skipValue(); err != nil {
 					return err
 				}
 				continue
 			}
+			next = i + 1
 			f := &fields.list[i]
 			fv, ok := fieldByIndex(v, f.index)
 			if !ok {
