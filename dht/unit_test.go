@@ -323,7 +323,7 @@ func TestReplyLimits(t *testing.T) {
 		require.NoError(t, err)
 		s.handlePacket(b, from)
 		require.Len(t, rc.sent, 1)
-		require.LessOrEqual(t, len(rc.sent[0]), 1500)
+		require.LessOrEqual(t, len(rc.sent[0]), maxReply)
 		var m Msg
 		require.NoError(t, DecodeMsg(rc.sent[0], &m))
 		return &m
