@@ -300,14 +300,20 @@ func TestServerUDPReplyFitsOnePacket(t *testing.T) {
 		{"10.0.0.2:5000", -1, 50, 20 + 8},
 		{"[fd00::2]:5000", -1, 50, 40 + 8},
 		{"10.0.0.2:5000", 7, 7, 20 + 8},
+		// An IPv4 client seen on a dual-stack socket is an IPv4 client.
+		{"[::ffff:10.0.0.2]:5000", 1000, 242, 20 + 8},
 	} {
 		from := netip.MustParseAddrPort(tc.from)
 		id := s.connID(from.Addr(), connIDWindowAt(now))
 		a := udpAnnounce{connID: id, tid: 1, infoHash: testIH, peerID: peerID(0xee), port: 1, left: 1, numWant: tc.numWant}
 		rep := s.handleUDP(nil, appendUDPAnnounce(nil, &a), from, now)
-		r, err := parseUDPReply(rep, from.Addr().Is6())
+		v6 := from.Addr().Unmap().Is6()
+		r, err := parseUDPReply(rep, v6)
 		require.NoError(t, err)
 		require.Len(t, r.peers, tc.peers, "%s num_want %d", tc.from, tc.numWant)
+		for _, p := range r.peers {
+			require.Equal(t, v6, p.Addr().Is6(), "peers of the client's family only")
+		}
 		require.LessOrEqual(t, len(rep)+tc.ipOverhead, 1500)
 	}
 }
