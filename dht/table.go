@@ -36,6 +36,14 @@ func (n *node) good(now time.Time) bool {
 
 func (n *node) bad() bool { return n.failures >= maxFailures }
 
+// lastSeen is the last time n answered or queried us.
+func (n *node) lastSeen() time.Time {
+	if n.lastQuery.After(n.lastReply) {
+		return n.lastQuery
+	}
+	return n.lastReply
+}
+
 // verified reports whether n has answered us at least once and is not bad:
 // only such nodes are handed to others, used to seed lookups and saved.
 func (n *node) verified() bool { return !n.lastReply.IsZero() && !n.bad() }
@@ -187,12 +195,14 @@ func (t *table) insert(ni NodeInfo, replied bool, now time.Time) (insertResult, 
 			return cached, nil // unverified nodes do not go to the cache
 		}
 		t.addReplacement(b, nn)
+		// Ping the least recently seen questionable node (BEP 5).
+		var stalest *node
 		for _, n := range b.nodes {
-			if !n.good(now) {
-				return cached, n
+			if !n.good(now) && (stalest == nil || n.lastSeen().Before(stalest.lastSeen())) {
+				stalest = n
 			}
 		}
-		return cached, nil
+		return cached, stalest
 	}
 }
 
