@@ -10,6 +10,7 @@ import (
 	"github.com/bittern/bittern/dht"
 	"github.com/bittern/bittern/storage"
 	"github.com/bittern/bittern/tracker"
+	"github.com/bittern/bittern/utp"
 )
 
 // Dialer opens outgoing peer connections. *net.Dialer satisfies it; tests
@@ -67,6 +68,32 @@ type Config struct {
 	NoListen bool
 	// Dialer opens outgoing connections. If nil, a *net.Dialer.
 	Dialer Dialer
+
+	// UTP, if true, makes the session also accept and dial peers over uTP
+	// (BEP 29), on a UDP socket bound to the port number of its TCP
+	// listener (to an ephemeral UDP port when NoListen is set, and then
+	// incoming uTP connections are refused). A DHT node the session starts
+	// for DHTListenAddr shares that socket when DHTListenAddr's port is 0
+	// or the session's port. Outgoing connections try uTP first, for at
+	// most UTPConnectTimeout, then TCP (or the reverse with PreferTCP);
+	// the transport that worked is tried first for that address from then
+	// on. Incoming uTP connections go through the same handshake, limits
+	// and bans as TCP ones. If false, TCP only.
+	UTP bool
+	// PreferTCP, with UTP, makes outgoing connections try TCP first (for
+	// at most UTPConnectTimeout) and uTP after it fails.
+	PreferTCP bool
+	// UTPConnectTimeout bounds the first transport an outgoing
+	// connection tries before falling back to the other. If zero,
+	// DefaultUTPConnectTimeout.
+	UTPConnectTimeout time.Duration
+	// UTPPacketConn, if not nil and UTP is set, is the packet conn uTP
+	// runs on instead of a UDP socket on the listening port. The Session
+	// closes it on Close.
+	UTPPacketConn net.PacketConn
+	// UTPConfig tunes the uTP socket (limits, buffers, timeouts). If nil,
+	// the utp package's defaults.
+	UTPConfig *utp.Config
 
 	// Encryption is the MSE/PE policy for outgoing and incoming
 	// connections. If zero, EncryptionAccept: dial in plaintext, accept
@@ -222,6 +249,7 @@ func (c *Config) withDefaults() Config {
 	setDefault(&d.PeerSourceInterval, DefaultPeerSourceInterval)
 	setDefault(&d.MaxMetadataSize, DefaultMaxMetadataSize)
 	setDefault(&d.IOWorkers, 2*runtime.GOMAXPROCS(0))
+	setDefault(&d.UTPConnectTimeout, DefaultUTPConnectTimeout)
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -148,7 +148,7 @@ func (s *Session) dialHandshakeV2(ctx context.Context, reserved peerwire.Reserve
 	ours := peerwire.Handshake{Reserved: reserved, InfoHash: ih, PeerID: s.peerID}
 	enc := cfg.Encryption.dialsEncrypted()
 	for {
-		conn, err := cfg.Dialer.DialContext(ctx, "tcp", addr)
+		conn, err := s.dialPeer(ctx, addr)
 		if err != nil {
 			return nil, nil, peerwire.Handshake{}, err
 		}

@@ -122,6 +122,7 @@ func (t *Torrent) closeAll() {
 	clear(t.conns)
 	t.numPeers.Store(0)
 	t.numEncrypted.Store(0)
+	t.numUTP.Store(0)
 	t.finalHave = make([]bool, t.picker.NumPieces())
 	for i := range t.finalHave {
 		t.finalHave[i] = t.picker.HasPiece(i)
@@ -354,6 +355,10 @@ func (t *Torrent) acceptConn(ev peerEvent) {
 		c.encrypted = true
 		t.numEncrypted.Add(1)
 	}
+	if isUTP(ev.conn) {
+		c.utp = true
+		t.numUTP.Add(1)
+	}
 	c.log = t.log.With("peer", c.addr)
 	rd := ev.rd
 	if rd == nil {
@@ -457,6 +462,9 @@ func (t *Torrent) forget(c *peerConn) {
 	t.s.numConns.Add(-1)
 	if c.encrypted {
 		t.numEncrypted.Add(-1)
+	}
+	if c.utp {
+		t.numUTP.Add(-1)
 	}
 	if t.byID[c.id] == c {
 		delete(t.byID, c.id)

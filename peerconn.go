@@ -29,6 +29,7 @@ type peerConn struct {
 	fast      bool // both sides support BEP 6
 	ext       bool // both sides support BEP 10
 	encrypted bool // MSE with an RC4 or plaintext payload
+	utp       bool // over uTP (BEP 29), not TCP
 	log       *slog.Logger
 
 	// Writer queue, filled by the owner (never blocking), drained by the

@@ -57,6 +57,7 @@ func (t *Torrent) onPEX(c *peerConn, payload []byte, now time.Time) {
 			break
 		}
 		addrs = append(addrs, p.Addr)
+		t.s.pexTransportHint(p)
 	}
 	t.pexPeers.Add(int64(len(addrs)))
 	t.addPeerAddrs(addrs)
@@ -84,6 +85,9 @@ func (t *Torrent) sendPEX(now time.Time) {
 					}
 					if o.encrypted {
 						f |= peerwire.PEXEncryption
+					}
+					if o.utp {
+						f |= peerwire.PEXUTP
 					}
 					if o.outgoing {
 						f |= peerwire.PEXReachable

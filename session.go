@@ -13,6 +13,7 @@ import (
 	"github.com/bittern/bittern/metainfo"
 	"github.com/bittern/bittern/peerwire"
 	"github.com/bittern/bittern/peerwire/mse"
+	"github.com/bittern/bittern/utp"
 )
 
 // ourReserved is the set of extensions this version advertises in its
@@ -52,6 +53,12 @@ type Session struct {
 	ownDHT  *dht.Server  // started for Config.DHTListenAddr; closed by Close
 	extIP   atomic.Value // netip.Addr: our address as a tracker saw it (BEP 24)
 
+	// utp is the uTP socket (Config.UTP), or nil; utpWG waits for its
+	// accept loop; transports remembers which transport reached a peer.
+	utp        *utp.Socket
+	utpWG      sync.WaitGroup
+	transports transportMemory
+
 	closeOnce sync.Once
 
 	downLimit, upLimit rateLimit // Config.DownloadRateLimit, UploadRateLimit
@@ -84,11 +91,30 @@ func NewSession(cfg *Config) (*Session, error) {
 			s.ln = ln
 		}
 	}
+	if c.UTP {
+		if err := s.startUTP(); err != nil {
+			if s.ln != nil {
+				s.ln.Close()
+			}
+			return nil, err
+		}
+	}
 	if c.DHT == nil && c.DHTListenAddr != "" {
-		srv, err := startDHT(&c)
+		var (
+			srv *dht.Server
+			err error
+		)
+		if s.sharesUTPSocket() {
+			srv, err = s.startSharedDHT()
+		} else {
+			srv, err = startDHT(&c)
+		}
 		if err != nil {
 			if s.ln != nil {
 				s.ln.Close()
+			}
+			if s.utp != nil {
+				s.utp.Close()
 			}
 			return nil, err
 		}
@@ -109,6 +135,10 @@ func NewSession(cfg *Config) (*Session, error) {
 	if s.ln != nil {
 		s.wg.Add(1)
 		go s.acceptLoop()
+	}
+	if s.utp != nil {
+		s.utpWG.Add(1)
+		go s.utpAcceptLoop()
 	}
 	return s, nil
 }
@@ -216,6 +246,7 @@ func (s *Session) Close() error {
 		if s.ownDHT != nil {
 			s.ownDHT.Close()
 		}
+		s.closeUTP()
 		s.hub.close()
 	})
 	return nil

@@ -45,6 +45,10 @@ type TorrentStats struct {
 	// magnet's metadata is fetched (StartMagnet), when only the tracker
 	// and peer source counters above are filled in.
 	HasInfo bool
+
+	// UTPPeers counts the connected peers whose connection runs over uTP
+	// (BEP 29) rather than TCP.
+	UTPPeers int
 }
 
 // Stats returns a snapshot of the torrent's progress. It does not block.
@@ -69,6 +73,7 @@ func (t *Torrent) Stats() TorrentStats {
 		Paused:           t.isPaused.Load(),
 		TrackerAnnounces: t.trackerAnnounces.Load(),
 		EncryptedPeers:   int(t.numEncrypted.Load()),
+		UTPPeers:         int(t.numUTP.Load()),
 		SourcePeers:      t.sourcePeers.Load(),
 		PEXPeers:         t.pexPeers.Load(),
 		TrackerErrors:    t.trackerErrors.Load(),

@@ -96,6 +96,7 @@ type Torrent struct {
 	bytesLeft    atomic.Int64 // of the selected files: see noteLeft
 	numPeers     atomic.Int64
 	numEncrypted atomic.Int64 // connections under MSE
+	numUTP       atomic.Int64 // connections over uTP
 	isPaused     atomic.Bool
 	numBanned    atomic.Int64
 	downRate     atomic.Uint64 // math.Float64bits, bytes/s
