@@ -143,6 +143,31 @@
 // rotates every third round (30 s). Between rounds, an interested peer is
 // unchoked at once while a slot is free.
 //
+// # Transports
+//
+// Peers connect over TCP and, with Config.UTP, over uTP (BEP 29, the utp
+// package): LEDBAT congestion control over UDP, which yields to other
+// traffic. The uTP socket is bound to the UDP port of the same number as
+// the TCP listener (Session.UTPAddr), so one port serves both, as
+// libtorrent does; the DHT node the session starts for
+// Config.DHTListenAddr shares that socket when its port is 0 or the
+// session's (datagrams that are not uTP go to the DHT).
+// Config.UTPPacketConn replaces the UDP socket (tests pass in-memory ones).
+// An incoming uTP connection takes the same path as a TCP one: MSE or
+// plaintext per Config.Encryption, Config.MaxPendingHandshakes, bans,
+// Config.MaxPeers and MaxConnections. An outgoing connection tries uTP
+// first (TCP first with Config.PreferTCP) for at most
+// Config.UTPConnectTimeout (3 s, libtorrent's utp_connect_timeout), then
+// the other transport; the one that connected is tried first for that
+// address from then on (at most 4096 addresses remembered), and a PEX
+// peer's uTP flag (0x04) chooses the first try for an address not yet
+// dialled. Connections over uTP are flagged so in our PEX messages and
+// counted in TorrentStats.UTPPeers. The socket's goroutine and its accept
+// loop end with Session.Close, after the torrents' connections were
+// closed. uTP is off by default: on loopback it moves about a fifth of
+// TCP's throughput for several times its CPU (BenchmarkLoopbackTransferUTP
+// beside BenchmarkLoopbackTransfer), and it needs the UDP port free.
+//
 // # Files and streaming
 //
 // Torrent.Files lists the files; File.SetPriority and
@@ -199,5 +224,5 @@
 //
 // # Not yet
 //
-// uTP and downloading from web seeds (BEP 19) come in a later version.
+// Downloading from web seeds (BEP 19) comes in a later version.
 package bittern
