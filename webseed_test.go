@@ -1,0 +1,398 @@
+package bittern
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha1"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/bittern/bittern/bencode"
+	"github.com/bittern/bittern/metainfo"
+	"github.com/bittern/bittern/storage"
+)
+
+// wsServer is a web seed for tests: it serves files by URL path with
+// range support (http.ServeContent) and records the requests.
+type wsServer struct {
+	mu     sync.Mutex
+	files  map[string][]byte
+	reqs   []string // "path range"
+	served int64    // body bytes of the answers it served files with
+	// hook, if not nil, may answer a request itself (returning true).
+	hook func(w http.ResponseWriter, r *http.Request) bool
+	// delay is slept (in virtual time under synctest) before answering.
+	delay time.Duration
+}
+
+func newWSServer() *wsServer { return &wsServer{files: make(map[string][]byte)} }
+
+func (s *wsServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.reqs = append(s.reqs, r.URL.Path+" "+r.Header.Get("Range"))
+	hook, delay := s.hook, s.delay
+	b, ok := s.files[r.URL.Path]
+	s.mu.Unlock()
+	if delay > 0 {
+		time.Sleep(delay)
+	}
+	if hook != nil && hook(w, r) {
+		return
+	}
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	cw := &wsCountingWriter{ResponseWriter: w}
+	http.ServeContent(cw, r, "", time.Time{}, bytes.NewReader(b))
+	s.mu.Lock()
+	s.served += cw.n
+	s.mu.Unlock()
+}
+
+func (s *wsServer) requests() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.reqs)
+}
+
+func (s *wsServer) setHook(h func(w http.ResponseWriter, r *http.Request) bool) {
+	s.mu.Lock()
+	s.hook = h
+	s.mu.Unlock()
+}
+
+type wsCountingWriter struct {
+	http.ResponseWriter
+	n int64
+}
+
+func (w *wsCountingWriter) Write(p []byte) (int, error) {
+	n, err := w.ResponseWriter.Write(p)
+	w.n += int64(n)
+	return n, err
+}
+
+// newWSSession starts a session without a listener whose web seed
+// requests go to h in memory.
+func newWSSession(t testing.TB, h http.Handler, cfg *Config) *Session {
+	t.Helper()
+	var c Config
+	if cfg != nil {
+		c = *cfg
+	}
+	c.NoListen = true
+	c.WebSeedClient = &http.Client{Transport: handlerTransport{h: h}}
+	if c.Storage == nil {
+		c.Storage = &storage.Memory{}
+	}
+	s, err := NewSession(&c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// wsFile is a file of a test torrent: its path elements and length.
+type wsFile struct {
+	path []string
+	n    int
+}
+
+// makeWSMulti builds a multi-file v1 torrent and its data, and adds its
+// files to srv under prefix (the URL path of the web seed's directory).
+func makeWSMulti(t testing.TB, name string, files []wsFile, pieceLen int, srv *wsServer, prefix string) (*metainfo.MetaInfo, []byte) {
+	t.Helper()
+	total := 0
+	var list []any
+	for _, f := range files {
+		total += f.n
+		list = append(list, map[string]any{"length": f.n, "path": f.path})
+	}
+	data := randomData(total, 77)
+	var pieces []byte
+	for off := 0; off < len(data); off += pieceLen {
+		sum := sha1.Sum(data[off:min(off+pieceLen, len(data))])
+		pieces = append(pieces, sum[:]...)
+	}
+	ib, err := bencode.Marshal(map[string]any{"name": name, "piece length": pieceLen, "pieces": pieces, "files": list})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, err := bencode.Marshal(map[string]any{"info": bencode.RawMessage(ib)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mi, err := metainfo.Parse(tb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := 0
+	for _, f := range files {
+		srv.files[prefix+name+"/"+strings.Join(f.path, "/")] = data[off : off+f.n]
+		off += f.n
+	}
+	return mi, data
+}
+
+// waitDone waits (an hour of virtual time at most) for the torrent.
+func waitDone(t *testing.T, tor *Torrent) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	if err := tor.Wait(ctx); err != nil {
+		t.Fatalf("wait: %v; %+v", err, tor.Stats())
+	}
+}
+
+// A single-file torrent downloads from its web seed alone, named by the
+// URL itself or by a directory URL plus the torrent's name.
+func TestWebSeedSingleFile(t *testing.T) {
+	for _, tc := range []struct{ name, url, path string }{
+		{"file URL", "http://ws.example/files/any-name.bin", "/files/any-name.bin"},
+		{"directory URL", "http://ws.example/pub/", "/pub/single file#1.bin"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				data := randomData(300<<10+123, 1)
+				mi := makeTorrent(t, "single file#1.bin", data, 32<<10)
+				srv := newWSServer()
+				srv.files[tc.path] = data
+				st := &storage.Memory{}
+				s := newWSSession(t, srv, &Config{Storage: st})
+				defer s.Close()
+				sub := s.Subscribe(1024)
+				tor, err := s.AddTorrent(context.Background(), mi, &TorrentOptions{WebSeeds: []string{tc.url}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				waitDone(t, tor)
+				if !bytes.Equal(contents(t, st, mi), data) {
+					t.Fatal("data differs")
+				}
+				ts := tor.Stats()
+				if ts.WebSeedDownloaded != int64(len(data)) || ts.Downloaded != ts.WebSeedDownloaded || ts.Wasted != 0 || ts.WebSeeds != 1 {
+					t.Fatalf("stats %+v", ts)
+				}
+				synctest.Wait()
+				verified := 0
+				for len(sub.C) > 0 {
+					if _, ok := (<-sub.C).(PieceVerified); ok {
+						verified++
+					}
+				}
+				if verified != mi.Info().NumPieces() {
+					t.Fatalf("%d PieceVerified events, want %d", verified, mi.Info().NumPieces())
+				}
+				for _, r := range srv.requests() {
+					// A job covering the whole file asks without a range.
+					if !strings.HasPrefix(r, tc.path+" ") {
+						t.Fatalf("request %q", r)
+					}
+				}
+			})
+		})
+	}
+}
+
+// wsMultiFiles are files not aligned to pieces, with names that need
+// escaping and empty files.
+var wsMultiFiles = []wsFile{
+	{[]string{"a.bin"}, 10000},
+	{[]string{"empty"}, 0},
+	{[]string{"sub dir", "ü 100%?#.txt"}, 50001},
+	{[]string{"one"}, 1},
+	{[]string{"sub dir", "empty too"}, 0},
+	{[]string{"z", "last+file"}, 70000},
+}
+
+// A multi-file torrent downloads from a directory URL: pieces spanning
+// files take a ranged GET per file, paths are escaped, empty files are
+// not asked for.
+func TestWebSeedMultiFile(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newWSServer()
+		mi, data := makeWSMulti(t, "multi name", wsMultiFiles, 16<<10, srv, "/pub/")
+		st := &storage.Memory{}
+		s := newWSSession(t, srv, &Config{Storage: st})
+		defer s.Close()
+		// Without the trailing slash: a multi-file URL is a directory.
+		tor, err := s.AddTorrent(context.Background(), mi, &TorrentOptions{WebSeeds: []string{"http://ws.example/pub"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitDone(t, tor)
+		if !bytes.Equal(contents(t, st, mi), data) {
+			t.Fatal("data differs")
+		}
+		for _, r := range srv.requests() {
+			if strings.Contains(r, "empty") {
+				t.Fatalf("empty file requested: %q", r)
+			}
+		}
+		if ts := tor.Stats(); ts.WebSeedDownloaded != int64(len(data)) {
+			t.Fatalf("stats %+v", ts)
+		}
+	})
+}
+
+// Over real sockets on loopback: the escaped paths reach an HTTP server
+// intact, connections are kept alive, and Close leaves no goroutine.
+func TestWebSeedLoopback(t *testing.T) {
+	srv := newWSServer()
+	mi, data := makeWSMulti(t, "loop back", wsMultiFiles, 16<<10, srv, "/d/")
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	st := &storage.Memory{}
+	s, err := NewSession(&Config{NoListen: true, Storage: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	tor, err := s.AddTorrent(context.Background(), mi, &TorrentOptions{WebSeeds: []string{hs.URL + "/d/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := tor.Wait(ctx); err != nil {
+		t.Fatalf("%v; %+v", err, tor.Stats())
+	}
+	if !bytes.Equal(contents(t, st, mi), data) {
+		t.Fatal("data differs")
+	}
+}
+
+// The .torrent's url-list is used; a URL of another scheme is ignored.
+func TestWebSeedURLList(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		data := randomData(100<<10, 3)
+		mi := makeTorrent(t, "f.bin", data, 16<<10)
+		mi.URLList = []string{"ftp://ws.example/f.bin", "http://ws.example/f.bin"}
+		srv := newWSServer()
+		srv.files["/f.bin"] = data
+		s := newWSSession(t, srv, nil)
+		defer s.Close()
+		tor, err := s.AddTorrent(context.Background(), mi, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitDone(t, tor)
+		if ts := tor.Stats(); ts.WebSeeds != 1 {
+			t.Fatalf("%d web seeds in use, want 1", ts.WebSeeds)
+		}
+	})
+}
+
+// Config.DisableWebSeeds: no request is made.
+func TestWebSeedDisabled(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		data := randomData(64<<10, 4)
+		mi := makeTorrent(t, "f.bin", data, 16<<10)
+		srv := newWSServer()
+		srv.files["/f.bin"] = data
+		s := newWSSession(t, srv, &Config{DisableWebSeeds: true})
+		defer s.Close()
+		tor, err := s.AddTorrent(context.Background(), mi, &TorrentOptions{WebSeeds: []string{"http://ws.example/f.bin"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if n := len(srv.requests()); n != 0 || tor.Stats().PiecesHave != 0 {
+			t.Fatalf("%d requests, stats %+v", n, tor.Stats())
+		}
+	})
+}
+
+// Skipped files are not fetched; the pieces they share with wanted files
+// are.
+func TestWebSeedSkippedFiles(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newWSServer()
+		files := []wsFile{{[]string{"keep1"}, 40 << 10}, {[]string{"skip"}, 200 << 10}, {[]string{"keep2"}, 30 << 10}}
+		mi, data := makeWSMulti(t, "sel", files, 16<<10, srv, "/")
+		st := &storage.Memory{}
+		s := newWSSession(t, srv, &Config{Storage: st})
+		defer s.Close()
+		prios := []Priority{PriorityNormal, PrioritySkip, PriorityNormal}
+		tor, err := s.AddTorrent(context.Background(), mi, &TorrentOptions{FilePriorities: prios, WebSeeds: []string{"http://ws.example/"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitDone(t, tor)
+		got := contents(t, st, mi)
+		for _, i := range []int{0, 2} {
+			f := mi.Info().Files[i]
+			if !bytes.Equal(got[f.Offset:f.Offset+f.Length], data[f.Offset:f.Offset+f.Length]) {
+				t.Fatalf("file %d differs", i)
+			}
+		}
+		// Only the skipped file's bytes in the pieces it shares with the
+		// others are fetched: under two pieces.
+		var skipped int64
+		for _, r := range srv.requests() {
+			path, rng, _ := strings.Cut(r, " ")
+			if path != "/sel/skip" {
+				continue
+			}
+			var a, b int64
+			if _, err := fmt.Sscanf(rng, "bytes=%d-%d", &a, &b); err != nil {
+				t.Fatalf("request %q", r)
+			}
+			skipped += b - a + 1
+		}
+		if skipped >= 2*16<<10 {
+			t.Fatalf("%d bytes of the skipped file fetched", skipped)
+		}
+	})
+}
+
+// A web seed and a slow peer download together: both contribute, and
+// what is received twice stays within endgame.
+func TestWebSeedWithSlowPeer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := newPipeNet()
+		n.rate = 200 << 10 // bytes per second per connection
+		data := randomData(4<<20, 5)
+		mi := makeTorrent(t, "both.bin", data, 64<<10)
+		seeder := startSeeder(t, n, "10.0.0.1:6881", mi, data, nil)
+		defer seeder.Close()
+		srv := newWSServer()
+		srv.files["/both.bin"] = data
+		srv.delay = 400 * time.Millisecond // per request of 256 KiB: 2.5 MB/s with 4 at once
+		st := &storage.Memory{}
+		s := newPipeSession(t, n, "10.0.1.1:6881", &Config{Storage: st, WebSeedClient: &http.Client{Transport: handlerTransport{h: srv}}})
+		defer s.Close()
+		tor, err := s.AddTorrent(context.Background(), mi, &TorrentOptions{
+			Peers:    []netip.AddrPort{netip.MustParseAddrPort("10.0.0.1:6881")},
+			WebSeeds: []string{"http://ws.example/both.bin"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitDone(t, tor)
+		if !bytes.Equal(contents(t, st, mi), data) {
+			t.Fatal("data differs")
+		}
+		ts := tor.Stats()
+		fromPeer := ts.Downloaded - ts.WebSeedDownloaded
+		t.Logf("web seed %d bytes, peer %d bytes, wasted %d", ts.WebSeedDownloaded, fromPeer, ts.Wasted)
+		// Duplicates (never written) only in endgame: at most what the
+		// web seed has outstanding, plus a few of the peer's blocks.
+		if ts.Wasted > MaxWebSeedRequests*webSeedJobBytes+1<<20 {
+			t.Fatalf("wasted %d bytes", ts.Wasted)
+		}
+		if ts.WebSeedDownloaded-ts.Wasted <= 0 || fromPeer-ts.Wasted <= 0 {
+			t.Fatalf("web seed %d bytes, peer %d, wasted %d: want both to contribute", ts.WebSeedDownloaded, fromPeer, ts.Wasted)
+		}
+	})
+}
