@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha1"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -395,4 +396,228 @@ func TestWebSeedWithSlowPeer(t *testing.T) {
 			t.Fatalf("web seed %d bytes, peer %d, wasted %d: want both to contribute", ts.WebSeedDownloaded, fromPeer, ts.Wasted)
 		}
 	})
+}
+
+// wsEvents collects the WebSeedError events of a subscription.
+func wsEvents(sub *Subscription) []WebSeedError {
+	var evs []WebSeedError
+	for len(sub.C) > 0 {
+		if ev, ok := (<-sub.C).(WebSeedError); ok {
+			evs = append(evs, ev)
+		}
+	}
+	return evs
+}
+
+// A web seed serving corrupt data is disabled after
+// WebSeedMaxHashFailures pieces, without banning the peer; the download
+// completes from the peer.
+func TestWebSeedCorrupt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := newPipeNet()
+		n.rate = 1 << 20
+		data := randomData(2<<20, 6)
+		mi := makeTorrent(t, "c.bin", data, 32<<10)
+		seeder := startSeeder(t, n, "10.0.0.1:6881", mi, data, nil)
+		defer seeder.Close()
+		bad := bytes.Clone(data)
+		for i := 100; i < len(bad); i += 4096 {
+			bad[i] ^= 0xff
+		}
+		srv := newWSServer()
+		srv.files["/c.bin"] = bad
+		st := &storage.Memory{}
+		s := newPipeSession(t, n, "10.0.1.1:6881", &Config{Storage: st, WebSeedClient: &http.Client{Transport: handlerTransport{h: srv}}})
+		defer s.Close()
+		sub := s.Subscribe(4096)
+		tor, err := s.AddTorrent(context.Background(), mi, &TorrentOptions{
+			Peers:    []netip.AddrPort{netip.MustParseAddrPort("10.0.0.1:6881")},
+			WebSeeds: []string{"http://ws.example/c.bin"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitDone(t, tor)
+		if !bytes.Equal(contents(t, st, mi), data) {
+			t.Fatal("data differs")
+		}
+		ts := tor.Stats()
+		if ts.WebSeeds != 0 || ts.BannedPeers != 0 || ts.HashFailures < WebSeedMaxHashFailures {
+			t.Fatalf("stats %+v", ts)
+		}
+		synctest.Wait()
+		evs := wsEvents(sub)
+		if len(evs) != 1 || !errors.Is(evs[0].Err, ErrWebSeedCorrupt) || !evs[0].RetryAt.IsZero() || evs[0].URL != "http://ws.example/c.bin" {
+			t.Fatalf("events %+v", evs)
+		}
+		// Disabled for good: no request after an hour.
+		before := len(srv.requests())
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		if after := len(srv.requests()); after != before {
+			t.Fatalf("%d requests after it was disabled", after-before)
+		}
+	})
+}
+
+// 404 leaves the web seed alone for webSeedGoneRetry; then it is tried
+// again and, the file being there now, finishes the download.
+func TestWebSeedNotFound(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		data := randomData(200<<10, 7)
+		mi := makeTorrent(t, "nf.bin", data, 16<<10)
+		srv := newWSServer()
+		s := newWSSession(t, srv, nil)
+		defer s.Close()
+		sub := s.Subscribe(64)
+		tor, err := s.AddTorrent(context.Background(), mi, &TorrentOptions{WebSeeds: []string{"http://ws.example/nf.bin"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		evs := wsEvents(sub)
+		var se *WebSeedStatusError
+		if len(evs) != 1 || !errors.As(evs[0].Err, &se) || se.StatusCode != http.StatusNotFound {
+			t.Fatalf("events %+v", evs)
+		}
+		if wait := evs[0].RetryAt.Sub(time.Now()); wait != webSeedGoneRetry {
+			t.Fatalf("retry in %v, want %v", wait, webSeedGoneRetry)
+		}
+		if ts := tor.Stats(); ts.WebSeeds != 0 {
+			t.Fatalf("stats %+v", ts)
+		}
+		reqs := len(srv.requests())
+		srv.mu.Lock()
+		srv.files["/nf.bin"] = data
+		srv.mu.Unlock()
+		time.Sleep(webSeedGoneRetry - time.Second)
+		synctest.Wait()
+		if n := len(srv.requests()); n != reqs {
+			t.Fatalf("%d requests during the wait", n-reqs)
+		}
+		waitDone(t, tor)
+	})
+}
+
+// 503 with Retry-After: nothing is asked before it has passed.
+func TestWebSeedRetryAfter(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		data := randomData(100<<10, 8)
+		mi := makeTorrent(t, "ra.bin", data, 16<<10)
+		srv := newWSServer()
+		srv.files["/ra.bin"] = data
+		busy := true
+		srv.setHook(func(w http.ResponseWriter, r *http.Request) bool {
+			if busy {
+				w.Header().Set("Retry-After", "120")
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return true
+			}
+			return false
+		})
+		s := newWSSession(t, srv, nil)
+		defer s.Close()
+		sub := s.Subscribe(64)
+		start := time.Now()
+		tor, err := s.AddTorrent(context.Background(), mi, &TorrentOptions{WebSeeds: []string{"http://ws.example/ra.bin"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		evs := wsEvents(sub)
+		var se *WebSeedStatusError
+		if len(evs) != 1 || !errors.As(evs[0].Err, &se) || se.StatusCode != 503 || se.RetryAfter != 120*time.Second {
+			t.Fatalf("events %+v", evs)
+		}
+		reqs := len(srv.requests())
+		time.Sleep(119 * time.Second)
+		synctest.Wait()
+		if n := len(srv.requests()); n != reqs {
+			t.Fatalf("%d requests before Retry-After passed", n-reqs)
+		}
+		srv.mu.Lock()
+		busy = false
+		srv.mu.Unlock()
+		waitDone(t, tor)
+		if d := time.Since(start); d < 120*time.Second {
+			t.Fatalf("done after %v", d)
+		}
+	})
+}
+
+// Network errors and malformed answers back off exponentially.
+func TestWebSeedBackoff(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		hook func(w http.ResponseWriter, r *http.Request) bool
+		want error
+	}{
+		{"200 to a range", func(w http.ResponseWriter, r *http.Request) bool {
+			w.WriteHeader(http.StatusOK)
+			w.Write(make([]byte, 100<<10))
+			return true
+		}, ErrWebSeedResponse},
+		{"wrong Content-Range", func(w http.ResponseWriter, r *http.Request) bool {
+			w.Header().Set("Content-Range", "bytes 0-16383/102400")
+			w.WriteHeader(http.StatusPartialContent)
+			w.Write(make([]byte, 16384))
+			return true
+		}, ErrWebSeedResponse},
+		{"short body", func(w http.ResponseWriter, r *http.Request) bool {
+			var a, b int
+			fmt.Sscanf(r.Header.Get("Range"), "bytes=%d-%d", &a, &b)
+			w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/102400", a, b))
+			w.WriteHeader(http.StatusPartialContent) // no Content-Length: read to the end
+			w.Write(make([]byte, (b-a+1)/2))
+			return true
+		}, ErrWebSeedResponse},
+		{"long body", func(w http.ResponseWriter, r *http.Request) bool {
+			var a, b int
+			fmt.Sscanf(r.Header.Get("Range"), "bytes=%d-%d", &a, &b)
+			w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/102400", a, b))
+			w.WriteHeader(http.StatusPartialContent)
+			w.Write(make([]byte, b-a+1+10))
+			return true
+		}, ErrWebSeedResponse},
+		{"500", func(w http.ResponseWriter, r *http.Request) bool {
+			w.WriteHeader(http.StatusInternalServerError)
+			return true
+		}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				// Two files, so that requests are ranged.
+				srv := newWSServer()
+				mi, _ := makeWSMulti(t, "bo", []wsFile{{[]string{"a"}, 30 << 10}, {[]string{"b"}, 70 << 10}}, 64<<10, srv, "/")
+				srv.setHook(tc.hook)
+				s := newWSSession(t, srv, nil)
+				defer s.Close()
+				sub := s.Subscribe(64)
+				tor, err := s.AddTorrent(context.Background(), mi, &TorrentOptions{WebSeeds: []string{"http://ws.example/"}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var waits []time.Duration
+				for range 3 {
+					synctest.Wait()
+					evs := wsEvents(sub)
+					if len(evs) != 1 {
+						t.Fatalf("events %+v", evs)
+					}
+					if tc.want != nil && !errors.Is(evs[0].Err, tc.want) {
+						t.Fatalf("error %v, want %v", evs[0].Err, tc.want)
+					}
+					wait := evs[0].RetryAt.Sub(time.Now())
+					waits = append(waits, wait)
+					time.Sleep(wait)
+				}
+				if waits[0] != webSeedBackoff || waits[1] != 2*webSeedBackoff || waits[2] != 4*webSeedBackoff {
+					t.Fatalf("waits %v", waits)
+				}
+				if ts := tor.Stats(); ts.PiecesHave != 0 {
+					t.Fatalf("stats %+v", ts)
+				}
+			})
+		})
+	}
 }
