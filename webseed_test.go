@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -619,5 +621,338 @@ func TestWebSeedBackoff(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// A magnet link's ws= web seeds are used once the metadata arrived, with
+// AddMagnet and StartMagnet; AddWebSeeds before the metadata waits for it.
+func TestWebSeedMagnet(t *testing.T) {
+	for _, async := range []bool{false, true} {
+		t.Run(fmt.Sprint("async=", async), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				n := newPipeNet()
+				data := randomData(1<<20, 10)
+				mi := makeTorrent(t, "mag.bin", data, 32<<10)
+				// The peer gives the metadata but next to no data.
+				seeder := startSeeder(t, n, "10.0.0.1:6881", mi, data, &Config{UploadRateLimit: 1})
+				defer seeder.Close()
+				srv := newWSServer()
+				srv.files["/ws/mag.bin"] = data
+				srv.files["/more/mag.bin"] = data
+				st := &storage.Memory{}
+				s := newPipeSession(t, n, "10.0.1.1:6881", &Config{Storage: st, WebSeedClient: &http.Client{Transport: handlerTransport{h: srv}}})
+				defer s.Close()
+				uri := "magnet:?xt=urn:btih:" + mi.InfoHash().String() + "&x.pe=10.0.0.1:6881&ws=" + "http%3A%2F%2Fws.example%2Fws%2Fmag.bin"
+				var tor *Torrent
+				var err error
+				if async {
+					tor, err = s.StartMagnet(uri, nil)
+					if err == nil {
+						tor.AddWebSeeds("http://ws.example/more/")
+					}
+				} else {
+					tor, err = s.AddMagnet(context.Background(), uri, nil)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				waitDone(t, tor)
+				if !bytes.Equal(contents(t, st, mi), data) {
+					t.Fatal("data differs")
+				}
+				ts := tor.Stats()
+				want := 1
+				if async {
+					want = 2
+				}
+				if ts.WebSeeds != want || ts.WebSeedDownloaded < int64(len(data))/2 {
+					t.Fatalf("stats %+v", ts)
+				}
+			})
+		})
+	}
+}
+
+// hangUntilCancelled is a hook whose requests wait for their context.
+func hangUntilCancelled(started chan<- struct{}) func(w http.ResponseWriter, r *http.Request) bool {
+	return func(w http.ResponseWriter, r *http.Request) bool {
+		select {
+		case started <- struct{}{}:
+		default:
+		}
+		<-r.Context().Done()
+		return true
+	}
+}
+
+// Pause cancels the requests in flight and makes none until Resume;
+// Remove does too, and returns with nothing left running.
+func TestWebSeedPauseRemove(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		data := randomData(MaxWebSeedRequests*webSeedJobBytes+100, 11)
+		mi := makeTorrent(t, "p.bin", data, 16<<10)
+		srv := newWSServer()
+		srv.files["/p.bin"] = data
+		started := make(chan struct{}, 1)
+		srv.setHook(hangUntilCancelled(started))
+		st := &storage.Memory{}
+		s := newWSSession(t, srv, &Config{Storage: st})
+		defer s.Close()
+		tor, err := s.AddTorrent(context.Background(), mi, &TorrentOptions{WebSeeds: []string{"http://ws.example/p.bin"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-started
+		synctest.Wait()
+		if n := len(srv.requests()); n != MaxWebSeedRequests {
+			t.Fatalf("%d requests in flight, want %d", n, MaxWebSeedRequests)
+		}
+		tor.Pause()
+		synctest.Wait() // every request returned: they are cancelled
+		srv.setHook(nil)
+		reqs := len(srv.requests())
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		if n := len(srv.requests()); n != reqs {
+			t.Fatalf("%d requests while paused", n-reqs)
+		}
+		if ts := tor.Stats(); ts.WebSeeds != 0 {
+			t.Fatalf("stats %+v", ts)
+		}
+		tor.Resume()
+		waitDone(t, tor)
+		if !bytes.Equal(contents(t, st, mi), data) {
+			t.Fatal("data differs")
+		}
+
+		// Remove while requests hang.
+		mi2 := makeTorrent(t, "r.bin", data, 16<<10)
+		srv.setHook(hangUntilCancelled(started))
+		tor2, err := s.AddTorrent(context.Background(), mi2, &TorrentOptions{WebSeeds: []string{"http://ws.example/r.bin"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-started
+		s.Remove(tor2)
+		synctest.Wait()
+	})
+}
+
+// Redirects are followed, the Range header kept.
+func TestWebSeedRedirect(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		data := randomData(200<<10, 12)
+		mi := makeTorrent(t, "rd.bin", data, 16<<10)
+		srv := newWSServer()
+		srv.files["/new/rd.bin"] = data
+		srv.setHook(func(w http.ResponseWriter, r *http.Request) bool {
+			if strings.HasPrefix(r.URL.Path, "/old/") {
+				http.Redirect(w, r, "http://mirror.example/new/"+strings.TrimPrefix(r.URL.Path, "/old/"), http.StatusFound)
+				return true
+			}
+			return false
+		})
+		st := &storage.Memory{}
+		s := newWSSession(t, srv, &Config{Storage: st})
+		defer s.Close()
+		tor, err := s.AddTorrent(context.Background(), mi, &TorrentOptions{WebSeeds: []string{"http://ws.example/old/"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitDone(t, tor)
+		if !bytes.Equal(contents(t, st, mi), data) {
+			t.Fatal("data differs")
+		}
+	})
+}
+
+// The download rate limit holds web seed bytes too.
+func TestWebSeedRateLimit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		data := randomData(1<<20, 13)
+		mi := makeTorrent(t, "rl.bin", data, 16<<10)
+		srv := newWSServer()
+		srv.files["/rl.bin"] = data
+		s := newWSSession(t, srv, &Config{DownloadRateLimit: 100 << 10})
+		defer s.Close()
+		start := time.Now()
+		tor, err := s.AddTorrent(context.Background(), mi, &TorrentOptions{WebSeeds: []string{"http://ws.example/rl.bin"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitDone(t, tor)
+		// 1 MiB at 100 KiB/s, less the first burst and the blocks in
+		// flight when the limit bites: at least 9 s.
+		if d := time.Since(start); d < 9*time.Second {
+			t.Fatalf("done in %v", d)
+		}
+	})
+}
+
+// A server that stops sending is given up after webSeedStall, then
+// retried with backoff.
+func TestWebSeedStall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		data := randomData(64<<10, 14)
+		mi := makeTorrent(t, "st.bin", data, 16<<10)
+		srv := newWSServer()
+		srv.files["/st.bin"] = data
+		srv.setHook(hangUntilCancelled(nil))
+		s := newWSSession(t, srv, nil)
+		defer s.Close()
+		sub := s.Subscribe(64)
+		start := time.Now()
+		tor, err := s.AddTorrent(context.Background(), mi, &TorrentOptions{WebSeeds: []string{"http://ws.example/st.bin"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := nextEvent[WebSeedError](t, sub)
+		if !errors.Is(ev.Err, errWebSeedStalled) || time.Since(start) != webSeedStall {
+			t.Fatalf("event %+v after %v", ev, time.Since(start))
+		}
+		srv.setHook(nil)
+		waitDone(t, tor)
+	})
+}
+
+// v2-only and hybrid torrents from a web seed: the blocks go through the
+// merkle checks; files (and BEP 47 pad files, never requested) are laid
+// out per piece.
+func TestWebSeedV2(t *testing.T) {
+	for _, v := range []metainfo.Version{metainfo.V2, metainfo.Hybrid} {
+		t.Run(v.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			srv := newWSServer()
+			contentsByPath := map[string][]byte{
+				"a.bin":        randomData(40<<10+7, 20),
+				"b c/d%.bin":   randomData(100<<10, 21),
+				"b c/tiny.txt": randomData(5, 22),
+			}
+			for p, b := range contentsByPath {
+				full := filepath.Join(dir, "tree", filepath.FromSlash(p))
+				if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(full, b, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				srv.files["/pub/tree/"+p] = b
+			}
+			mi, err := (&metainfo.Builder{Version: v, PieceLength: 16 << 10}).Build(context.Background(), filepath.Join(dir, "tree"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			synctest.Test(t, func(t *testing.T) {
+				st := &storage.Memory{}
+				s := newWSSession(t, srv, &Config{Storage: st})
+				defer s.Close()
+				tor, err := s.AddTorrent(context.Background(), mi, &TorrentOptions{WebSeeds: []string{"http://ws.example/pub/"}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				waitDone(t, tor)
+				got := spaceOf(t, st, mi)
+				for _, f := range mi.Info().Files {
+					if f.Pad {
+						continue
+					}
+					if want := contentsByPath[strings.Join(f.Path, "/")]; !bytes.Equal(got[f.Offset:f.Offset+f.Length], want) {
+						t.Fatalf("file %v differs", f.Path)
+					}
+				}
+				for _, r := range srv.requests() {
+					if strings.Contains(r, ".pad") {
+						t.Fatalf("pad file requested: %q", r)
+					}
+				}
+			})
+		})
+	}
+}
+
+func TestWebSeedFileURL(t *testing.T) {
+	single := &metainfo.Info{Name: "a b.iso", SingleFile: true, Files: []metainfo.File{{Path: []string{"a b.iso"}, Length: 10}}}
+	multi := &metainfo.Info{Name: "dir #1", Files: []metainfo.File{
+		{Path: []string{"x", "y?z.txt"}, Length: 1},
+		{Path: []string{".pad", "5"}, Length: 5, Pad: true},
+		{Path: []string{"ü/100%"}, Length: 1, Offset: 6},
+	}}
+	one := &metainfo.Info{Name: "d", Files: []metainfo.File{{Path: []string{"only"}, Length: 3}}}
+	for _, tc := range []struct {
+		base string
+		info *metainfo.Info
+		file int
+		want string
+	}{
+		{"http://h/file.iso", single, 0, "http://h/file.iso"},
+		{"http://h/pub/", single, 0, "http://h/pub/a%20b.iso"},
+		{"http://h/pub/", multi, 0, "http://h/pub/dir%20%231/x/y%3Fz.txt"},
+		{"http://h/pub", multi, 2, "http://h/pub/dir%20%231/%C3%BC%2F100%25"},
+		{"http://h/one", one, 0, "http://h/one"},
+		{"http://h/one/", one, 0, "http://h/one/d/only"},
+	} {
+		if got := webSeedFileURL(tc.base, tc.info, &tc.info.Files[tc.file]); got != tc.want {
+			t.Errorf("webSeedFileURL(%q, %q, %d) = %q, want %q", tc.base, tc.info.Name, tc.file, got, tc.want)
+		}
+	}
+}
+
+func TestWebSeedContentRange(t *testing.T) {
+	for _, tc := range []struct {
+		h      string
+		off, n int64
+		ok     bool
+	}{
+		{"bytes 0-99/1000", 0, 100, true},
+		{"bytes 100-199/*", 100, 100, true},
+		{"bytes 100-199/1000", 0, 100, false},
+		{"bytes 0-98/1000", 0, 100, false},
+		{"bytes */1000", 0, 100, false},
+		{"", 0, 100, false},
+		{"items 0-99/1000", 0, 100, false},
+		{"bytes 0-99", 0, 100, false},
+		{"bytes -1-99/1000", 0, 100, false},
+	} {
+		if err := checkContentRange(tc.h, tc.off, tc.n); (err == nil) != tc.ok {
+			t.Errorf("checkContentRange(%q, %d, %d) = %v", tc.h, tc.off, tc.n, err)
+		}
+	}
+}
+
+func TestWebSeedParseRetryAfter(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, tc := range []struct {
+		h    string
+		want time.Duration
+	}{
+		{"", 0},
+		{"120", 120 * time.Second},
+		{" 7 ", 7 * time.Second},
+		{"0", 0},
+		{"-5", 0},
+		{"99999999999", webSeedMaxRetryAfter},
+		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
+		{now.Add(-time.Hour).Format(http.TimeFormat), 0},
+		{"soon", 0},
+	} {
+		if got := parseRetryAfter(tc.h, now); got != tc.want {
+			t.Errorf("parseRetryAfter(%q) = %v, want %v", tc.h, got, tc.want)
+		}
+	}
+}
+
+func TestWebSeedUsableURL(t *testing.T) {
+	for u, ok := range map[string]bool{
+		"http://h/f":  true,
+		"HTTPS://h/f": true,
+		"ftp://h/f":   false,
+		"http:///f":   false,
+		"":            false,
+		"::":          false,
+		"http://h/" + strings.Repeat("a", MaxWebSeedURLLength): false,
+	} {
+		if usableWebSeed(u) != ok {
+			t.Errorf("usableWebSeed(%q) = %v", u, !ok)
+		}
 	}
 }
