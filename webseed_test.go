@@ -482,7 +482,7 @@ func TestWebSeedNotFound(t *testing.T) {
 		if len(evs) != 1 || !errors.As(evs[0].Err, &se) || se.StatusCode != http.StatusNotFound {
 			t.Fatalf("events %+v", evs)
 		}
-		if wait := evs[0].RetryAt.Sub(time.Now()); wait != webSeedGoneRetry {
+		if wait := time.Until(evs[0].RetryAt); wait != webSeedGoneRetry {
 			t.Fatalf("retry in %v, want %v", wait, webSeedGoneRetry)
 		}
 		if ts := tor.Stats(); ts.WebSeeds != 0 {
@@ -609,7 +609,7 @@ func TestWebSeedBackoff(t *testing.T) {
 					if tc.want != nil && !errors.Is(evs[0].Err, tc.want) {
 						t.Fatalf("error %v, want %v", evs[0].Err, tc.want)
 					}
-					wait := evs[0].RetryAt.Sub(time.Now())
+					wait := time.Until(evs[0].RetryAt)
 					waits = append(waits, wait)
 					time.Sleep(wait)
 				}
