@@ -99,8 +99,7 @@ type webSeed struct {
 
 	// tokens bounds its blocks read and not yet written (a slow disk
 	// slows the web seed as it slows a peer).
-	tokens     chan struct{}
-	downloaded atomic.Int64
+	tokens chan struct{}
 }
 
 // webSeedSet is a torrent's web seeds. Owner goroutine only, but for
@@ -437,6 +436,7 @@ func (t *Torrent) resumeWebSeeds() {
 // stopWebSeeds ends every web seed as the owner returns: jobs are
 // cancelled (t.ctx is too) and retry timers stopped.
 func (t *Torrent) stopWebSeeds() {
+	t.webSeeds.inUse.Store(0)
 	for _, ws := range t.webSeeds.seeds {
 		if ws.cancel != nil {
 			ws.cancel()

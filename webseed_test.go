@@ -956,3 +956,46 @@ func TestWebSeedUsableURL(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkWebSeedLoopback is BenchmarkLoopbackTransfer with an HTTP
+// server on loopback (net/http, the data in memory) as the only source:
+// 64 MiB, 256 KiB pieces (16 KiB for the small-pieces variant: a ranged
+// GET per piece), written to files, SHA-1 verified on arrival.
+func BenchmarkWebSeedLoopback(b *testing.B) { benchWebSeed(b, 256<<10) }
+
+// BenchmarkWebSeedLoopbackSmallPieces is BenchmarkWebSeedLoopback with
+// 16 KiB pieces.
+func BenchmarkWebSeedLoopbackSmallPieces(b *testing.B) { benchWebSeed(b, 16<<10) }
+
+func benchWebSeed(b *testing.B, pieceLen int) {
+	const size = 64 << 20
+	data := randomData(size, 14)
+	mi := makeTorrent(b, "bench.bin", data, pieceLen)
+	srv := newWSServer()
+	srv.files["/bench.bin"] = data
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	b.SetBytes(size)
+	cpu0 := cpuTime()
+	reqs0 := len(srv.requests())
+	for b.Loop() {
+		s, err := NewSession(&Config{NoListen: true, Storage: &storage.Dir{Root: b.TempDir()}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		tor, err := s.AddTorrent(context.Background(), mi, &TorrentOptions{WebSeeds: []string{hs.URL + "/bench.bin"}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		err = tor.Wait(ctx)
+		cancel()
+		s.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(size)*float64(b.N)/(1<<20)/b.Elapsed().Seconds(), "MiB/s")
+	b.ReportMetric((cpuTime()-cpu0).Seconds()/(float64(size)*float64(b.N)/(1<<30)), "cpu-s/GiB")
+	b.ReportMetric(float64(len(srv.requests())-reqs0)/float64(b.N), "GETs/op")
+}

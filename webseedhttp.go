@@ -102,7 +102,6 @@ func (t *Torrent) readWebSeedBlock(ctx context.Context, job *webSeedJob, k, n in
 	}
 	t.downloaded.Add(int64(n))
 	t.webSeeds.bytes.Add(int64(n))
-	ws.downloaded.Add(int64(n))
 	t.inbox.post(func() { t.onWebSeedBlock(job, k, data) })
 	stall.Stop()
 	if !t.downLimit.wait(n, ctx.Done()) || !t.s.downLimit.wait(n, ctx.Done()) {
