@@ -133,8 +133,9 @@
 // that has every piece and never chokes, so it takes only free blocks
 // (endgame and streaming deadlines aside), in priority order, never those
 // of skipped files. It keeps MaxWebSeedRequests jobs in flight, each a
-// piece or 256 KiB of blocks, fetched with one ranged GET per file a run
-// of contiguous blocks spans (a single-file torrent's URL is the file, or
+// piece or a run of consecutive pieces of 256 KiB (BEP 19: each job goes
+// on where the last ended, after a first piece at random), fetched with
+// one ranged GET per file the run spans (a single-file torrent's URL is the file, or
 // the URL plus its name if it ends in '/'; a multi-file torrent's is the
 // URL as a directory plus name and path, percent-escaped; a file asked for
 // whole goes without a Range; pad files are zeros, empty files skipped),

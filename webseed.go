@@ -96,6 +96,7 @@ type webSeed struct {
 	hashFails int         // pieces it sent that failed their hash check
 	disabled  bool        // for good
 	retry     *time.Timer // while waiting to be tried again
+	next      int         // the piece after its last job's: the next job starts there
 
 	// tokens bounds its blocks read and not yet written (a slow disk
 	// slows the web seed as it slows a peer).
@@ -245,12 +246,40 @@ func (t *Torrent) requestWebSeeds() {
 
 // startWebSeedJob picks blocks for ws and starts a goroutine fetching
 // them. It reports false if the picker had none.
+//
+// As BEP 19 suggests, a web seed reads long runs: after a first piece
+// where the picker's order puts it (rarest first, at random among equals:
+// somewhere in the file), the pieces that follow the end of its last job
+// are suggested to the picker (as a BEP 6 peer suggests pieces), which
+// takes them, when still untouched, before other pieces of their
+// priority. Of what the picker returns, the job keeps the run of
+// consecutive pieces holding its first choice and gives the rest back,
+// so that a job is one ranged GET per file it spans. While pieces have
+// deadlines (streaming), everything picked is kept.
 func (t *Torrent) startWebSeedJob(ws *webSeed) bool {
+	per := int((t.info.PieceLength + peerwire.BlockSize - 1) / peerwire.BlockSize)
 	n := int(max(t.info.PieceLength, webSeedJobBytes) / peerwire.BlockSize)
-	blocks := t.picker.Pick(ws.pp, n, nil)
+	np := t.picker.NumPieces()
+	var blocks []piecepicker.Block
+	if ws.next <= 0 || ws.next >= np {
+		blocks = t.picker.Pick(ws.pp, min(n, per), nil)
+		if len(blocks) == 0 {
+			return false
+		}
+		n -= len(blocks)
+		ws.next = blocks[0].Piece + 1
+	}
+	if n > 0 {
+		k := min((n+per-1)/per, piecepicker.MaxSuggested)
+		for i := ws.next; i < min(ws.next+k, np); i++ {
+			_ = t.picker.PeerSuggest(ws.pp, i) // i is in range
+		}
+		blocks = t.picker.Pick(ws.pp, n, blocks)
+	}
 	if len(blocks) == 0 {
 		return false
 	}
+	first := blocks[0].Piece
 	// In torrent order, so that neighbours share a ranged GET.
 	slices.SortFunc(blocks, func(a, b piecepicker.Block) int {
 		if a.Piece != b.Piece {
@@ -258,6 +287,10 @@ func (t *Torrent) startWebSeedJob(ws *webSeed) bool {
 		}
 		return a.Index - b.Index
 	})
+	if t.picker.NumDeadlines() == 0 {
+		blocks = t.keepRun(ws, blocks, first)
+	}
+	ws.next = blocks[len(blocks)-1].Piece + 1
 	job := &webSeedJob{ws: ws, pp: ws.pp, blocks: blocks, spans: make([]blockSpan, len(blocks))}
 	for k, b := range blocks {
 		begin, length, _ := t.picker.BlockSpan(b)
@@ -267,6 +300,27 @@ func (t *Torrent) startWebSeedJob(ws *webSeed) bool {
 	t.wg.Add(1)
 	go t.runWebSeedJob(ws.ctx, job)
 	return true
+}
+
+// keepRun keeps, of blocks picked for ws (sorted), those of the run of
+// consecutive pieces that holds piece first, and gives the others back to
+// the picker.
+func (t *Torrent) keepRun(ws *webSeed, blocks []piecepicker.Block, first int) []piecepicker.Block {
+	lo := slices.IndexFunc(blocks, func(b piecepicker.Block) bool { return b.Piece == first })
+	hi := lo + 1
+	for lo > 0 && blocks[lo-1].Piece >= blocks[lo].Piece-1 {
+		lo--
+	}
+	for hi < len(blocks) && blocks[hi].Piece <= blocks[hi-1].Piece+1 {
+		hi++
+	}
+	for _, b := range blocks[:lo] {
+		t.picker.Release(ws.pp, b)
+	}
+	for _, b := range blocks[hi:] {
+		t.picker.Release(ws.pp, b)
+	}
+	return blocks[lo:hi]
 }
 
 // onWebSeedBlock takes block k of a job, read from the web seed: like a

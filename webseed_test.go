@@ -206,6 +206,29 @@ func TestWebSeedSingleFile(t *testing.T) {
 	}
 }
 
+// With small pieces, a web seed reads long runs of contiguous pieces
+// (BEP 19): far fewer GETs than pieces.
+func TestWebSeedLongRuns(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		data := randomData(4<<20, 15)
+		mi := makeTorrent(t, "runs.bin", data, 16<<10) // 256 pieces
+		srv := newWSServer()
+		srv.files["/runs.bin"] = data
+		s := newWSSession(t, srv, nil)
+		defer s.Close()
+		tor, err := s.AddTorrent(context.Background(), mi, &TorrentOptions{WebSeeds: []string{"http://ws.example/runs.bin"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitDone(t, tor)
+		reqs := len(srv.requests())
+		t.Logf("%d GETs for %d pieces", reqs, mi.Info().NumPieces())
+		if reqs > mi.Info().NumPieces()/8 { // 16 jobs of 16 pieces, and a few restarts
+			t.Fatalf("%d GETs for %d pieces", reqs, mi.Info().NumPieces())
+		}
+	})
+}
+
 // wsMultiFiles are files not aligned to pieces, with names that need
 // escaping and empty files.
 var wsMultiFiles = []wsFile{
