@@ -6,6 +6,7 @@ import (
 	"crypto/sha1"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -1021,4 +1022,67 @@ func benchWebSeed(b *testing.B, pieceLen int) {
 	b.ReportMetric(float64(size)*float64(b.N)/(1<<20)/b.Elapsed().Seconds(), "MiB/s")
 	b.ReportMetric((cpuTime()-cpu0).Seconds()/(float64(size)*float64(b.N)/(1<<30)), "cpu-s/GiB")
 	b.ReportMetric(float64(len(srv.requests())-reqs0)/float64(b.N), "GETs/op")
+}
+
+// A reader's deadlines are served by the web seed first: a read near the
+// end returns long before the download completes.
+func TestWebSeedStreaming(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		data := randomData(8<<20, 16)
+		mi := makeTorrent(t, "stream.bin", data, 16<<10)
+		srv := newWSServer()
+		srv.files["/stream.bin"] = data
+		srv.delay = time.Second // per GET: 4 jobs of 256 KiB a second, 8 s in all
+		s := newWSSession(t, srv, nil)
+		defer s.Close()
+		tor, err := s.AddTorrent(context.Background(), mi, &TorrentOptions{WebSeeds: []string{"http://ws.example/stream.bin"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := tor.NewReader()
+		defer r.Close()
+		off := int64(len(data)) - 100<<10
+		if _, err := r.Seek(off, 0); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 64<<10)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(buf, data[off:off+int64(len(buf))]) {
+			t.Fatal("read differs")
+		}
+		if ts := tor.Stats(); ts.Complete || ts.PiecesHave > ts.Pieces/2 {
+			t.Fatalf("read returned late: %+v", ts)
+		}
+		waitDone(t, tor)
+	})
+}
+
+// At most MaxWebSeeds web seeds are kept, duplicates and unusable URLs
+// skipped.
+func TestWebSeedLimit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		data := randomData(16<<10, 17)
+		mi := makeTorrent(t, "lim.bin", data, 16<<10)
+		srv := newWSServer()
+		s := newWSSession(t, srv, nil) // every request is a 404
+		defer s.Close()
+		urls := []string{"ftp://x/", "http://ws.example/0", "http://ws.example/0"}
+		for i := range 2 * MaxWebSeeds {
+			urls = append(urls, fmt.Sprintf("http://ws.example/%d", i))
+		}
+		tor, err := s.AddTorrent(context.Background(), mi, &TorrentOptions{WebSeeds: urls})
+		if err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		paths := map[string]bool{}
+		for _, r := range srv.requests() {
+			paths[r] = true
+		}
+		if len(paths) != MaxWebSeeds || tor.Stats().WebSeeds != 0 {
+			t.Fatalf("%d web seeds asked, stats %+v", len(paths), tor.Stats())
+		}
+	})
 }
