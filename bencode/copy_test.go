@@ -43,3 +43,21 @@ func TestPiecesCopiedOnce(t *testing.T) {
 		t.Fatalf("%d bytes allocated per decode, want one copy of the %d-byte pieces string plus a little", got, pieces)
 	}
 }
+
+// keep is an Unmarshaler that keeps the data it is given.
+type keep []byte
+
+func (k *keep) UnmarshalBencode(data []byte) error { *k = data; return nil }
+
+// Unmarshal hands an Unmarshaler a subslice of its input (the documented
+// contract metainfo relies on to alias an info dictionary's fields).
+func TestUnmarshalerDataAliasesInput(t *testing.T) {
+	in := []byte("d1:al4:spamee")
+	var v map[string]keep
+	if err := Unmarshal(in, &v); err != nil {
+		t.Fatal(err)
+	}
+	if string(v["a"]) != "l4:spame" || &v["a"][0] != &in[4] {
+		t.Fatalf("value %q does not alias the input", v["a"])
+	}
+}

@@ -1,6 +1,8 @@
 package bencode
 
 import (
+	"bytes"
+	"math"
 	"reflect"
 	"strconv"
 	"strings"
@@ -8,8 +10,10 @@ import (
 )
 
 // Unmarshaler is implemented by types that decode themselves from one
-// complete bencode value. The data is only valid during the call: copy it to
-// keep it.
+// complete bencode value. When the call comes from Unmarshal, data is a
+// subslice of Unmarshal's input, which an Unmarshaler may keep (aliasing it,
+// without a copy) if the caller keeps the input unchanged. When it comes
+// from a Decoder, data is only valid during the call: copy it to keep it.
 type Unmarshaler interface {
 	UnmarshalBencode(data []byte) error
 }
@@ -82,9 +86,30 @@ func (d *decodeState) saveTypeError(what string, t reflect.Type) error {
 
 // skipValue moves past the current (already validated) value.
 func (d *decodeState) skipValue() error {
-	end, err := d.skip(d.off, d.depth)
-	d.off = end
-	return err
+	d.off = d.skipValid(d.off)
+	return nil
+}
+
+// skipValid returns the offset just past the value at off, which the
+// validation pass has already checked: it finds the end without checking
+// again. Recursion is bounded by the depth limit that pass enforced.
+func (d *decodeState) skipValid(off int) int {
+	switch c := d.data[off]; c {
+	case 'i':
+		return off + bytes.IndexByte(d.data[off:], 'e') + 1
+	case 'l', 'd': // a dictionary alternates keys and values: all values
+		off++
+		for d.data[off] != 'e' {
+			off = d.skipValid(off)
+		}
+		return off + 1
+	default:
+		n := 0
+		for ; d.data[off] != ':'; off++ {
+			n = n*10 + int(d.data[off]-'0')
+		}
+		return off + 1 + n
+	}
 }
 
 // kind returns a description of the value at the current offset for errors.
@@ -207,17 +232,34 @@ func decodeInt(d *decodeState, v reflect.Value) error {
 	return err
 }
 
+// decodeUint decodes an unsigned integer of any width, uint64 values above
+// MaxInt64 included.
 func decodeUint(d *decodeState, v reflect.Value) error {
-	start := d.off
-	i, ok, err := d.readInt(v.Type())
-	if ok {
-		if i < 0 || v.OverflowUint(uint64(i)) {
-			d.off = start
-			return d.saveTypeError("integer "+strconv.FormatInt(i, 10), v.Type())
-		}
-		v.SetUint(uint64(i))
+	if d.data[d.off] != 'i' {
+		return d.saveTypeError(d.kind(), v.Type())
 	}
-	return err
+	_, end, _, err := d.integer(d.off)
+	if err != nil {
+		return err
+	}
+	// The value is valid: an optional '-', then digits without a leading zero.
+	digits := d.data[d.off+1 : end-1]
+	var u uint64
+	ok := digits[0] != '-'
+	for _, c := range digits {
+		if !ok {
+			break
+		}
+		n := uint64(c - '0')
+		ok = u <= (math.MaxUint64-n)/10
+		u = u*10 + n
+	}
+	if !ok || v.OverflowUint(u) {
+		return d.saveTypeError("integer "+string(digits), v.Type())
+	}
+	v.SetUint(u)
+	d.off = end
+	return nil
 }
 
 func decodeString(d *decodeState, v reflect.Value) error {
@@ -305,7 +347,7 @@ func newSliceDecoder(t reflect.Type) decoderFunc {
 func (d *decodeState) countElems() int {
 	off, n := d.off+1, 0
 	for d.data[off] != 'e' {
-		off, _ = d.skip(off, d.depth+1)
+		off = d.skipValid(off)
 		n++
 	}
 	return n
@@ -496,18 +538,25 @@ func newStructDecoder(t reflect.Type) decoderFunc {
 		d.off++
 		d.depth++
 		saved := d.field
+		next := 0 // index of the field expected next
 		for d.data[d.off] != 'e' {
 			k, _, err := d.readString(t)
 			if err != nil {
 				return err
 			}
-			i, ok := fields.byKey[string(k)]
+			// Keys usually come in the fields' (sorted) order: try the
+			// field after the last one matched before hashing the key.
+			i, ok := next, next < len(fields.list) && fields.list[next].name == string(k)
+			if !ok {
+				i, ok = fields.byKey[string(k)]
+			}
 			if !ok {
 				if err := d.skipValue(); err != nil {
 					return err
 				}
 				continue
 			}
+			next = i + 1
 			f := &fields.list[i]
 			fv, ok := fieldByIndex(v, f.index)
 			if !ok {

@@ -62,4 +62,19 @@
 // Decoder.Token walks a stream without reflection, and AppendString,
 // AppendBytes and AppendInt build messages into a caller's buffer without
 // allocating.
+//
+// # Performance
+//
+// The benchmarks (go test -bench Decode -benchmem) decode typed values
+// from (a) a single-file 4 GiB torrent with 256 KiB pieces, (b) a
+// 10,000-file torrent, also with github.com/jackpal/bencode-go v1.0.2 as the
+// baseline, (c) a tracker reply with 200 compact peers and (d) a KRPC
+// get_peers reply with 8 nodes and 50 values, and report the CPU time per
+// decode (cpu-ns/op) next to the wall time. Unmarshal checks the whole
+// input, then decodes it in a second pass that copies each string once:
+// (a)'s 320 KiB of piece hashes are copied once, into the []byte field.
+// On a 2-core VM shared with other work (load average 6–7, November 2026),
+// typed decoding of (b) took 3.0–3.5 ms of CPU against jackpal/bencode-go's
+// 15–18 ms in the same runs (4.6–6.0x; 3.7–8.3x in wall time), and (d)
+// 3.5–3.8 µs of CPU (4.0–5.9 µs wall).
 package bencode

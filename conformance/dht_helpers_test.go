@@ -2,7 +2,14 @@
 
 package conformance
 
-import "testing"
+import (
+	"net"
+	"net/netip"
+	"sync"
+	"testing"
+
+	"github.com/bittern/bittern/dht"
+)
 
 // testWriter sends a logger's output to t.Log.
 type testWriter struct{ t testing.TB }
@@ -27,9 +34,11 @@ func (w testWriter) Write(b []byte) (int, error) {
 //	ITEM <session> <hex> <value>      (get of an immutable item)
 //	STATS <session> <n>               (nodes in its routing table)
 //	MITEM <session> <key> <seq> <value> (get of a mutable item)
+//	LIVE <session> <id>@<ip:port>...  (the nodes in its routing table)
 const dhtLibtorrentScript = `
-import libtorrent as lt, sys, time, binascii
+import libtorrent as lt, sys, time, binascii, warnings
 
+warnings.simplefilter('ignore', DeprecationWarning)  # dht_state(): the only way to learn our node ID
 our_port, port_a, port_b, ih_lt, ih_go, go_target, duration = sys.argv[1:8]
 # BEP 44 mutable items: the key and salt of the item we look up, and the
 # key pair (libtorrent's 64-byte expanded secret key) and salt A puts with.
@@ -45,7 +54,9 @@ def make(port):
     s = lt.session({
         'listen_interfaces': '127.0.0.1:%d' % port,
         'enable_dht': True, 'enable_lsd': False, 'enable_upnp': False, 'enable_natpmp': False,
-        'dht_bootstrap_nodes': '127.0.0.1:%d' % our_port,
+        # Not a bootstrap router: libtorrent keeps routers out of its routing
+        # table, and it must hold (and find) our node. add_dht_node pings us.
+        'dht_bootstrap_nodes': '',
         'dht_restrict_routing_ips': False, 'dht_restrict_search_ips': False,
         'dht_prefer_verified_node_ids': False, 'dht_enforce_node_id': False,
         'dht_ignore_dark_internet': False, 'dht_announce_interval': 5,
@@ -85,6 +96,10 @@ while time.time() < deadline:
         a.dht_get_immutable_item(lt.sha1_hash(binascii.unhexlify(go_target)))
         a.dht_get_mutable_item(go_pub, go_salt)
         a.post_dht_stats()
+        for ses in (a, b):
+            # Our own node ID, to ask for the nodes in our routing table.
+            for nid in ses.dht_state().get(b'node-id', []):
+                ses.dht_live_nodes(lt.sha1_hash(nid[:20]))
     for ses, name in ((a, 'A'), (b, 'B')):
         for al in ses.pop_alerts():
             if isinstance(al, lt.dht_get_peers_reply_alert):
@@ -107,6 +122,8 @@ while time.time() < deadline:
                 out('MITEM', name, binascii.hexlify(al.key).decode(), al.seq, repr(v))
             elif isinstance(al, lt.dht_put_alert):
                 out('PUT', name, str(al.target), al.num_success)
+            elif isinstance(al, lt.dht_live_nodes_alert):
+                out('LIVE', name, ' '.join('%s@%s:%d' % (n['nid'], n['endpoint'][0], n['endpoint'][1]) for n in al.nodes))
             elif isinstance(al, lt.dht_stats_alert):
                 out('STATS', name, sum(bk['num_nodes'] for bk in al.routing_table))
             elif isinstance(al, (lt.dht_bootstrap_alert,)):
@@ -160,3 +177,47 @@ while time.time() < deadline:
     time.sleep(0.1)
 out('DONE')
 `
+
+// sniffConn is a net.PacketConn that records the KRPC queries it reads:
+// which methods each source sent us, for tests that check what a real
+// implementation asked.
+type sniffConn struct {
+	net.PacketConn
+	mu      sync.Mutex
+	queries map[netip.AddrPort]map[string]int
+}
+
+func newSniffConn(c net.PacketConn) *sniffConn {
+	return &sniffConn{PacketConn: c, queries: make(map[netip.AddrPort]map[string]int)}
+}
+
+// ReadFrom reads from the wrapped conn and notes a KRPC query's method.
+func (c *sniffConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	n, from, err := c.PacketConn.ReadFrom(b)
+	if err != nil {
+		return n, from, err
+	}
+	var m dht.Msg
+	if ua, ok := from.(*net.UDPAddr); ok && dht.DecodeMsg(b[:n], &m) == nil && m.Y == "q" {
+		ap := ua.AddrPort()
+		ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+		c.mu.Lock()
+		if c.queries[ap] == nil {
+			c.queries[ap] = make(map[string]int)
+		}
+		c.queries[ap][m.Q]++
+		c.mu.Unlock()
+	}
+	return n, from, err
+}
+
+// queriesFrom returns a copy of the query counts by method from one source.
+func (c *sniffConn) queriesFrom(from netip.AddrPort) map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int)
+	for k, v := range c.queries[from] {
+		out[k] = v
+	}
+	return out
+}

@@ -23,7 +23,9 @@ import (
 )
 
 // TestDHTLibtorrent runs our DHT node on loopback with two libtorrent
-// sessions: each side pings and finds the other, libtorrent announces and
+// sessions: each side pings and finds the other (we ping libtorrent and
+// find_node its ID; libtorrent pings us and has our ID and address in its
+// routing table), libtorrent announces and
 // we find it with get_peers, we announce and libtorrent finds us (and
 // samples it to us, BEP 51), and BEP 44 immutable and mutable items put by
 // either side are got by the other.
@@ -33,7 +35,8 @@ func TestDHTLibtorrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := dht.NewServer(conn, &dht.Config{BootstrapNodes: []string{},
+	sniff := newSniffConn(conn)
+	s, err := dht.NewServer(sniff, &dht.Config{BootstrapNodes: []string{},
 		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +76,17 @@ func TestDHTLibtorrent(t *testing.T) {
 	if err != nil || len(closest) == 0 || closest[0].ID != idA || closest[0].Addr != local(portA) {
 		t.Fatalf("find_node for libtorrent's ID %v: %v %v", idA, closest, err)
 	}
-	// libtorrent has us in its routing table.
+	// libtorrent pings us and finds us. libtorrent 2.0.8 never sends the
+	// "ping" method: add_dht_node and its checks of questionable nodes send
+	// a get_peers for a random target instead, and a node enters its
+	// routing table only by answering one. Both sessions must list our ID
+	// at our address among their live nodes (dht_live_nodes).
+	ourID := s.ID()
+	for _, name := range []string{"A", "B"} {
+		liveRe := regexp.MustCompile(`(?m)^LIVE ` + name + ` .*` + ourID.String() + `@127\.0\.0\.1:` + fmt.Sprint(ourPort) + `\b`)
+		waitFor(t, 30*time.Second, "our node in libtorrent "+name+"'s routing table", func() bool { return liveRe.MatchString(p.Log()) })
+	}
+	t.Logf("libtorrent's queries to us so far: A %v, B %v", sniff.queriesFrom(local(portA)), sniff.queriesFrom(local(portB)))
 	waitFor(t, 30*time.Second, "libtorrent's routing table to hold nodes", func() bool {
 		return regexp.MustCompile(`(?m)^STATS A [1-9]`).MatchString(p.Log())
 	})

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -35,6 +36,35 @@ type ltTorrent struct {
 	Files       []ltFile `json:"files"`
 	Seeding     bool     `json:"seeding"`
 	Error       string   `json:"error"`
+
+	Private      bool     `json:"private"`
+	Comment      string   `json:"comment"`
+	CreationDate int64    `json:"creation_date"`
+	Trackers     [][2]any `json:"trackers"` // [tier, url]
+	WebSeeds     []string `json:"web_seeds"`
+}
+
+// sortedTiers returns a copy of tiers with the URLs of each tier sorted.
+func sortedTiers(tiers [][]string) [][]string {
+	out := make([][]string, len(tiers))
+	for i, tier := range tiers {
+		out[i] = slices.Sorted(slices.Values(tier))
+	}
+	return out
+}
+
+// ltTiers returns libtorrent's trackers grouped by tier, in order.
+func ltTiers(lt ltTorrent) [][]string {
+	var tiers [][]string
+	for _, tr := range lt.Trackers {
+		tier, _ := tr[0].(float64)
+		url, _ := tr[1].(string)
+		for len(tiers) <= int(tier) {
+			tiers = append(tiers, nil)
+		}
+		tiers[int(tier)] = append(tiers[int(tier)], url)
+	}
+	return tiers
 }
 
 // ltInfoScript loads each .torrent named on the command line (as
@@ -50,7 +80,9 @@ def info(path):
     ih = ti.info_hashes()
     fs = ti.files()
     out = {'torrent': path, 'v1': str(ih.v1) if ih.has_v1() else '', 'v2': str(ih.v2) if ih.has_v2() else '',
-           'name': ti.name(), 'piece_length': ti.piece_length(), 'num_pieces': ti.num_pieces(), 'files': []}
+           'name': ti.name(), 'piece_length': ti.piece_length(), 'num_pieces': ti.num_pieces(), 'files': [],
+           'private': ti.priv(), 'comment': ti.comment(), 'creation_date': ti.creation_date(),
+           'trackers': [[t.tier, t.url] for t in ti.trackers()], 'web_seeds': [w['url'] for w in ti.web_seeds()]}
     for i in range(fs.num_files()):
         out['files'].append({'path': fs.file_path(i), 'size': fs.file_size(i), 'offset': fs.file_offset(i),
                              'pad': bool(fs.file_flags(i) & lt.file_storage.flag_pad_file)})

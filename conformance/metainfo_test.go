@@ -5,6 +5,7 @@ package conformance
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,11 +39,21 @@ func TestMetainfoBuilderInLibtorrent(t *testing.T) {
 
 	var pairs []string
 	var built []*metainfo.MetaInfo
+	var builders []*metainfo.Builder
 	for _, v := range []metainfo.Version{metainfo.V1, metainfo.V2, metainfo.Hybrid} {
 		for _, src := range []string{multi, single, onedir} {
 			for _, pl := range []int64{32 << 10, 0} {
 				b := &metainfo.Builder{Version: v, PieceLength: pl, NoCreationDate: true,
 					Trackers: [][]string{{"http://127.0.0.1:1/announce"}}, Comment: "bittern interop"}
+				if pl == 0 {
+					// The other options, each seen by libtorrent.
+					b.NoCreationDate = false
+					b.CreationDate = time.Unix(1700000000, 0)
+					b.Private = true
+					b.Trackers = [][]string{{"http://127.0.0.1:1/announce", "udp://127.0.0.1:2"}, {"http://127.0.0.1:3/announce"}}
+					b.WebSeeds = []string{"http://127.0.0.1:4/files/", "http://127.0.0.1:5/"}
+				}
+				builders = append(builders, b)
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 				mi, err := b.Build(ctx, src)
 				cancel()
@@ -73,6 +84,23 @@ func TestMetainfoBuilderInLibtorrent(t *testing.T) {
 		compareWithLibtorrent(t, built[i], lt)
 		if !lt.Seeding || lt.Error != "" {
 			t.Errorf("%s: libtorrent did not verify the data (seeding=%v error=%q)", lt.Torrent, lt.Seeding, lt.Error)
+		}
+		b := builders[i]
+		var date int64
+		if !b.NoCreationDate {
+			date = b.CreationDate.Unix()
+		}
+		if lt.Private != b.Private || lt.Comment != b.Comment || lt.CreationDate != date {
+			t.Errorf("%s: libtorrent sees private=%v comment=%q date=%d, built with %v %q %d",
+				lt.Torrent, lt.Private, lt.Comment, lt.CreationDate, b.Private, b.Comment, date)
+		}
+		// BEP 12: clients shuffle the URLs of a tier (libtorrent does on
+		// load), so tiers are compared as sets, in tier order.
+		if got := ltTiers(lt); fmt.Sprint(sortedTiers(got)) != fmt.Sprint(sortedTiers(b.Trackers)) {
+			t.Errorf("%s: libtorrent trackers %q, built with %q", lt.Torrent, got, b.Trackers)
+		}
+		if strings.Join(lt.WebSeeds, " ") != strings.Join(built[i].URLList, " ") {
+			t.Errorf("%s: libtorrent web seeds %q, ours %q", lt.Torrent, lt.WebSeeds, built[i].URLList)
 		}
 	}
 }

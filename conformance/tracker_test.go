@@ -258,29 +258,38 @@ func scrapeOnce(t *testing.T, url string, ih metainfo.Hash) (map[metainfo.Hash]t
 }
 
 // TestTrackerServerTransmission: Transmission seeds and announces to our
-// HTTP tracker; a libtorrent leecher finds it there and downloads from it
-// (Transmission never dials loopback peers itself, but accepts them).
+// tracker, over HTTP and over UDP; a libtorrent leecher finds it there and
+// downloads from it (Transmission never dials loopback peers itself, but
+// accepts them).
 func TestTrackerServerTransmission(t *testing.T) {
-	ot := startOurTracker(t, &tracker.ServerConfig{Interval: 30 * time.Second})
-	work := t.TempDir()
-	const size = 1<<20 + 4321
-	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Second)
-	defer cancel()
-	tpath := string(bytes.TrimSpace(runPython(t, ctx, ltMakeTorrentScript, work, ot.httpURL, strconv.Itoa(size))))
-	rpc, peerPort := startTransmission(t)
-	if out, err := exec.CommandContext(ctx, "transmission-remote", rpc, "-a", tpath, "-w", filepath.Join(work, "seed")).CombinedOutput(); err != nil {
-		t.Fatalf("transmission-remote -a: %v\n%s", err, out)
+	for _, proto := range []string{"http", "udp"} {
+		t.Run(proto, func(t *testing.T) {
+			ot := startOurTracker(t, &tracker.ServerConfig{Interval: 30 * time.Second})
+			url := ot.httpURL
+			if proto == "udp" {
+				url = ot.udpURL
+			}
+			work := t.TempDir()
+			const size = 1<<20 + 4321
+			ctx, cancel := context.WithTimeout(t.Context(), 100*time.Second)
+			defer cancel()
+			tpath := string(bytes.TrimSpace(runPython(t, ctx, ltMakeTorrentScript, work, url, strconv.Itoa(size))))
+			rpc, peerPort := startTransmission(t)
+			if out, err := exec.CommandContext(ctx, "transmission-remote", rpc, "-a", tpath, "-w", filepath.Join(work, "seed")).CombinedOutput(); err != nil {
+				t.Fatalf("transmission-remote -a: %v\n%s", err, out)
+			}
+			// Transmission verifies the data, then announces as a seeder.
+			ih := torrentInfoHash(t, tpath)
+			want := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(peerPort))
+			waitFor(t, 60*time.Second, "Transmission to announce as a seeder", func() bool {
+				st, err := scrapeOnce(t, ot.httpURL, ih)
+				return err == nil && st[ih].Complete == 1
+			})
+			out := runPython(t, ctx, ltLeechScript, tpath, filepath.Join(work, "leech"), strconv.Itoa(freePort(t, "tcp")), "90")
+			t.Logf("libtorrent leecher over %s: %s (Transmission at %v)", proto, bytes.TrimSpace(out), want)
+			compareFiles(t, filepath.Join(work, "seed", "payload.bin"), filepath.Join(work, "leech", "payload.bin"))
+		})
 	}
-	// Transmission verifies the data, then announces as a seeder.
-	ih := torrentInfoHash(t, tpath)
-	want := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(peerPort))
-	waitFor(t, 60*time.Second, "Transmission to announce as a seeder", func() bool {
-		st, err := scrapeOnce(t, ot.httpURL, ih)
-		return err == nil && st[ih].Complete == 1
-	})
-	out := runPython(t, ctx, ltLeechScript, tpath, filepath.Join(work, "leech"), strconv.Itoa(freePort(t, "tcp")), "90")
-	t.Logf("libtorrent leecher: %s (Transmission at %v)", bytes.TrimSpace(out), want)
-	compareFiles(t, filepath.Join(work, "seed", "payload.bin"), filepath.Join(work, "leech", "payload.bin"))
 }
 
 func torrentInfoHash(t *testing.T, path string) metainfo.Hash {

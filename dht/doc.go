@@ -57,15 +57,19 @@
 // peer store (DefaultMaxInfoHashes, DefaultMaxPeersPerInfoHash,
 // DefaultPeerTTL, at most 50 peers per reply), item store (DefaultMaxItems,
 // MaxItemValue, MaxSalt), datagram size (8 KiB read), bencode nesting (the
-// bencode package's limit). Replies never exceed about 1.5 KB and go only
-// to the querying address, so the node cannot be used as an amplifier
-// beyond a small constant factor, and hostile input is answered with error
-// 203 or ignored, never a panic (fuzzed). Against one host posing as many
+// bencode package's limit). Replies fit one unfragmented datagram (1,452
+// bytes: the farthest nodes, then peers, are left out of a reply that
+// would not), are at most about 15 times the size of the query, and go
+// only to the querying address, whose rate is limited; queries with a
+// transaction ID over 64 bytes go unanswered. So the node cannot be used as
+// an amplifier beyond that small factor, and hostile input is answered
+// with error 203 or ignored, never a panic (fuzzed). Against one host posing as many
 // nodes, each bucket holds at most one node per public /24 or /64
 // (Config.UnrestrictedRoutingIPs lifts this), a known node keeps its
-// address while it answers, and nodes that only queried us enter the table
-// unverified and are pinged (through a bounded queue) before they count
-// as good.
+// address while it answers, an address that answers under a new ID loses
+// its entry under the old one, and nodes that only queried us enter the
+// table unverified and are pinged (through a bounded queue) before they
+// count as good.
 //
 // # Concurrency
 //

@@ -34,7 +34,7 @@ func (s *Server) handleQuery(m *Msg, from netip.AddrPort) {
 		r.ID = string(self[:])
 		reply.Y, reply.R = typeResponse, r
 	}
-	if err := s.send(from, reply); err != nil {
+	if err := s.sendReply(from, reply); err != nil {
 		s.log.Debug("dht: reply failed", "to", from, "err", err)
 	}
 }

@@ -53,11 +53,11 @@ func (ps *peerStore) add(ih ID, p netip.AddrPort, seed bool, now time.Time) bool
 	ps.purge(now, false)
 	sw := ps.swarms[ih]
 	if sw == nil {
-		if len(ps.swarms) >= ps.maxHashes {
-			ps.purge(now, true)
-			if len(ps.swarms) >= ps.maxHashes && !ps.evictSmallest() {
-				return false
-			}
+		// Full: expired peers went in the purge above (at most a minute
+		// ago; a purge on every announce of a new info-hash would let a
+		// stream of them cost a scan of the whole store each).
+		if len(ps.swarms) >= ps.maxHashes && !ps.evictSmallest() {
+			return false
 		}
 		sw = &swarm{peers: make(map[netip.Addr]storedPeer)}
 		ps.swarms[ih] = sw

@@ -15,6 +15,10 @@ const (
 	DefaultQueryBurst = 50
 	// maxLimiterEntries bounds the memory of the per-IP limiter.
 	maxLimiterEntries = 10000
+	// limiterGCInterval is how often a full limiter may look for entries to
+	// drop: a scan per packet from a new source would let a flood from many
+	// addresses cost a scan of the whole table each.
+	limiterGCInterval = time.Second
 )
 
 type bucket struct {
@@ -27,6 +31,7 @@ type bucket struct {
 type ipLimiter struct {
 	rate, burst float64
 	m           map[netip.Addr]*bucket
+	lastGC      time.Time
 }
 
 func newIPLimiter(rate, burst float64) *ipLimiter {
@@ -50,7 +55,9 @@ func (l *ipLimiter) allow(ip netip.Addr, now time.Time) bool {
 	b := l.m[ip]
 	if b == nil {
 		if len(l.m) >= maxLimiterEntries {
-			l.gc(now)
+			if now.Sub(l.lastGC) >= limiterGCInterval {
+				l.gc(now)
+			}
 			if len(l.m) >= maxLimiterEntries {
 				return false // under a flood from many sources: shed load
 			}
@@ -69,6 +76,7 @@ func (l *ipLimiter) allow(ip netip.Addr, now time.Time) bool {
 
 // gc drops buckets that have refilled completely: they carry no state.
 func (l *ipLimiter) gc(now time.Time) {
+	l.lastGC = now
 	for ip, b := range l.m {
 		if b.tokens+now.Sub(b.last).Seconds()*l.rate >= l.burst {
 			delete(l.m, ip)

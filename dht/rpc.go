@@ -126,9 +126,9 @@ func (s *Server) noteResponder(m *Msg, from netip.AddrPort) {
 	if s.cfg.EnforceNodeID && !NodeIDValid(id, from.Addr()) {
 		return
 	}
-	res, ping := s.tableFor(from).insert(NodeInfo{ID: id, Addr: from}, true, time.Now())
-	_ = res
-	if ping != nil {
+	t := s.tableFor(from)
+	t.forgetAddr(from, id)
+	if _, ping := t.insert(NodeInfo{ID: id, Addr: from}, true, time.Now()); ping != nil {
 		s.pingLater(ping.Addr)
 	}
 }

@@ -418,9 +418,15 @@ func (s *Server) handlePacket(b []byte, from netip.AddrPort) {
 		s.mu.Lock()
 		s.stats.Malformed++
 		s.mu.Unlock()
-		if m.Y == typeQuery && m.T != "" && !s.cfg.ReadOnly && s.allow(from) {
+		if m.Y == typeQuery && m.T != "" && len(m.T) <= maxTransactionID && !s.cfg.ReadOnly && s.allow(from) {
 			s.sendError(from, m.T, ErrCodeProtocol, "malformed query")
 		}
+		return
+	}
+	if m.Y == typeQuery && len(m.T) > maxTransactionID {
+		s.mu.Lock()
+		s.stats.Malformed++
+		s.mu.Unlock()
 		return
 	}
 	switch m.Y {

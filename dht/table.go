@@ -36,6 +36,14 @@ func (n *node) good(now time.Time) bool {
 
 func (n *node) bad() bool { return n.failures >= maxFailures }
 
+// lastSeen is the last time n answered or queried us.
+func (n *node) lastSeen() time.Time {
+	if n.lastQuery.After(n.lastReply) {
+		return n.lastQuery
+	}
+	return n.lastReply
+}
+
 // verified reports whether n has answered us at least once and is not bad:
 // only such nodes are handed to others, used to seed lookups and saved.
 func (n *node) verified() bool { return !n.lastReply.IsZero() && !n.bad() }
@@ -187,12 +195,14 @@ func (t *table) insert(ni NodeInfo, replied bool, now time.Time) (insertResult, 
 			return cached, nil // unverified nodes do not go to the cache
 		}
 		t.addReplacement(b, nn)
+		// Ping the least recently seen questionable node (BEP 5).
+		var stalest *node
 		for _, n := range b.nodes {
-			if !n.good(now) {
-				return cached, n
+			if !n.good(now) && (stalest == nil || n.lastSeen().Before(stalest.lastSeen())) {
+				stalest = n
 			}
 		}
-		return cached, nil
+		return cached, stalest
 	}
 }
 
@@ -257,6 +267,21 @@ func (t *table) failed(id ID, addr netip.AddrPort) {
 		// Never verified and now failing: drop it outright.
 		b.nodes = slices.Delete(b.nodes, i, i+1)
 		t.count--
+	}
+}
+
+// forgetAddr removes the entries at addr under another ID than id: the
+// node there has just answered us as id (after a restart, a BEP 42 ID
+// change, or because it lies), and an entry under the old ID would send
+// others to a node that is not what we say. Only a response counts, never
+// a query, whose source address may be forged.
+func (t *table) forgetAddr(addr netip.AddrPort, id ID) {
+	for _, b := range t.buckets {
+		stale := func(n *node) bool { return n.Addr == addr && n.ID != id }
+		before := len(b.nodes)
+		b.nodes = slices.DeleteFunc(b.nodes, stale)
+		t.count -= before - len(b.nodes)
+		b.replacements = slices.DeleteFunc(b.replacements, stale)
 	}
 }
 

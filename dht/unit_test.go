@@ -59,11 +59,16 @@ func TestTableSplitAndReplace(t *testing.T) {
 	res, ping := tb.insert(extra, true, t0)
 	require.Equal(t, cached, res)
 	require.Nil(t, ping)
-	// After 15 minutes nodes are questionable: insert asks for a ping.
-	later := t0.Add(goodFor + time.Second)
+	// After 15 minutes nodes are questionable: insert asks for a ping of
+	// the least recently seen one.
+	b0 := tb.buckets[0]
+	for i, n := range b0.nodes {
+		n.lastReply = t0.Add(time.Duration(len(b0.nodes)-i) * time.Second)
+	}
+	later := t0.Add(goodFor + time.Minute)
 	res, ping = tb.insert(NodeInfo{idWithPrefix(self, 0, 98), addr(51)}, true, later)
 	require.Equal(t, cached, res)
-	require.NotNil(t, ping)
+	require.Equal(t, b0.nodes[len(b0.nodes)-1], ping)
 	// A node failing twice is replaced from the cache.
 	victim := tb.buckets[0].nodes[0]
 	tb.failed(victim.ID, victim.Addr)
@@ -323,7 +328,7 @@ func TestReplyLimits(t *testing.T) {
 		require.NoError(t, err)
 		s.handlePacket(b, from)
 		require.Len(t, rc.sent, 1)
-		require.LessOrEqual(t, len(rc.sent[0]), 1500)
+		require.LessOrEqual(t, len(rc.sent[0]), maxReply)
 		var m Msg
 		require.NoError(t, DecodeMsg(rc.sent[0], &m))
 		return &m

@@ -243,16 +243,33 @@ var checks = map[string]func(t *testing.T, mi *MetaInfo){
 		if len(mi.PieceLayers) == 0 {
 			t.Error("no piece layers")
 		}
+		// libtorrent counts 5 entries: these 3 files, the pad after
+		// stress_test1 and a tail pad after stress_test2. Our v2 byte space
+		// ends with the last file, so there is no tail pad.
+		wantFiles(t, mi, "test/stress_test0", "test/stress_test1", "test/.pad/1048376", "test/stress_test2")
+		wantHas(t, mi, false, true)
 	},
+	"v2_symlinks.torrent": func(t *testing.T, mi *MetaInfo) {
+		if n := len(mi.Info().Files); n <= 3 {
+			t.Errorf("%d files, want more than 3", n)
+		}
+		wantEq(t, "symlink(0)", symlinkOf(mi, 0), "SDL2.framework/Versions/Current/Headers")
+		wantEq(t, "symlink(1)", symlinkOf(mi, 1), "SDL2.framework/Versions/Current/Resources")
+		wantEq(t, "symlink(2)", symlinkOf(mi, 2), "SDL2.framework/Versions/Current/SDL2")
+	},
+	"v2_hybrid.torrent":                 func(t *testing.T, mi *MetaInfo) { wantHas(t, mi, true, true) },
+	"empty-files-1.torrent":             func(t *testing.T, mi *MetaInfo) { wantHas(t, mi, true, true) },
+	"empty-files-2.torrent":             func(t *testing.T, mi *MetaInfo) { wantHas(t, mi, true, true) },
+	"empty-files-3.torrent":             func(t *testing.T, mi *MetaInfo) { wantHas(t, mi, true, true) },
+	"empty-files-4.torrent":             func(t *testing.T, mi *MetaInfo) { wantHas(t, mi, true, true) },
+	"empty-files-5.torrent":             func(t *testing.T, mi *MetaInfo) { wantHas(t, mi, true, true) },
+	"v2_incomplete_piece_layer.torrent": func(t *testing.T, mi *MetaInfo) { wantHas(t, mi, false, true) },
 	"v2_invalid_filename2.torrent": func(t *testing.T, mi *MetaInfo) {
 		wantFiles(t, mi, "test/_", "test/_.1", "test/stress_test2")
 	},
-	"v2_no_piece_layers.torrent": func(t *testing.T, mi *MetaInfo) {
-		wantEq(t, "v1", mi.Info().IsV1(), false)
-		wantEq(t, "v2", mi.Info().IsV2(), true)
-	},
-	"similar.torrent":  func(t *testing.T, mi *MetaInfo) { wantSimilar(t, mi) },
-	"similar2.torrent": func(t *testing.T, mi *MetaInfo) { wantSimilar(t, mi) },
+	"v2_no_piece_layers.torrent": func(t *testing.T, mi *MetaInfo) { wantHas(t, mi, false, true) },
+	"similar.torrent":            func(t *testing.T, mi *MetaInfo) { wantSimilar(t, mi) },
+	"similar2.torrent":           func(t *testing.T, mi *MetaInfo) { wantSimilar(t, mi) },
 	"collection.torrent": func(t *testing.T, mi *MetaInfo) {
 		wantEq(t, "collections", strings.Join(mi.Collections, ","), "bar,foo")
 	},
@@ -275,6 +292,16 @@ func wantEq[T comparable](t *testing.T, what string, got, want T) {
 	if got != want {
 		t.Errorf("%s = %v, want %v", what, got, want)
 	}
+}
+
+// wantHas checks which info-hashes a torrent has ("has v1 and v2", "no
+// v1, has v2" in the manifest).
+func wantHas(t *testing.T, mi *MetaInfo, v1, v2 bool) {
+	t.Helper()
+	wantEq(t, "has v1", mi.Info().IsV1(), v1)
+	wantEq(t, "has v2", mi.Info().IsV2(), v2)
+	wantEq(t, "has v1 info-hash", !mi.InfoHash().IsZero(), v1)
+	wantEq(t, "has v2 info-hash", !mi.InfoHashV2().IsZero(), v2)
 }
 
 func wantFiles(t *testing.T, mi *MetaInfo, want ...string) {

@@ -11,6 +11,16 @@ import (
 	"github.com/bittern/bittern/bencode"
 )
 
+// span is a raw bencode value that aliases the input of bencode.Unmarshal
+// instead of copying it, as bencode.Unmarshaler allows.
+type span []byte
+
+// UnmarshalBencode keeps data, a subslice of bencode.Unmarshal's input.
+func (s *span) UnmarshalBencode(data []byte) error {
+	*s = data[:len(data):len(data)]
+	return nil
+}
+
 // rawFile is a file entry as found in the torrent, before sanitization.
 type rawFile struct {
 	path    []string // raw elements (path.utf-8 preferred)
@@ -23,9 +33,15 @@ type rawFile struct {
 // parseInfo parses and validates an info dictionary, computing the
 // info-hashes of the versions it holds into h1 and h2.
 func parseInfo(raw []byte, h1 *Hash, h2 *HashV2) (*Info, error) {
-	var d map[string]bencode.RawMessage
-	if err := bencode.Unmarshal(raw, &d); err != nil {
+	var spans map[string]span
+	if err := bencode.Unmarshal(raw, &spans); err != nil {
 		return nil, fieldErr("info", bencodingErr(err))
+	}
+	// The values alias raw (the MetaInfo's own InfoBytes): the pieces
+	// string, megabytes in a large torrent, is not copied a second time.
+	d := make(map[string]bencode.RawMessage, len(spans))
+	for k, v := range spans {
+		d[k] = bencode.RawMessage(v)
 	}
 	info := &Info{MetaVersion: 1}
 
@@ -66,7 +82,7 @@ func parseInfo(raw []byte, h1 *Hash, h2 *HashV2) (*Info, error) {
 		if len(pr) == 0 || pr[0] < '0' || pr[0] > '9' {
 			return nil, fieldErr("info.pieces", detail(ErrType, "not a string"))
 		}
-		// pr is a validated string "N:bytes" that we own: slice it
+		// pr is a validated string "N:bytes" inside InfoBytes: slice it
 		// rather than copy the (possibly megabytes of) hashes again.
 		colon := bytes.IndexByte(pr, ':')
 		info.Pieces = pr[colon+1 : len(pr) : len(pr)]

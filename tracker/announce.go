@@ -66,7 +66,8 @@ type AnnounceRequest struct {
 	Key uint32
 	// IP is the address to advertise. If invalid (zero), the tracker uses
 	// the source address of the request. Over HTTP an IPv6 address is sent
-	// as "ipv6" (BEP 7); over UDP only an IPv4 address can be sent.
+	// as "ipv6" (BEP 7); over UDP only an IPv4 address can be sent, and
+	// only to a tracker reached over IPv4 (BEP 15).
 	IP netip.Addr
 	// TrackerID is the "tracker id" an HTTP tracker returned earlier. The
 	// per-tracker clients remember it themselves; set it only to override.

@@ -50,11 +50,13 @@
 //   - BEP 12: multitracker tiers (Multi).
 //   - BEP 15: UDP tracker protocol: connect, announce, scrape, error;
 //     connection IDs reused for one minute; retransmission after
-//     15·2^n seconds, n = 0…8 (Config.UDPTimeout, Config.UDPRetries);
-//     a socket per request, so idle clients hold no file descriptors.
+//     15·2^n seconds, n = 0…8 (Config.UDPTimeout, Config.UDPRetries),
+//     repeating the packet with its transaction ID; a socket per
+//     request, so idle clients hold no file descriptors.
 //   - BEP 23: compact peer lists.
 //   - BEP 24: "external ip".
-//   - BEP 41: UDP URL-data option (the path and query of a udp:// URL).
+//   - BEP 41: UDP URL-data option (the path and query of a udp:// URL);
+//     the server skips options it does not know.
 //   - BEP 48: HTTP scrape (announce → scrape URL convention).
 //
 // # Limits
@@ -63,7 +65,8 @@
 // default, applied after gzip decompression); intervals are capped at a
 // week; one scrape carries at most MaxScrapeHashes info-hashes; BEP 41 URL
 // data is at most 1024 bytes. The Server bounds peers per swarm, swarms, and
-// peers per reply (ServerConfig).
+// peers per reply (ServerConfig); a UDP reply never needs fragmenting on a
+// 1500-byte MTU (at most 242 IPv4 or 79 IPv6 peers).
 //
 // # Server
 //

@@ -1,7 +1,9 @@
 package tracker
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -117,6 +119,60 @@ func FuzzUDPServer(f *testing.F) {
 		authed := len(b) >= 8 && s.validConnID(from.Addr(), binaryU64(b), now)
 		if !authed && len(rep) > len(b) {
 			t.Fatalf("amplification: %d-byte reply to %d-byte request %x", len(rep), len(b), b)
+		}
+		req, ok := parseUDPRequest(b)
+		if !ok {
+			if len(rep) > 0 {
+				t.Fatalf("reply %x to a request that does not parse", rep)
+			}
+			return
+		}
+		// Every reply is one a client can parse, for the request's
+		// transaction ID.
+		if len(rep) > 0 {
+			r, err := parseUDPReply(rep, false)
+			if err != nil || r.tid != req.tid {
+				t.Fatalf("reply %x: %v (tid %d, want %d)", rep, err, r.tid, req.tid)
+			}
+		}
+		// A parsed announce encodes back to a packet that parses the same.
+		if req.action == actionAnnounce {
+			again, ok := parseUDPRequest(appendUDPAnnounce(nil, &req.announce))
+			if !ok || again.announce != req.announce {
+				t.Fatalf("announce round trip: %+v became %+v", req.announce, again.announce)
+			}
+		}
+	})
+}
+
+// FuzzReadBody feeds arbitrary HTTP reply bodies, gzip-labelled or not, to
+// the client's body reader: it must not panic, must never return more than
+// the limit, and must read a gzip body it could decompress within the limit
+// back to the original bytes.
+func FuzzReadBody(f *testing.F) {
+	const limit = 4096
+	f.Add([]byte("d8:intervali60ee"), false, false)
+	f.Add([]byte("d8:intervali60ee"), true, true)
+	f.Add(bytes.Repeat([]byte{'a'}, 2*limit), true, false)
+	f.Add(gzipped(bytes.Repeat([]byte{'a'}, 100*limit)), false, true)
+	f.Fuzz(func(t *testing.T, body []byte, compress, header bool) {
+		in := body
+		if compress {
+			in = gzipped(body)
+		}
+		resp := &http.Response{Header: http.Header{}, Body: io.NopCloser(bytes.NewReader(in))}
+		if header {
+			resp.Header.Set("Content-Encoding", "gzip")
+		}
+		out, err := readBody(resp, limit)
+		if len(out) > limit {
+			t.Fatalf("%d bytes returned over a %d-byte limit", len(out), limit)
+		}
+		if compress && len(in) <= limit && len(body) <= limit && (err != nil || !bytes.Equal(out, body)) {
+			t.Fatalf("gzip body of %d bytes read as %d bytes, %v", len(body), len(out), err)
+		}
+		if err != nil && !errors.Is(err, ErrResponseTooLarge) && !errors.Is(err, ErrMalformed) {
+			t.Fatalf("unexpected error %v", err)
 		}
 	})
 }

@@ -27,6 +27,8 @@ type ServerConfig struct {
 	// ask for a number. If zero, 50.
 	DefaultNumWant int
 	// MaxNumWant caps the number of peers one reply carries. If zero, 200.
+	// A UDP reply also carries no more peers than fit one 1500-byte packet
+	// (242 IPv4, 79 IPv6).
 	MaxNumWant int
 	// MaxPeersPerSwarm bounds each swarm; announces of new peers beyond it
 	// are refused. If zero, 100,000.

@@ -158,6 +158,32 @@ func TestServerPeerExpiry(t *testing.T) {
 	})
 }
 
+// TestServerDefaultPeerTimeout: with no PeerTimeout a peer stays listed for
+// 1.5 announce intervals after its last announce, so one that announces on
+// time never drops out.
+func TestServerDefaultPeerTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := NewServer(&ServerConfig{Interval: time.Minute})
+		_, _ = s.announce(ann(testIH, 1, "1.1.1.1:1", 0, EventStarted))
+		_, _ = s.announce(ann(testIH, 2, "2.2.2.2:2", 1, EventStarted))
+		for range 5 { // peer 2 announces every interval, peer 1 never again
+			time.Sleep(time.Minute)
+			_, _ = s.announce(ann(testIH, 2, "2.2.2.2:2", 1, EventNone))
+		}
+		st, _ := s.scrape([]metainfo.Hash{testIH})
+		require.Equal(t, ScrapeStats{Incomplete: 1}, st[testIH])
+
+		s = NewServer(&ServerConfig{Interval: time.Minute})
+		_, _ = s.announce(ann(testIH, 1, "1.1.1.1:1", 0, EventStarted))
+		time.Sleep(90*time.Second - time.Nanosecond)
+		st, _ = s.scrape([]metainfo.Hash{testIH})
+		require.Equal(t, 1, st[testIH].Complete, "still listed just before 1.5 intervals")
+		time.Sleep(time.Nanosecond)
+		st, _ = s.scrape([]metainfo.Hash{testIH})
+		require.Equal(t, ScrapeStats{}, st[testIH], "expired at 1.5 intervals")
+	})
+}
+
 func TestServerUDPConnectionIDWindow(t *testing.T) {
 	s := NewServer(nil)
 	from := netip.MustParseAddrPort("10.0.0.2:5000")
@@ -245,4 +271,49 @@ func TestServerUDPScrapeAndErrors(t *testing.T) {
 	s.handleUDP(nil, appendUDPAnnounce(nil, &a), from, now)
 	res, _ = s.announce(ann(testIH, 2, "3.3.3.3:3", 1, EventNone))
 	require.Equal(t, netip.MustParseAddrPort("8.8.8.8:1"), res.peers[0].addr)
+}
+
+// TestServerUDPReplyFitsOnePacket: however many peers are asked for and
+// allowed, a UDP announce reply fits one 1500-byte IP packet with its
+// headers, for IPv4 and IPv6 clients; the default num_want still applies.
+func TestServerUDPReplyFitsOnePacket(t *testing.T) {
+	s := NewServer(&ServerConfig{MaxNumWant: 1000})
+	for i := range 600 {
+		var id [20]byte
+		binary.BigEndian.PutUint16(id[:], uint16(i))
+		addr := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 2, byte(i >> 8), byte(i)}), 1)
+		if i%2 == 1 {
+			addr = netip.AddrPortFrom(netip.AddrFrom16([16]byte{0xfd, 14: byte(i >> 8), 15: byte(i)}), 1)
+		}
+		_, err := s.announce(&serverAnnounce{infoHash: testIH, peerID: id, addr: addr, left: 1, numWant: 0})
+		require.NoError(t, err)
+	}
+	now := time.Now()
+	for _, tc := range []struct {
+		from       string
+		numWant    int32
+		peers      int
+		ipOverhead int
+	}{
+		{"10.0.0.2:5000", 1000, 242, 20 + 8},
+		{"[fd00::2]:5000", 1000, 79, 40 + 8},
+		{"10.0.0.2:5000", -1, 50, 20 + 8},
+		{"[fd00::2]:5000", -1, 50, 40 + 8},
+		{"10.0.0.2:5000", 7, 7, 20 + 8},
+		// An IPv4 client seen on a dual-stack socket is an IPv4 client.
+		{"[::ffff:10.0.0.2]:5000", 1000, 242, 20 + 8},
+	} {
+		from := netip.MustParseAddrPort(tc.from)
+		id := s.connID(from.Addr(), connIDWindowAt(now))
+		a := udpAnnounce{connID: id, tid: 1, infoHash: testIH, peerID: peerID(0xee), port: 1, left: 1, numWant: tc.numWant}
+		rep := s.handleUDP(nil, appendUDPAnnounce(nil, &a), from, now)
+		v6 := from.Addr().Unmap().Is6()
+		r, err := parseUDPReply(rep, v6)
+		require.NoError(t, err)
+		require.Len(t, r.peers, tc.peers, "%s num_want %d", tc.from, tc.numWant)
+		for _, p := range r.peers {
+			require.Equal(t, v6, p.Addr().Is6(), "peers of the client's family only")
+		}
+		require.LessOrEqual(t, len(rep)+tc.ipOverhead, 1500)
+	}
 }

@@ -25,6 +25,28 @@ const connIDWindow = 2 * time.Minute
 // datagrams are truncated to it (a full scrape is 16+20·74 = 1496 bytes).
 const maxUDPPacket = 2048
 
+// A UDP announce reply carries at most as many peers as fit one unfragmented
+// datagram on a 1500-byte MTU (IP and UDP headers, then the 20-byte reply
+// header): 242 IPv4 peers, 79 IPv6 ones. Fragments are often dropped on the
+// way, IPv6 ones especially, and a lost fragment loses the whole reply.
+const (
+	udpMaxPeers4 = (1500 - 20 - 8 - udpAnnounceReplyLen) / 6
+	udpMaxPeers6 = (1500 - 40 - 8 - udpAnnounceReplyLen) / 18
+)
+
+// udpNumWant resolves a UDP announce's num_want (-1 or any negative value:
+// the default) and caps it to one datagram's worth of peers.
+func (s *Server) udpNumWant(n int32, v6 bool) int {
+	want := int(n)
+	if want < 0 {
+		want = s.cfg.DefaultNumWant
+	}
+	if v6 {
+		return min(want, udpMaxPeers6)
+	}
+	return min(want, udpMaxPeers4)
+}
+
 // connID derives the connection ID for the client address ip in the given
 // window: a MAC, so the server stores nothing per client and a client must
 // have received the connect reply at ip to know it. The port is left out, as
@@ -142,7 +164,7 @@ func (s *Server) handleUDP(out, pkt []byte, from netip.AddrPort, now time.Time) 
 			key:      udpKey(a.key),
 			left:     a.left,
 			event:    a.event,
-			numWant:  int(a.numWant),
+			numWant:  s.udpNumWant(a.numWant, client.Addr().Is6()),
 			want4:    client.Addr().Is4(),
 			want6:    client.Addr().Is6(),
 		}

@@ -136,8 +136,15 @@ func (t *UDPTracker) Announce(ctx context.Context, req AnnounceRequest) (resp *A
 	if ip := req.IP.Unmap(); ip.Is4() {
 		a.ip = ip.As4()
 	}
+	ip4 := a.ip
 	r, err := t.exchange(ctx, actionAnnounce, func(b []byte, connID uint64, tid uint32) []byte {
 		a.connID, a.tid = connID, tid
+		// Over IPv6 the 32-bit IP field cannot name us and is sent as 0
+		// (BEP 15); t.ipv6 is the family of this exchange's socket.
+		a.ip = ip4
+		if t.ipv6 {
+			a.ip = [4]byte{}
+		}
 		return appendUDPAnnounce(b, &a)
 	})
 	if err != nil {

@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"context"
+	"encoding/binary"
 	"net/netip"
 	"sync"
 	"testing"
@@ -98,6 +99,15 @@ func TestUDPIPv6(t *testing.T) {
 		pk := mn.packets()
 		last := pk[len(pk)-1]
 		require.Len(t, last.data, 20+18)
+		// An IPv4 address to advertise cannot go in the IP field over IPv6:
+		// it is sent as 0 (BEP 15).
+		_, err = a.Announce(t.Context(), AnnounceRequest{InfoHash: testIH, PeerID: peerID(3), Port: 3333, IP: netip.MustParseAddr("1.2.3.4")})
+		require.NoError(t, err)
+		pk = mn.packets()
+		req, ok := parseUDPRequest(pk[len(pk)-2].data)
+		require.True(t, ok)
+		require.Equal(t, actionAnnounce, req.action)
+		require.Equal(t, [4]byte{}, req.announce.ip)
 	})
 }
 
@@ -225,6 +235,7 @@ func TestUDPTransactionIDAndErrors(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		mn := newMemNet()
 		var gotURLData string
+		var gotIP [4]byte
 		fakeUDPTracker(t, mn, func(b []byte, send func([]byte)) {
 			r, ok := parseUDPRequest(b)
 			if !ok {
@@ -236,7 +247,7 @@ func TestUDPTransactionIDAndErrors(t *testing.T) {
 				send([]byte{0, 0})                                    // garbage: ignored
 				send(appendUDPConnectReply(nil, r.tid, 0x1122334455)) // right
 			case actionAnnounce:
-				gotURLData = r.announce.urlData
+				gotURLData, gotIP = r.announce.urlData, r.announce.ip
 				if r.connID != 0x1122334455 {
 					send(appendUDPError(nil, r.tid, "bad id"))
 					return
@@ -252,9 +263,10 @@ func TestUDPTransactionIDAndErrors(t *testing.T) {
 		})
 		a, _ := NewUDP("udp://10.0.0.1:6969/announce?passkey=abc", &Config{Dial: mn.dialer(cliIP4)})
 		defer a.Close()
-		r, err := a.Announce(t.Context(), AnnounceRequest{InfoHash: testIH, Port: 1})
+		r, err := a.Announce(t.Context(), AnnounceRequest{InfoHash: testIH, Port: 1, IP: netip.MustParseAddr("::ffff:5.6.7.8")})
 		require.NoError(t, err)
 		require.Equal(t, "/announce?passkey=abc", gotURLData)
+		require.Equal(t, [4]byte{5, 6, 7, 8}, gotIP)
 		require.Equal(t, &AnnounceResponse{Interval: time.Minute, Leechers: 3, Seeders: 4,
 			Peers: []netip.AddrPort{netip.MustParseAddrPort("1.2.3.4:5")}}, r)
 
@@ -406,5 +418,55 @@ func TestUDPTruncatedAndOversizedReplies(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, ScrapeStats{Complete: 1, Downloaded: 2, Incomplete: 3}, st[testIH])
 		require.Zero(t, time.Since(start), "no retransmission was needed")
+	})
+}
+
+// TestServeUDPNoAmplificationOnTheWire forges requests from a victim's
+// address to a served tracker with a full swarm: every datagram the victim
+// receives is no larger than the forged one that caused it, and a forged
+// announce or scrape gets no counts or peers, only a short error.
+func TestServeUDPNoAmplificationOnTheWire(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mn := newMemNet()
+		srv := NewServer(&ServerConfig{MaxNumWant: 200})
+		for i := range 250 {
+			_, err := srv.announce(ann(testIH, byte(i), netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), 1).String(), 1, EventStarted))
+			require.NoError(t, err)
+		}
+		runUDPServer(t, mn, srv, srvAddr4)
+		victim := netip.MustParseAddrPort("192.0.2.7:6881")
+		vc := mn.listen(victim)
+		defer vc.Close()
+		a := udpAnnounce{connID: 0x0123456789abcdef, tid: 1, infoHash: testIH, peerID: peerID(1), port: 1, numWant: 200}
+		forged := [][]byte{
+			appendUDPConnect(nil, 2),
+			appendUDPAnnounce(nil, &a),
+			appendUDPScrape(nil, 0x0123456789abcdef, 3, [][20]byte{testIH}),
+		}
+		for _, p := range forged {
+			mn.send(victim, srvAddr4, p)
+			synctest.Wait()
+		}
+		replies := 0
+		for _, p := range mn.packets() {
+			if p.to != victim {
+				continue
+			}
+			replies++
+			r, err := parseUDPReply(p.data, false)
+			require.NoError(t, err)
+			var req []byte
+			for _, f := range forged {
+				if binary.BigEndian.Uint32(f[12:]) == r.tid {
+					req = f
+				}
+			}
+			require.NotNil(t, req, "reply %x to no request", p.data)
+			require.LessOrEqual(t, len(p.data), len(req), "reply %x to %x", p.data, req)
+			if r.tid != 2 {
+				require.Equal(t, actionError, r.action)
+			}
+		}
+		require.Equal(t, len(forged), replies)
 	})
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"net"
-	"net/netip"
 	"strings"
 	"testing"
 
@@ -60,6 +59,14 @@ func TestCommands(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(out), &gp))
 	require.Equal(t, []string{"127.0.0.1:4242"}, gp.Peers)
 	require.Positive(t, gp.NodesQueried)
+	var fields map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal([]byte(out), &fields))
+	require.Len(t, fields, 2, "one object: peers and nodes_queried, nothing else")
+	require.Equal(t, 1, strings.Count(out, "\n"), "one line")
+	// Without -json: one peer a line, then a summary.
+	code, out, errs = runCmd(t, append(base, "get-peers", ih.String())...)
+	require.Equal(t, 0, code, errs)
+	require.True(t, strings.HasPrefix(out, "127.0.0.1:4242\n"), out)
 
 	code, out, errs = runCmd(t, append(base, "ping", boot)...)
 	require.Equal(t, 0, code, errs)
@@ -84,7 +91,6 @@ func TestCommands(t *testing.T) {
 	code, out, errs = runCmd(t, append(base, "-json", "sample", nodes[3].Addr().String())...)
 	require.Equal(t, 0, code, errs)
 	require.Contains(t, out, `"samples":`)
-	_ = netip.AddrPort{}
 }
 
 func TestUsageErrors(t *testing.T) {

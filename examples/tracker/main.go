@@ -14,6 +14,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -31,13 +32,14 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:]); err != nil {
+	if err := run(ctx, os.Args[1:], os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "tracker:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, args []string) error {
+// run serves until ctx ends, logging to logw.
+func run(ctx context.Context, args []string, logw io.Writer) error {
 	fs := flag.NewFlagSet("tracker", flag.ContinueOnError)
 	httpAddr := fs.String("http", "", "serve HTTP announces on this address (e.g. 127.0.0.1:8000)")
 	udpAddr := fs.String("udp", "", "serve UDP announces on this address (e.g. 127.0.0.1:6969)")
@@ -49,7 +51,7 @@ func run(ctx context.Context, args []string) error {
 	if *httpAddr == "" && *udpAddr == "" {
 		return errors.New("give -http ADDR, -udp ADDR or both")
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	logger := slog.New(slog.NewTextHandler(logw, nil))
 	cfg := &tracker.ServerConfig{Interval: *interval, Logger: logger}
 	if *whitelist != "" {
 		allowed, err := readWhitelist(*whitelist)

@@ -1,0 +1,235 @@
+package utp
+
+import (
+	"net"
+	"time"
+)
+
+var errClosedConn = net.ErrClosed
+
+// sendPacket writes one packet of this conn. Called with c.mu held.
+func (c *Conn) sendPacket(typ uint8, seq uint16, payload, sack []byte) {
+	now, ts := c.s.now()
+	id := c.sendID
+	if typ == stSyn {
+		id = c.recvID
+	}
+	wnd := c.recvWindow()
+	h := header{typ: typ, connID: id, timestamp: ts, tsDiff: c.replyMicro, wnd: uint32(wnd), seq: seq, ack: c.ack, sack: sack}
+	c.scratch = appendPacket(c.scratch[:0], &h, payload)
+	c.s.write(c.scratch, c.raddr)
+	c.lastSend = now
+	c.lastAdvWnd = wnd
+}
+
+// sendState sends an ST_STATE: the cumulative ack, and a selective ack of
+// the packets held past a gap.
+func (c *Conn) sendState() {
+	var sack []byte
+	if len(c.ooo) > 0 {
+		var mask [maxSackBytes]byte
+		top := -1
+		for seq := range c.ooo {
+			if i := int(seq - c.ack - 2); i < maxSackBytes*8 {
+				mask[i>>3] |= 1 << (i & 7)
+				top = max(top, i)
+			}
+		}
+		if top >= 0 {
+			sack = mask[:(top/32+1)*4]
+		}
+	}
+	c.sendPacket(stState, c.seq, nil, sack)
+}
+
+// sendSyn starts a dial.
+func (c *Conn) sendSyn() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	c.state = stateSynSent
+	c.seq = 1
+	c.ackedTo = 0
+	c.lossSeq = 0
+	p := &outPkt{seq: c.seq, typ: stSyn}
+	c.seq++
+	c.out = append(c.out, p)
+	c.transmit(p, now)
+	c.arm(now)
+}
+
+// transmit sends (or resends) p.
+func (c *Conn) transmit(p *outPkt, now time.Time) {
+	if !p.inFlight {
+		p.inFlight = true
+		c.inflight += len(p.payload)
+	}
+	p.resend = false
+	p.sends++
+	p.sentAt = now
+	c.sendPacket(p.typ, p.seq, p.payload, nil)
+	if c.rtoAt.IsZero() {
+		c.rtoAt = now.Add(c.rtt.rto)
+	}
+}
+
+// flush sends lost packets again and new data, as far as the congestion
+// window and the peer's receive window allow, then a FIN once Close was
+// called and all data is out.
+func (c *Conn) flush(now time.Time) {
+	if c.state == stateDead || c.state == stateSynSent {
+		return
+	}
+	window := min(int(c.cc.cwnd), c.peerWnd)
+	for _, p := range c.out {
+		if !p.resend {
+			continue
+		}
+		if c.inflight > 0 && c.inflight+len(p.payload) > window {
+			c.cwndFull = true
+			return
+		}
+		c.transmit(p, now)
+	}
+	for len(c.sendBuf) > 0 && len(c.out) < maxOutstanding {
+		n := min(len(c.sendBuf), MaxPayload)
+		if n < MaxPayload && c.inflight > 0 && !c.localClosed {
+			break // Nagle: a short packet waits for the acks of earlier data
+		}
+		if c.inflight+n > window {
+			c.cwndFull = true
+			if c.inflight == 0 && c.rtoAt.IsZero() {
+				c.rtoAt = now.Add(c.rtt.rto) // a closed peer window: probe later
+			}
+			return
+		}
+		p := &outPkt{seq: c.seq, typ: stData, payload: append(make([]byte, 0, n), c.sendBuf[:n]...)}
+		c.sendBuf = c.sendBuf[n:]
+		if len(c.sendBuf) == 0 {
+			c.sendBuf = nil
+		}
+		c.seq++
+		c.out = append(c.out, p)
+		c.outBytes += n
+		c.transmit(p, now)
+	}
+	c.cwndFull = c.inflight+MaxPayload > int(c.cc.cwnd)
+	if c.localClosed && len(c.sendBuf) == 0 && !c.finSent {
+		p := &outPkt{seq: c.seq, typ: stFin}
+		c.seq++
+		c.finSent = true
+		c.out = append(c.out, p)
+		c.transmit(p, now)
+	}
+}
+
+// onTimer runs the conn's timeouts: retransmission, window probe,
+// keepalive, idle timeout, end of linger.
+func (c *Conn) onTimer() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	c.timerAt = time.Time{}
+	if c.state == stateDead {
+		if c.lingering && !now.Before(c.lingerUntil) {
+			c.fail(errClosedConn, false)
+		} else {
+			c.arm(now)
+		}
+		return
+	}
+	if c.state != stateSynSent && now.Sub(c.lastRecv) >= c.s.cfg.IdleTimeout {
+		c.fail(ErrTimeout, true)
+		return
+	}
+	if !c.rtoAt.IsZero() && !now.Before(c.rtoAt) {
+		c.rtoAt = time.Time{}
+		if len(c.out) == 0 {
+			// Window probe: one packet past a closed window.
+			if len(c.sendBuf) > 0 {
+				n := min(len(c.sendBuf), MaxPayload)
+				p := &outPkt{seq: c.seq, typ: stData, payload: append(make([]byte, 0, n), c.sendBuf[:n]...)}
+				c.sendBuf = c.sendBuf[n:]
+				c.seq++
+				c.out = append(c.out, p)
+				c.outBytes += n
+				c.transmit(p, now)
+			}
+		} else {
+			c.timeouts++
+			limit := c.s.cfg.MaxRetransmits
+			if c.state == stateSynSent {
+				limit = c.s.cfg.SynRetries
+			}
+			if c.timeouts > limit {
+				c.fail(ErrTimeout, true)
+				return
+			}
+			c.rtt.backoff()
+			c.cc.onTimeout()
+			c.lossSeq = c.seq - 1
+			var first *outPkt
+			for _, p := range c.out {
+				if p.acked {
+					continue
+				}
+				if first == nil {
+					first = p
+				}
+				if p.inFlight {
+					p.inFlight = false
+					c.inflight -= len(p.payload)
+				}
+				p.resend = true
+			}
+			if first != nil {
+				c.transmit(first, now)
+			}
+			c.flush(now)
+		}
+	}
+	if c.state == stateConnected && now.Sub(c.lastSend) >= c.s.cfg.KeepAlive {
+		// An ack of the packet before the last one received: the peer
+		// takes it as old, not as a duplicate ack (as libutp does).
+		c.ack--
+		c.sendPacket(stState, c.seq, nil, nil)
+		c.ack++
+	}
+	c.arm(now)
+}
+
+// arm sets the timer to the conn's next deadline.
+func (c *Conn) arm(now time.Time) {
+	var next time.Time
+	at := func(t time.Time) {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	switch {
+	case c.state == stateDead:
+		if c.lingering {
+			at(c.lingerUntil)
+		}
+	default:
+		at(c.rtoAt)
+		if c.state != stateSynSent {
+			at(c.lastRecv.Add(c.s.cfg.IdleTimeout))
+		}
+		if c.state == stateConnected {
+			at(c.lastSend.Add(c.s.cfg.KeepAlive))
+		}
+	}
+	if next.IsZero() {
+		if !c.timerAt.IsZero() {
+			c.timer.Stop()
+			c.timerAt = time.Time{}
+		}
+		return
+	}
+	if next.Equal(c.timerAt) {
+		return
+	}
+	c.timerAt = next
+	c.timer.Reset(max(0, next.Sub(now)))
+}

@@ -1,0 +1,112 @@
+// Package utp implements uTP, the Micro Transport Protocol of BEP 29: a
+// reliable, ordered byte stream over UDP whose LEDBAT congestion control
+// yields to other traffic by keeping the queuing delay it causes near a
+// target. BitTorrent clients use it beside TCP.
+//
+// A [Socket] runs over one [net.PacketConn], usually the UDP port the DHT
+// (BEP 5) and the UDP tracker client (BEP 15) also use. It demultiplexes
+// uTP packets by source address and connection ID; every datagram that
+// does not decode as uTP (DHT messages start with 'd', tracker replies with
+// a zero byte: neither has header version 1) is queued for the view
+// returned by [Socket.PacketConn], through which those protocols read and
+// write:
+//
+//	pc, _ := net.ListenPacket("udp", ":6881")
+//	s := utp.NewSocket(pc, nil)
+//	defer s.Close()
+//	dhtConn := s.PacketConn()          // hand to the DHT / tracker client
+//	c, err := s.Dial(ctx, "192.0.2.1:6881")
+//	// c is a net.Conn: run the peer wire protocol over it.
+//	in, err := s.Accept()              // or s.Listener() as a net.Listener
+//
+// # Protocol
+//
+// Header version 1 with ST_DATA, ST_FIN, ST_STATE, ST_RESET and ST_SYN;
+// connection IDs (the dialler receives on a random ID and sends on ID+1;
+// the acceptor the reverse); 16-bit packet sequence and ack numbers with
+// wraparound; the selective-ack extension (sent with every ack while
+// packets are held past a gap, up to 256 packets, and honoured on receipt);
+// microsecond timestamps and timestamp_difference; the advertised receive
+// window; BEP 29's RTT/variance estimate and timeout (max(rtt+4·rtt_var,
+// 500 ms), 1 s before a sample, doubled per consecutive timeout, capped at
+// 60 s); retransmission on timeout, on three duplicate acks and on a
+// packet with three selectively acked packets after it; Nagle-style
+// coalescing (a short packet waits while data is unacknowledged); FIN in
+// both directions (Close sends a FIN after the written data; Read returns
+// io.EOF after the peer's FIN and every packet before it); ST_RESET on
+// unknown connections and on Socket.Close; keepalives; SYN retries.
+//
+// Congestion control is LEDBAT as libtorrent runs it: the queuing delay is
+// the minimum of the last three timestamp_difference samples less the base
+// delay (the minimum over the last three one-minute buckets); the window
+// grows or shrinks by at most 3000 bytes per RTT (libtorrent's
+// utp_gain_factor) scaled by (target−delay)/target, clamped to ±1, and by
+// the share of the window acknowledged; it only grows while the sender
+// uses it. Slow start (window += bytes acked) runs until the delay reaches
+// 90% of the target or the first loss, as libtorrent does. A loss halves
+// the window, once per window of packets; a timeout shrinks it to one
+// packet and restarts slow start. The target is 100 ms, libtorrent's
+// default ([Config.TargetDelay]).
+//
+// # Limits
+//
+// Every packet is at most [MaxPacketSize] (1232) bytes of UDP payload, the
+// IPv6 minimum MTU less the IPv6 and UDP headers, so no path fragments it.
+// Per socket: [Config.MaxConns] connections (1024) and an accept backlog of
+// [Config.AcceptBacklog] (64); SYNs past either are answered with ST_RESET.
+// Per connection: a receive buffer of [Config.RecvBuffer] (1 MiB, the
+// advertised window, out-of-order packets included), at most
+// [Config.MaxOutOfOrder] (512) packets held past a gap, a send buffer of
+// [Config.SendBuffer] (1 MiB), at most 2048 packets in flight. Packets that
+// do not decode as uTP go to the fallback queue of [Config.FallbackQueue]
+// (256) datagrams; past it they are dropped and counted. Nothing is
+// dropped silently: [Socket.Stats] counts datagrams handed to the fallback
+// and dropped there, resets sent, SYNs refused and uTP packets ignored.
+//
+// Hostile input never panics (FuzzDecodePacket, FuzzSocket): a packet that
+// is not version 1, has an unknown type, or an extension chain running past
+// its end is not uTP and goes to the fallback; a selective ack whose length
+// is not a positive multiple of 4 likewise; unknown extensions are
+// skipped; a packet for an unknown connection is answered with ST_RESET
+// (a stray ST_RESET is ignored); a packet acking a sequence number never
+// sent is ignored; a selective ack is read only over the packets in
+// flight; data past the receive window or past the out-of-order limit is
+// dropped for the peer to resend.
+//
+// # Differences from BEP 29
+//
+//   - An ST_STATE carries the sequence number of the next data packet
+//     without consuming it, so the acceptor's first ST_DATA has the same
+//     seq_nr as its answer to the SYN, and the dialler sets its ack_nr to
+//     that seq_nr minus one. BEP 29's diagram increments it; libtorrent and
+//     libutp do not, and this package interoperates with them.
+//   - An ST_RESET is matched to a connection by our receive ID or by our
+//     send ID (libutp and libtorrent answer a packet of an unknown
+//     connection with that packet's connection ID).
+//   - The base delay is the minimum over the last three minutes in
+//     one-minute buckets, where BEP 29 says "the last two minutes"; there is
+//     no clock-drift correction.
+//   - The window never drops to zero or to 150-byte packets as BEP 29's
+//     timeout section describes: it shrinks to one full packet, and packet
+//     size is fixed (no MTU probing, no small packets at low rates).
+//   - Slow start, the one-window-per-loss rule and the ±1 clamp of the
+//     delay factor follow libtorrent; BEP 29 describes only the linear
+//     controller.
+//   - Keepalives are ST_STATE packets acking the packet before the last one
+//     received, so the peer does not count them as duplicate acks (libutp's
+//     trick), sent after [Config.KeepAlive] (29 s) without sending.
+//   - Acks are sent for every data packet received (no delayed acks, as
+//     libtorrent's default utp_delayed_ack of 0).
+//
+// # Concurrency
+//
+// A Socket has one goroutine, which reads the packet conn and handles each
+// packet under the lock of its connection; each connection has one timer
+// (retransmission, window probe, keepalive, idle timeout, linger after a
+// close). Conn methods block only in Read and Write (bounded by the
+// deadlines) and are safe for concurrent use. [Socket.Close] resets every
+// connection, closes the packet conn and returns once its goroutine has
+// ended; a closed Conn that still has data or a FIN to deliver stays on
+// the socket until its FIN is acked (then lingers for two timeouts to ack
+// a retransmitted FIN) or its retransmissions time out.
+package utp
