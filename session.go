@@ -56,6 +56,7 @@ type Session struct {
 
 	downLimit, upLimit rateLimit // Config.DownloadRateLimit, UploadRateLimit
 	hub                eventHub  // subscriptions to events
+	web                webSeedClient
 }
 
 // NewSession starts a session. cfg may be nil: the zero Config works.
@@ -212,6 +213,7 @@ func (s *Session) Close() error {
 		for _, t := range ts {
 			t.shutdown()
 		}
+		s.closeWebClient()
 		s.io.close()
 		if s.ownDHT != nil {
 			s.ownDHT.Close()
