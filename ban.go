@@ -43,7 +43,7 @@ func (t *Torrent) settleTrust(piece int, ok bool) {
 			continue
 		}
 		t.trust[p.id] -= trustFailPenalty
-		if len(who) == 1 || t.trust[p.id] <= trustBan {
+		if (len(who) == 1 && !t.webSeedsSent(piece)) || t.trust[p.id] <= trustBan {
 			t.ban(p)
 		}
 	}

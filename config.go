@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"net/http"
 	"runtime"
 	"time"
 
@@ -209,6 +210,15 @@ type Config struct {
 	// IOWorkers is the number of goroutines doing disk I/O and hashing for
 	// all torrents. If zero, 2*GOMAXPROCS.
 	IOWorkers int
+
+	// DisableWebSeeds, if true, makes torrents ignore BEP 19 web seeds.
+	// If false, each torrent also downloads from the http and https URLs
+	// of its url-list, its magnet link's "ws=" and TorrentOptions.WebSeeds.
+	DisableWebSeeds bool
+	// WebSeedClient makes the web seeds' HTTP requests. If nil, a client
+	// of the session's own with connect and header timeouts, keep-alive
+	// connections (closed by Close) and at most 5 redirects.
+	WebSeedClient *http.Client
 
 	// Logger receives protocol chatter at Debug level. If nil, logs are
 	// discarded.

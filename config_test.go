@@ -24,7 +24,7 @@ func TestConfigDefaults(t *testing.T) {
 	for i := range v.NumField() {
 		name := v.Type().Field(i).Name
 		switch name {
-		case "Storage", "Listener", "NoListen", "PeerID", "NoTrackers", "Tracker", "Encryption", "DHT", "DHTListenAddr", "DHTConfig", "PeerSources", "DownloadRateLimit", "UploadRateLimit", "UTP", "PreferTCP", "UTPPacketConn", "UTPConfig":
+		case "Storage", "Listener", "NoListen", "PeerID", "NoTrackers", "Tracker", "Encryption", "DHT", "DHTListenAddr", "DHTConfig", "PeerSources", "DownloadRateLimit", "UploadRateLimit", "DisableWebSeeds", "WebSeedClient", "UTP", "PreferTCP", "UTPPacketConn", "UTPConfig":
 			continue
 		}
 		if v.Field(i).IsZero() {

@@ -126,9 +126,36 @@
 // for each block received before it reads the next message, and its
 // writer sends each block once the buckets hold its tokens.
 //
+// Web seeds (BEP 19, "GetRight style"): the http and https URLs of a
+// torrent's url-list, of its magnet link's "ws=" (once the metadata is
+// known), of TorrentOptions.WebSeeds and Torrent.AddWebSeeds (at most
+// MaxWebSeeds) are download sources. Each is a peer of the piece picker
+// that has every piece and never chokes, so it takes only free blocks
+// (endgame and streaming deadlines aside), in priority order, never those
+// of skipped files. It keeps MaxWebSeedRequests jobs in flight, each a
+// piece or a run of consecutive pieces of 256 KiB (BEP 19: each job goes
+// on where the last ended, after a first piece at random), fetched with
+// one ranged GET per file the run spans (a single-file torrent's URL is the file, or
+// the URL plus its name if it ends in '/'; a multi-file torrent's is the
+// URL as a directory plus name and path, percent-escaped; a file asked for
+// whole goes without a Range; pad files are zeros, empty files skipped),
+// over one HTTP client per session (Config.WebSeedClient, keep-alive,
+// redirects followed). An answer must be a 206 with the Content-Range and
+// length asked for (a 200 only for a whole file); no more than asked is
+// read. Blocks go through the write and verify path of peers' blocks
+// (SHA-1 or merkle, PieceVerified and FileCompleted events), count in
+// TorrentStats.Downloaded and WebSeedDownloaded, and pay the download
+// rate limits. A failure suspends the web seed (a WebSeedError event): 404
+// and 410 for 30 minutes, 429 and 5xx with Retry-After for that long (at
+// most an hour), others with exponential backoff from 5 s; a request that
+// receives nothing for 30 s fails. A web seed whose pieces fail their hash
+// check WebSeedMaxHashFailures times is dropped for good; a peer that sent
+// blocks of such a piece with it is not banned for it alone.
+// Config.DisableWebSeeds turns web seeds off.
+//
 // Events: Session.Subscribe delivers typed events (MetadataReceived,
 // PieceVerified, FileCompleted, TorrentCompleted, TrackerError, DHTError,
-// StorageError, PeerBanned) on a channel with a bounded buffer; an event
+// StorageError, PeerBanned, WebSeedError) on a channel with a bounded buffer; an event
 // that finds it full is dropped and counted, so a slow subscriber never
 // holds up a torrent.
 //
@@ -224,5 +251,5 @@
 //
 // # Not yet
 //
-// Downloading from web seeds (BEP 19) comes in a later version.
+// FTP web seeds come in a later version.
 package bittern

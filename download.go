@@ -202,6 +202,7 @@ func (t *Torrent) requestAll() {
 			t.request(c)
 		}
 	}
+	t.requestWebSeeds()
 }
 
 // onPiece takes a block from a peer: it records it with the picker and
@@ -289,6 +290,7 @@ func (t *Torrent) onWritten(piece, n int, err error) {
 // onHashed runs on the owner when a piece's hash check finished.
 func (t *Torrent) onHashed(piece int, ok bool) {
 	t.settleTrust(piece, ok)
+	t.settleWebSeeds(piece, ok)
 	if !ok {
 		t.hashFails.Add(1)
 		t.wasted.Add(t.info.PieceSize(piece))

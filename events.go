@@ -12,7 +12,8 @@ import (
 // Event is something that happened in a Session, delivered to its
 // subscribers (Session.Subscribe). Its dynamic type is one of
 // MetadataReceived, PieceVerified, FileCompleted, TorrentCompleted,
-// TrackerError, DHTError, StorageError and PeerBanned; switch on it:
+// TrackerError, DHTError, StorageError, PeerBanned and WebSeedError;
+// switch on it:
 //
 //	for ev := range sub.C {
 //		switch ev := ev.(type) {

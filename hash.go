@@ -38,6 +38,7 @@ type pendingBlock struct {
 	begin int64
 	data  []byte
 	c     *peerConn // whose token the block holds
+	ws    *webSeed  // or the web seed's, if not nil
 }
 
 // enqueue adds a block to the piece's write queue and reports whether a

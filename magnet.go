@@ -103,6 +103,7 @@ func (s *Session) AddMagnet(ctx context.Context, uri string, opts *TorrentOption
 	}
 	o.Peers = append(peers, f.sources()...)
 	o.Trackers = nil // they are in mi
+	o.WebSeeds = append(o.WebSeeds, m.WebSeeds...)
 	if err := checkMagnetInfo(m, mi); err != nil {
 		return nil, err
 	}

@@ -137,6 +137,7 @@ func (t *Torrent) startInfo(m *metainfo.Magnet, info []byte, o *TorrentOptions, 
 	if len(peers) > 0 {
 		t.AddPeers(peers...)
 	}
+	t.startWebSeeds(o.WebSeeds, m.WebSeeds)
 	t.startAnnouncer(trackerTiers(mi.Trackers(), nil))
 	t.startPeerSources()
 	return nil

@@ -123,6 +123,7 @@ func (t *Torrent) closeAll() {
 	t.numPeers.Store(0)
 	t.numEncrypted.Store(0)
 	t.numUTP.Store(0)
+	t.stopWebSeeds()
 	t.finalHave = make([]bool, t.picker.NumPieces())
 	for i := range t.finalHave {
 		t.finalHave[i] = t.picker.HasPiece(i)

@@ -63,6 +63,7 @@ type Session struct {
 
 	downLimit, upLimit rateLimit // Config.DownloadRateLimit, UploadRateLimit
 	hub                eventHub  // subscriptions to events
+	web                webSeedClient
 }
 
 // NewSession starts a session. cfg may be nil: the zero Config works.
@@ -242,6 +243,7 @@ func (s *Session) Close() error {
 		for _, t := range ts {
 			t.shutdown()
 		}
+		s.closeWebClient()
 		s.io.close()
 		if s.ownDHT != nil {
 			s.ownDHT.Close()

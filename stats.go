@@ -41,6 +41,12 @@ type TorrentStats struct {
 	// (BytesLeft at the current download rate): 0 once complete, -1
 	// while nothing is being received.
 	ETA time.Duration
+	// WebSeeds counts the torrent's BEP 19 web seeds in use (not waiting
+	// after a failure, nor disabled).
+	WebSeeds int
+	// WebSeedDownloaded counts the payload bytes received from web seeds;
+	// Downloaded includes them.
+	WebSeedDownloaded int64
 	// HasInfo reports that the info dictionary is known; false while a
 	// magnet's metadata is fetched (StartMagnet), when only the tracker
 	// and peer source counters above are filled in.
@@ -84,6 +90,7 @@ func (t *Torrent) Stats() TorrentStats {
 		st.Complete = true
 	default:
 	}
+	t.webSeedStats(&st)
 	st.BytesHave = t.bytesHave.Load()
 	st.BytesLeft = t.bytesLeft.Load()
 	switch {

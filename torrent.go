@@ -42,6 +42,10 @@ type TorrentOptions struct {
 	// PriorityNormal. AddMagnet fills it from the link's BEP 53 "so="
 	// selection when it is nil. If nil, every file is PriorityNormal.
 	FilePriorities []Priority
+	// WebSeeds are BEP 19 web seed URLs (http, https) used in addition to
+	// the metainfo's url-list (and a magnet link's "ws="). If nil, only
+	// those.
+	WebSeeds []string
 }
 
 // Torrent is one torrent of a Session. Its methods are safe for concurrent
@@ -114,6 +118,7 @@ type Torrent struct {
 	fetch              atomic.Pointer[metaFetch] // a magnet's metadata fetch, while it runs
 	infoErr            error                     // why a magnet torrent got no info; set before infoFailed closes
 	infoFailed         chan struct{}             // closed when a magnet torrent will get no info
+	webSeeds           webSeedSet                // BEP 19 web seeds (webseed.go)
 
 	ownerState // touched only by the owner goroutine
 }
@@ -190,6 +195,7 @@ func (s *Session) AddTorrent(ctx context.Context, mi *metainfo.MetaInfo, opts *T
 		return nil, err
 	}
 	t.SetRateLimits(opts.DownloadRateLimit, opts.UploadRateLimit)
+	t.startWebSeeds(opts.WebSeeds)
 	go t.run()
 	if len(opts.Peers) > 0 {
 		t.AddPeers(opts.Peers...)
@@ -385,6 +391,7 @@ func (t *Torrent) Pause() {
 		for c := range t.conns {
 			t.dropConn(c, errPaused)
 		}
+		t.pauseWebSeeds()
 	})
 }
 
@@ -398,6 +405,7 @@ func (t *Torrent) Resume() {
 			pa.nextTry = time.Time{}
 		}
 		t.connectPeers()
+		t.resumeWebSeeds()
 	})
 }
 
@@ -451,6 +459,7 @@ func (t *Torrent) shutdown() {
 				drained = true
 			}
 		}
+		t.releaseWebSeedSlots()
 		if cs, ok := t.st.(storage.CompletionStore); ok {
 			if err := cs.SaveCompletion(context.Background(), t.finalHave); err != nil && !errors.Is(err, storage.ErrClosed) {
 				t.log.Warn("save completion", "err", err)

@@ -23,7 +23,7 @@ func (t *Torrent) writeBlocks(piece int, ph *pieceHash) {
 				firstErr = err
 			}
 			peerwire.PutBlock(b.data)
-			b.c.releaseToken()
+			b.releaseToken(t)
 		}
 		n := len(batch)
 		t.inbox.post(func() { t.onWritten(piece, n, firstErr) })

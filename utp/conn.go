@@ -217,6 +217,9 @@ func (c *Conn) Close() error {
 	case stateDead:
 	case stateSynSent:
 		c.fail(net.ErrClosed, true)
+	case stateSynRecv:
+		// Nothing was sent yet (see flush): end it with a reset.
+		c.fail(net.ErrClosed, true)
 	default:
 		now := time.Now()
 		c.flush(now)

@@ -77,7 +77,10 @@ func (c *Conn) transmit(p *outPkt, now time.Time) {
 // window and the peer's receive window allow, then a FIN once Close was
 // called and all data is out.
 func (c *Conn) flush(now time.Time) {
-	if c.state == stateDead || c.state == stateSynSent {
+	if c.state != stateConnected {
+		// An acceptor sends nothing before the dialler's first data
+		// packet: libtorrent, still waiting for our ST_STATE, would take
+		// an early ST_DATA's sequence number as already received.
 		return
 	}
 	window := min(int(c.cc.cwnd), c.peerWnd)
@@ -86,7 +89,7 @@ func (c *Conn) flush(now time.Time) {
 			continue
 		}
 		if c.inflight > 0 && c.inflight+len(p.payload) > window {
-			c.cwndFull = true
+			c.cwndFull = int(c.cc.cwnd) <= c.peerWnd
 			return
 		}
 		c.transmit(p, now)
@@ -97,7 +100,8 @@ func (c *Conn) flush(now time.Time) {
 			break // Nagle: a short packet waits for the acks of earlier data
 		}
 		if c.inflight+n > window {
-			c.cwndFull = true
+			// The window grows only while it, not the peer's, binds.
+			c.cwndFull = int(c.cc.cwnd) <= c.peerWnd
 			if c.inflight == 0 && c.rtoAt.IsZero() {
 				c.rtoAt = now.Add(c.rtt.rto) // a closed peer window: probe later
 			}

@@ -26,14 +26,15 @@ const (
 	maxSackBytes = 32
 )
 
-// Errors from decodePacket. A packet that does not decode is not uTP and is
-// handed to the socket's fallback reader.
+// Errors from decodePacket. A packet too short for a header, or whose first
+// byte is not version 1 with a known type, is not uTP and is handed to the
+// socket's fallback reader; one with a broken extension chain is uTP but
+// invalid, and is ignored.
 var (
-	errShort      = errors.New("utp: packet shorter than a header")
-	errVersion    = errors.New("utp: not header version 1")
-	errType       = errors.New("utp: unknown packet type")
-	errExtension  = errors.New("utp: truncated or malformed extension chain")
-	errSackLength = errors.New("utp: selective ack length not a positive multiple of 4")
+	errShort     = errors.New("utp: packet shorter than a header")
+	errVersion   = errors.New("utp: not header version 1")
+	errType      = errors.New("utp: unknown packet type")
+	errExtension = errors.New("utp: truncated extension chain")
 )
 
 // header is a decoded uTP packet header with its selective ack, if any.
@@ -78,10 +79,9 @@ func decodePacket(b []byte) (h header, payload []byte, err error) {
 		if len(p) < 2+n {
 			return h, nil, errExtension
 		}
-		if ext == extSack {
-			if n == 0 || n%4 != 0 || h.sack != nil {
-				return h, nil, errSackLength
-			}
+		if ext == extSack && h.sack == nil && n > 0 {
+			// BEP 29 asks for a multiple of 4 bytes; libtorrent sends
+			// any length from 1 byte. A second one is ignored.
 			h.sack = p[2 : 2+n]
 		}
 		// Other extensions (libtorrent's close reason, 3) are skipped.

@@ -45,13 +45,22 @@ func TestPacketDecodeErrors(t *testing.T) {
 		{"extension without header", mod(func(b []byte) []byte { b[1] = extSack; return b }), errExtension},
 		{"extension past the end", mod(func(b []byte) []byte { b[1] = 9; return append(b, 0, 10, 1, 2) }), errExtension},
 		{"chain running off the end", mod(func(b []byte) []byte { b[1] = 9; return append(b, 9, 0, 9, 0, 9) }), errExtension},
-		{"sack of 3 bytes", mod(func(b []byte) []byte { b[1] = extSack; return append(b, 0, 3, 1, 2, 3) }), errSackLength},
-		{"empty sack", mod(func(b []byte) []byte { b[1] = extSack; return append(b, 0, 0) }), errSackLength},
-		{"two sacks", mod(func(b []byte) []byte { b[1] = extSack; return append(b, 1, 4, 1, 2, 3, 4, 0, 4, 1, 2, 3, 4) }), errSackLength},
 	} {
 		if _, _, err := decodePacket(tc.b); !errors.Is(err, tc.want) {
 			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
 		}
+	}
+	// libtorrent sends selective acks of any length, down to one byte.
+	for _, n := range []int{1, 3, 5} {
+		b := mod(func(b []byte) []byte { b[1] = extSack; return append(append(b, 0, byte(n)), make([]byte, n)...) })
+		if h, _, err := decodePacket(b); err != nil || len(h.sack) != n {
+			t.Errorf("sack of %d bytes: %v, %d", n, err, len(h.sack))
+		}
+	}
+	// A second selective ack is ignored.
+	b2 := mod(func(b []byte) []byte { b[1] = extSack; return append(b, extSack, 4, 1, 0, 0, 0, 0, 4, 2, 0, 0, 0) })
+	if h, _, err := decodePacket(b2); err != nil || h.sack[0] != 1 {
+		t.Errorf("two sacks: %v %x", err, h.sack)
 	}
 	// Unknown extensions (libtorrent's close reason is 3) are skipped.
 	b := mod(func(b []byte) []byte { b[1] = 3; return append(b, extSack, 4, 0, 0, 0, 9, 0, 4, 1, 0, 0, 0, 'x') })

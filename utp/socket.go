@@ -49,7 +49,7 @@ type Socket struct {
 
 	stats struct {
 		packetsIn, packetsOut, fallback, fallbackDropped,
-		resetsSent, ignored, syns, refused atomic.Uint64
+		resetsSent, ignored, invalid, syns, refused, writeErrors atomic.Uint64
 	}
 }
 
@@ -115,6 +115,10 @@ func addrPortOf(a net.Addr) (netip.AddrPort, bool) {
 func (s *Socket) handle(b []byte, from net.Addr) {
 	h, payload, err := decodePacket(b)
 	addr, ok := addrPortOf(from)
+	if errors.Is(err, errExtension) && ok {
+		s.stats.invalid.Add(1)
+		return
+	}
 	if err != nil || !ok {
 		s.fb.deliver(b, from)
 		return
@@ -184,6 +188,8 @@ func (s *Socket) sendReset(connID, seq uint16, to net.Addr) {
 func (s *Socket) write(b []byte, to net.Addr) {
 	if _, err := s.pc.WriteTo(b, to); err == nil {
 		s.stats.packetsOut.Add(1)
+	} else {
+		s.stats.writeErrors.Add(1) // the retransmission timer resends
 	}
 }
 
@@ -344,9 +350,11 @@ type Stats struct {
 	Fallback        uint64 // datagrams that were not uTP, queued for PacketConn
 	FallbackDropped uint64 // of those, dropped: the queue was full or the view closed
 	ResetsSent      uint64 // ST_RESET answers to unknown connections or refused SYNs
-	Ignored         uint64 // uTP packets ignored: stray resets, invalid acks, out of window
+	Ignored         uint64 // uTP packets ignored: stray resets, acks of unsent data, out of window
+	Invalid         uint64 // uTP packets whose extension chain runs past their end
 	Syns            uint64 // ST_SYN packets received
 	Refused         uint64 // SYNs refused: MaxConns, AcceptBacklog or closed
+	WriteErrors     uint64 // packets the packet conn failed to send
 }
 
 // Stats returns the socket's counters.
@@ -362,7 +370,9 @@ func (s *Socket) Stats() Stats {
 		FallbackDropped: s.stats.fallbackDropped.Load(),
 		ResetsSent:      s.stats.resetsSent.Load(),
 		Ignored:         s.stats.ignored.Load(),
+		Invalid:         s.stats.invalid.Load(),
 		Syns:            s.stats.syns.Load(),
 		Refused:         s.stats.refused.Load(),
+		WriteErrors:     s.stats.writeErrors.Load(),
 	}
 }
