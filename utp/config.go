@@ -35,6 +35,8 @@ const (
 	maxOutstanding = 2048                   // packets in flight, far below half the 16-bit sequence space
 	gainBytes      = 3000                   // LEDBAT: most the window grows per RTT (libtorrent's utp_gain_factor)
 	historyBuckets = 3                      // base delay: minimum over this many one-minute buckets
+	delayedAck     = 2 * time.Millisecond   // longest an in-order data packet waits for its ack
+	socketBuffer   = 4 << 20                // UDP buffers asked of a *net.UDPConn
 )
 
 // Config configures a Socket. The zero value (or nil) works.

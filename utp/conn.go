@@ -71,6 +71,8 @@ type Conn struct {
 	eof        bool
 	lastAdvWnd int
 	lastRecv   time.Time
+	unacked    int       // data packets received since our last ack
+	ackAt      time.Time // when a delayed ack is due
 }
 
 // outPkt is a sent packet kept for retransmission.

@@ -74,7 +74,7 @@ func (c *Conn) receive(h *header, payload []byte) {
 		if c.state == stateSynRecv {
 			c.state = stateConnected
 		}
-		c.processData(h, payload)
+		c.processData(h, payload, now)
 	}
 	c.flush(now)
 	c.checkDone(now)
@@ -178,9 +178,23 @@ func (c *Conn) lose(p *outPkt) {
 	}
 }
 
-// processData takes the payload of an ST_DATA or ST_FIN and acks it.
-func (c *Conn) processData(h *header, payload []byte) {
-	defer c.sendState()
+// processData takes the payload of an ST_DATA or ST_FIN and acks it: at
+// once for anything out of order, a FIN or the second packet in a row, else
+// after delayedAck unless a packet of ours carries the ack first.
+func (c *Conn) processData(h *header, payload []byte, now time.Time) {
+	delay := false
+	defer func() {
+		if !delay {
+			c.sendState()
+			return
+		}
+		c.unacked++
+		if c.unacked >= 2 {
+			c.sendState()
+		} else if c.ackAt.IsZero() {
+			c.ackAt = now.Add(delayedAck)
+		}
+	}()
 	if c.finRecv && seqLess(c.finSeq, h.seq) {
 		return // past the end of the stream
 	}
@@ -210,6 +224,7 @@ func (c *Conn) processData(h *header, payload []byte) {
 		if c.finRecv && c.ack == c.finSeq {
 			c.eof = true
 		}
+		delay = !c.finRecv && len(c.ooo) == 0 && !c.localClosed
 		kick(c.readable)
 		return
 	}

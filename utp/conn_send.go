@@ -20,6 +20,7 @@ func (c *Conn) sendPacket(typ uint8, seq uint16, payload, sack []byte) {
 	c.s.write(c.scratch, c.raddr)
 	c.lastSend = now
 	c.lastAdvWnd = wnd
+	c.unacked, c.ackAt = 0, time.Time{} // every packet carries the ack
 }
 
 // sendState sends an ST_STATE: the cumulative ack, and a selective ack of
@@ -192,6 +193,9 @@ func (c *Conn) onTimer() {
 			c.flush(now)
 		}
 	}
+	if !c.ackAt.IsZero() && !now.Before(c.ackAt) {
+		c.sendState()
+	}
 	if c.state == stateConnected && now.Sub(c.lastSend) >= c.s.cfg.KeepAlive {
 		// An ack of the packet before the last one received: the peer
 		// takes it as old, not as a duplicate ack (as libutp does).
@@ -217,6 +221,7 @@ func (c *Conn) arm(now time.Time) {
 		}
 	default:
 		at(c.rtoAt)
+		at(c.ackAt)
 		if c.state != stateSynSent {
 			at(c.lastRecv.Add(c.s.cfg.IdleTimeout))
 		}

@@ -66,6 +66,14 @@ func NewSocket(pc net.PacketConn, cfg *Config) *Socket {
 		readerDone: make(chan struct{}),
 	}
 	s.fb = newFallback(s, s.cfg.FallbackQueue)
+	// Bursts of a large window overflow the default UDP buffers (about
+	// 200 KiB on Linux); ask for more, as far as the system allows.
+	if b, ok := pc.(interface{ SetReadBuffer(int) error }); ok {
+		_ = b.SetReadBuffer(socketBuffer)
+	}
+	if b, ok := pc.(interface{ SetWriteBuffer(int) error }); ok {
+		_ = b.SetWriteBuffer(socketBuffer)
+	}
 	go s.readLoop()
 	return s
 }
