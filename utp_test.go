@@ -216,8 +216,14 @@ func TestUTPSharedWithDHT(t *testing.T) {
 	if id != seeder.DHT().ID() {
 		t.Errorf("ping answered by %x, want %x", id, seeder.DHT().ID())
 	}
+	// And the other way: our node's query goes out of the shared socket
+	// and its answer comes back through it.
+	nodeAddr := netip.MustParseAddrPort(pc.LocalAddr().String())
+	if id, err := seeder.DHT().Ping(ctx, nodeAddr); err != nil || id != node.ID() {
+		t.Fatalf("DHT ping from the shared socket: %x, %v", id, err)
+	}
 	if lt.Stats().Complete {
-		t.Log("transfer finished before the ping; the ping still went through the shared socket")
+		t.Log("transfer finished before the pings; they still went through the shared socket")
 	}
 	if err := lt.Wait(ctx); err != nil {
 		t.Fatalf("wait: %v; %+v", err, lt.Stats())
