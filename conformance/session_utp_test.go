@@ -99,14 +99,21 @@ func TestSessionLeechFromLibtorrentUTP(t *testing.T) {
 
 // TestSessionSeedToLibtorrentUTP seeds to libtorrent, which speaks uTP only
 // and connects to our address (connect_peer): it reaches us on the UDP
-// port of our TCP listener.
+// port of our TCP listener, through our incoming handshake in plaintext
+// and with MSE required.
 func TestSessionSeedToLibtorrentUTP(t *testing.T) {
+	for _, enc := range []bittern.Encryption{bittern.EncryptionAccept, bittern.EncryptionRequired} {
+		t.Run(enc.String(), func(t *testing.T) { sessionSeedToLibtorrentUTP(t, enc) })
+	}
+}
+
+func sessionSeedToLibtorrentUTP(t *testing.T, enc bittern.Encryption) {
 	dir := t.TempDir()
 	want := sessionWriteFile(t, filepath.Join(dir, "seed", "film.bin"), 6<<20+77, 41)
 	torrent := filepath.Join(dir, "film.torrent")
 	mi := sessionBuildV1(t, filepath.Join(dir, "seed", "film.bin"), torrent, 128<<10)
 
-	s, err := bittern.NewSession(&bittern.Config{ListenAddr: "127.0.0.1:0", DataDir: filepath.Join(dir, "seed"), UTP: true, Dialer: &noTCPDialer{}})
+	s, err := bittern.NewSession(&bittern.Config{ListenAddr: "127.0.0.1:0", DataDir: filepath.Join(dir, "seed"), UTP: true, Dialer: &noTCPDialer{}, Encryption: enc})
 	if err != nil {
 		t.Fatal(err)
 	}
