@@ -212,6 +212,18 @@ func (s *Socket) Dial(ctx context.Context, addr string) (*Conn, error) {
 	return s.DialAddr(ctx, ua)
 }
 
+// DialContext is Dial with the signature of (*net.Dialer).DialContext, so a
+// Socket can stand where a dialer of peer connections is expected. network
+// is not looked at: the address is dialled over uTP whatever the caller
+// names ("tcp" from code written for TCP, "utp", "udp").
+func (s *Socket) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	c, err := s.Dial(ctx, address)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
 // DialAddr is Dial to a resolved address.
 func (s *Socket) DialAddr(ctx context.Context, addr *net.UDPAddr) (*Conn, error) {
 	ap, ok := addrPortOf(addr)
