@@ -49,7 +49,8 @@ type Socket struct {
 
 	stats struct {
 		packetsIn, packetsOut, fallback, fallbackDropped,
-		resetsSent, ignored, invalid, syns, refused, writeErrors atomic.Uint64
+		resetsSent, ignored, invalid, syns, refused, writeErrors,
+		retransmits, timeouts atomic.Uint64
 	}
 }
 
@@ -375,6 +376,8 @@ type Stats struct {
 	Syns            uint64 // ST_SYN packets received
 	Refused         uint64 // SYNs refused: MaxConns, AcceptBacklog or closed
 	WriteErrors     uint64 // packets the packet conn failed to send
+	Retransmits     uint64 // packets sent again (lost, or timed out)
+	Timeouts        uint64 // retransmission timeouts
 }
 
 // Stats returns the socket's counters.
@@ -394,5 +397,7 @@ func (s *Socket) Stats() Stats {
 		Syns:            s.stats.syns.Load(),
 		Refused:         s.stats.refused.Load(),
 		WriteErrors:     s.stats.writeErrors.Load(),
+		Retransmits:     s.stats.retransmits.Load(),
+		Timeouts:        s.stats.timeouts.Load(),
 	}
 }
