@@ -12,7 +12,7 @@ import (
 // between two sockets on 127.0.0.1, and TCP as the baseline in the same
 // run. Run with:
 //
-//	go test -run XXX -bench Loopback -benchtime 256x ./utp
+//	go test -run XXX -bench Loopback -benchtime 2048x -count 3 ./utp
 func BenchmarkLoopback(b *testing.B) {
 	b.Run("utp", func(b *testing.B) {
 		mk := func() *Socket {

@@ -66,6 +66,9 @@ func (c *Conn) transmit(p *outPkt, now time.Time) {
 		c.inflight += len(p.payload)
 	}
 	p.resend = false
+	if p.sends > 0 {
+		c.s.stats.retransmits.Add(1)
+	}
 	p.sends++
 	p.sentAt = now
 	c.sendPacket(p.typ, p.seq, p.payload, nil)
@@ -162,6 +165,7 @@ func (c *Conn) onTimer() {
 			}
 		} else {
 			c.timeouts++
+			c.s.stats.timeouts.Add(1)
 			limit := c.s.cfg.MaxRetransmits
 			if c.state == stateSynSent {
 				limit = c.s.cfg.SynRetries

@@ -363,3 +363,43 @@ func TestFallback(t *testing.T) {
 		exchange(t, ca, cb, []byte("x"), []byte("y"))
 	})
 }
+
+func TestDialerAndListener(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tn := newTestNet(t, nil, nil, nil, nil)
+		var d interface {
+			DialContext(ctx context.Context, network, address string) (net.Conn, error)
+		} = tn.a
+		var l net.Listener = tn.b.Listener()
+		got := make(chan string, 1)
+		go func() {
+			c, err := l.Accept()
+			if err != nil {
+				got <- err.Error()
+				return
+			}
+			defer c.Close()
+			b, _ := io.ReadAll(c)
+			got <- string(b)
+		}()
+		c, err := d.DialContext(t.Context(), "tcp", "10.0.0.2:6881")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.RemoteAddr().String() != "10.0.0.2:6881" || c.LocalAddr().String() != "10.0.0.1:6881" || l.Addr().String() != "10.0.0.2:6881" {
+			t.Fatalf("addresses %v %v %v", c.LocalAddr(), c.RemoteAddr(), l.Addr())
+		}
+		c.Write([]byte("hello"))
+		c.Close()
+		if s := <-got; s != "hello" {
+			t.Fatalf("%q", s)
+		}
+		if _, err := d.DialContext(t.Context(), "utp", "not an address"); err == nil {
+			t.Fatal("dialled a bad address")
+		}
+		l.Close()
+		if _, err := l.Accept(); !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("accept after close: %v", err)
+		}
+	})
+}

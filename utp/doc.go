@@ -19,6 +19,11 @@
 //	// c is a net.Conn: run the peer wire protocol over it.
 //	in, err := s.Accept()              // or s.Listener() as a net.Listener
 //
+// A *Socket also has DialContext(ctx, network, address), so it stands
+// where a *net.Dialer does (the network argument is not looked at).
+// NewSocket asks a *net.UDPConn for 4 MiB socket buffers (as far as the
+// system allows): the default ones overflow under a large window.
+//
 // # Protocol
 //
 // Header version 1 with ST_DATA, ST_FIN, ST_STATE, ST_RESET and ST_SYN;
@@ -31,7 +36,10 @@
 // 500 ms), 1 s before a sample, doubled per consecutive timeout, capped at
 // 60 s); retransmission on timeout, on three duplicate acks and on a
 // packet with three selectively acked packets after it; Nagle-style
-// coalescing (a short packet waits while data is unacknowledged); FIN in
+// coalescing (a short packet waits while data is unacknowledged); delayed
+// acks (every second in-order data packet is acked, a lone one after 2 ms,
+// anything out of order, a FIN and window updates at once; any packet we
+// send carries the ack); FIN in
 // both directions (Close sends a FIN after the written data; Read returns
 // io.EOF after the peer's FIN and every packet before it); ST_RESET on
 // unknown connections and on Socket.Close; keepalives; SYN retries.
@@ -43,9 +51,9 @@
 // utp_gain_factor) scaled by (target−delay)/target, clamped to ±1, and by
 // the share of the window acknowledged; it only grows while the sender
 // uses it. Slow start (window += bytes acked) runs until the delay reaches
-// 90% of the target or the first loss, as libtorrent does. A loss halves
-// the window, once per window of packets; a timeout shrinks it to one
-// packet and restarts slow start. The target is 100 ms, libtorrent's
+// 90% of the target (libtorrent: the whole target) or the first loss. A
+// loss halves the window, once per window of packets; a timeout shrinks it
+// to one packet and restarts slow start. The target is 100 ms, libtorrent's
 // default ([Config.TargetDelay]).
 //
 // # Limits
@@ -63,11 +71,13 @@
 // dropped silently: [Socket.Stats] counts datagrams handed to the fallback
 // and dropped there, resets sent, SYNs refused and uTP packets ignored.
 //
-// Hostile input never panics (FuzzDecodePacket, FuzzSocket): a packet that
-// is not version 1, has an unknown type, or an extension chain running past
-// its end is not uTP and goes to the fallback; a selective ack whose length
-// is not a positive multiple of 4 likewise; unknown extensions are
-// skipped; a packet for an unknown connection is answered with ST_RESET
+// Hostile input never panics (FuzzDecodePacket, FuzzSocket, and
+// TestHostilePackets): a datagram shorter than a header or whose first byte
+// is not version 1 with a known type is not uTP and goes to the fallback;
+// a uTP packet whose extension chain runs past its end is dropped and
+// counted in Stats.Invalid; unknown extensions are skipped; a second
+// selective ack is ignored; a packet for an unknown connection is answered
+// with ST_RESET
 // (a stray ST_RESET is ignored); a packet acking a sequence number never
 // sent is ignored; a selective ack is read only over the packets in
 // flight; data past the receive window or past the out-of-order limit is
@@ -80,6 +90,16 @@
 //     seq_nr as its answer to the SYN, and the dialler sets its ack_nr to
 //     that seq_nr minus one. BEP 29's diagram increments it; libtorrent and
 //     libutp do not, and this package interoperates with them.
+//   - Selective acks of any length from 1 to 255 bytes are accepted:
+//     libtorrent 2.0.8 sends 1-byte ones, where BEP 29 asks for a multiple
+//     of 4 (dropping them stalled every transfer that lost a packet). The
+//     ones we send are a multiple of 4 bytes, at most 32.
+//   - A dialler's SYN may carry any sequence number (libtorrent's is
+//     random; ours is 1, as BEP 29 says).
+//   - An acceptor sends no data before the dialler's first data packet (the
+//     BEP's CS_SYN_RECV → CS_CONNECTED step): libtorrent, still waiting for
+//     the ST_STATE, takes an early ST_DATA's sequence number as already
+//     received. Close before then ends the connection with ST_RESET.
 //   - An ST_RESET is matched to a connection by our receive ID or by our
 //     send ID (libutp and libtorrent answer a packet of an unknown
 //     connection with that packet's connection ID).
@@ -95,8 +115,11 @@
 //   - Keepalives are ST_STATE packets acking the packet before the last one
 //     received, so the peer does not count them as duplicate acks (libutp's
 //     trick), sent after [Config.KeepAlive] (29 s) without sending.
-//   - Acks are sent for every data packet received (no delayed acks, as
-//     libtorrent's default utp_delayed_ack of 0).
+//   - Acks are delayed as described above; libtorrent instead defers them
+//     to the end of each batch of packets read from its socket.
+//   - Timeouts: BEP 29's formula (rtt + 4·rtt_var, at least 500 ms),
+//     doubled per consecutive timeout; libtorrent uses rtt + 2·deviation
+//     and adds 1, 2, 4… s.
 //
 // # Concurrency
 //

@@ -135,3 +135,35 @@ func FuzzSocket(f *testing.F) {
 		})
 	})
 }
+
+// TestOutOfOrderLimit: packets past a gap are held up to MaxOutOfOrder and
+// within the receive window; the rest are dropped for the peer to resend.
+func TestOutOfOrderLimit(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  Config
+		held int
+	}{
+		{Config{MaxOutOfOrder: 8, RecvBuffer: 64 << 10}, 8}, // the packet limit binds
+		{Config{MaxOutOfOrder: 100, RecvBuffer: 4096}, 4},   // the window binds
+	} {
+		synctest.Test(t, func(t *testing.T) {
+			tn := newTestNet(t, nil, nil, nil, &tc.cfg)
+			_, cb := tn.connect(t)
+			from := net.UDPAddrFromAddrPort(netip.MustParseAddrPort("10.0.0.1:6881"))
+			cb.mu.Lock()
+			id, seq, ack := cb.recvID, cb.seq, cb.ack
+			cb.mu.Unlock()
+			payload := make([]byte, 1000)
+			// Leave a gap at ack+1, then 20 packets after it.
+			for i := range 20 {
+				tn.b.handle(appendPacket(nil, &header{typ: stData, connID: id, seq: ack + 2 + uint16(i), ack: seq - 1, wnd: 1 << 20}, payload), from)
+			}
+			cb.mu.Lock()
+			held, bytes := len(cb.ooo), cb.oooBytes
+			cb.mu.Unlock()
+			if held != tc.held || bytes != 1000*tc.held {
+				t.Fatalf("%+v: held %d packets, %d bytes", tc.cfg, held, bytes)
+			}
+		})
+	}
+}

@@ -49,7 +49,8 @@ type Socket struct {
 
 	stats struct {
 		packetsIn, packetsOut, fallback, fallbackDropped,
-		resetsSent, ignored, invalid, syns, refused, writeErrors atomic.Uint64
+		resetsSent, ignored, invalid, syns, refused, writeErrors,
+		retransmits, timeouts atomic.Uint64
 	}
 }
 
@@ -212,6 +213,18 @@ func (s *Socket) Dial(ctx context.Context, addr string) (*Conn, error) {
 	return s.DialAddr(ctx, ua)
 }
 
+// DialContext is Dial with the signature of (*net.Dialer).DialContext, so a
+// Socket can stand where a dialer of peer connections is expected. network
+// is not looked at: the address is dialled over uTP whatever the caller
+// names ("tcp" from code written for TCP, "utp", "udp").
+func (s *Socket) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	c, err := s.Dial(ctx, address)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
 // DialAddr is Dial to a resolved address.
 func (s *Socket) DialAddr(ctx context.Context, addr *net.UDPAddr) (*Conn, error) {
 	ap, ok := addrPortOf(addr)
@@ -363,6 +376,8 @@ type Stats struct {
 	Syns            uint64 // ST_SYN packets received
 	Refused         uint64 // SYNs refused: MaxConns, AcceptBacklog or closed
 	WriteErrors     uint64 // packets the packet conn failed to send
+	Retransmits     uint64 // packets sent again (lost, or timed out)
+	Timeouts        uint64 // retransmission timeouts
 }
 
 // Stats returns the socket's counters.
@@ -382,5 +397,7 @@ func (s *Socket) Stats() Stats {
 		Syns:            s.stats.syns.Load(),
 		Refused:         s.stats.refused.Load(),
 		WriteErrors:     s.stats.writeErrors.Load(),
+		Retransmits:     s.stats.retransmits.Load(),
+		Timeouts:        s.stats.timeouts.Load(),
 	}
 }

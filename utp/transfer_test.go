@@ -89,3 +89,38 @@ func TestTransfer(t *testing.T) {
 		})
 	}
 }
+
+// TestSequenceWraparound: both directions cross 0xffff→0 in mid-transfer,
+// with loss and reordering so selective acks and retransmissions span the
+// wrap.
+func TestSequenceWraparound(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ea, eb := newNetem(3), newNetem(4)
+		for _, e := range []*netem{ea, eb} {
+			e.base, e.jitter, e.loss = 5*time.Millisecond, 5*time.Millisecond, 0.03
+		}
+		tn := newTestNet(t, ea, eb, nil, nil)
+		ca, cb := tn.connect(t)
+		exchange(t, ca, cb, []byte("first"), []byte("data"))
+		time.Sleep(time.Second) // every ack has arrived
+		ca.mu.Lock()
+		cb.mu.Lock()
+		if len(ca.out) != 0 || len(cb.out) != 0 || len(ca.ooo) != 0 || len(cb.ooo) != 0 {
+			t.Fatal("not idle")
+		}
+		// Move both senders (and what their peers expect) near the wrap.
+		for _, p := range []struct{ s, r *Conn }{{ca, cb}, {cb, ca}} {
+			p.s.seq = 0xff00
+			p.s.ackedTo, p.s.lossSeq = 0xfeff, 0xfeff
+			p.r.ack = 0xfeff
+		}
+		cb.mu.Unlock()
+		ca.mu.Unlock()
+		exchange(t, ca, cb, randomBytes(7, 1<<20), randomBytes(8, 1<<20))
+		ca.mu.Lock()
+		defer ca.mu.Unlock()
+		if ca.seq >= 0xff00 { // numerically: it went past 0xffff
+			t.Fatalf("did not wrap: seq %#x", ca.seq)
+		}
+	})
+}
