@@ -191,9 +191,9 @@
 // dialled. Connections over uTP are flagged so in our PEX messages and
 // counted in TorrentStats.UTPPeers. The socket's goroutine and its accept
 // loop end with Session.Close, after the torrents' connections were
-// closed. uTP is off by default: on loopback it moves about a quarter of
-// TCP's throughput for about six times its CPU (one system call per
-// 1232-byte packet; BenchmarkLoopbackTransferUTP beside
+// closed. uTP is off by default: on loopback it moves a fifth to an
+// eighth of TCP's throughput for six to eight times its CPU per byte (a
+// system call per 1232-byte packet; BenchmarkLoopbackTransferUTP beside
 // BenchmarkLoopbackTransfer), and it needs the UDP port free.
 //
 // # Files and streaming
