@@ -47,6 +47,9 @@ func (c *Conn) sendState() {
 func (c *Conn) sendSyn() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.state == stateDead {
+		return // the socket closed under Dial
+	}
 	now := time.Now()
 	c.state = stateSynSent
 	c.seq = 1

@@ -175,6 +175,9 @@ func (s *Socket) handleSyn(h *header, addr netip.AddrPort, from net.Addr) {
 		return
 	}
 	c := newConn(s, key, from, h.connID+1, h.connID)
+	// Nobody else can reach c yet, so taking its lock under s.mu cannot
+	// deadlock; and Accept never sees it half set up.
+	c.acceptSyn(h)
 	s.conns[key] = c
 	s.backlog = append(s.backlog, c)
 	select {
@@ -182,7 +185,6 @@ func (s *Socket) handleSyn(h *header, addr netip.AddrPort, from net.Addr) {
 	default:
 	}
 	s.mu.Unlock()
-	c.acceptSyn(h)
 }
 
 // sendReset answers a packet of an unknown connection.
