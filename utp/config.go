@@ -36,6 +36,7 @@ const (
 	gainBytes      = 3000                   // LEDBAT: most the window grows per RTT (libtorrent's utp_gain_factor)
 	historyBuckets = 3                      // base delay: minimum over this many one-minute buckets
 	delayedAck     = 2 * time.Millisecond   // longest an in-order data packet waits for its ack
+	maxBurst       = 32                     // new packets sent at once: a whole window after a pause overflows receive buffers
 	socketBuffer   = 4 << 20                // UDP buffers asked of a *net.UDPConn
 )
 

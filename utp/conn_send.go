@@ -101,7 +101,10 @@ func (c *Conn) flush(now time.Time) {
 		}
 		c.transmit(p, now)
 	}
-	for len(c.sendBuf) > 0 && len(c.out) < maxOutstanding {
+	for burst := 0; len(c.sendBuf) > 0 && len(c.out) < maxOutstanding; burst++ {
+		if burst == maxBurst {
+			break // the rest leaves as acks come back
+		}
 		n := min(len(c.sendBuf), MaxPayload)
 		if n < MaxPayload && c.inflight > 0 && !c.localClosed {
 			break // Nagle: a short packet waits for the acks of earlier data

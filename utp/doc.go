@@ -65,7 +65,9 @@
 // Per connection: a receive buffer of [Config.RecvBuffer] (1 MiB, the
 // advertised window, out-of-order packets included), at most
 // [Config.MaxOutOfOrder] (512) packets held past a gap, a send buffer of
-// [Config.SendBuffer] (1 MiB), at most 2048 packets in flight. Packets that
+// [Config.SendBuffer] (1 MiB), at most 2048 packets in flight, at most 32
+// new packets sent back to back (the rest follow the acks, so a window
+// opened after a pause does not overflow the receiver's UDP buffer). Packets that
 // do not decode as uTP go to the fallback queue of [Config.FallbackQueue]
 // (256) datagrams; past it they are dropped and counted. Nothing is
 // dropped silently: [Socket.Stats] counts datagrams handed to the fallback
