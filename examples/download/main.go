@@ -3,7 +3,7 @@
 //
 //	download [-o DIR] [-peer HOST:PORT]... [-listen ADDR] [-no-dht]
 //	    [-dht-bootstrap HOST:PORT]... [-no-trackers]
-//	    [-encryption required|preferred|off|accept] [-seed] [-timeout D]
+//	    [-encryption required|preferred|off|accept] [-utp] [-seed] [-timeout D]
 //	    FILE.torrent|MAGNET
 //
 // Data already in DIR is checked first, so an interrupted download resumes.
@@ -66,10 +66,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Var(&bootstrap, "dht-bootstrap", "a DHT node to bootstrap from, `HOST:PORT` (repeatable; default: the public routers)")
 	noTrackers := fs.Bool("no-trackers", false, "do not announce to trackers")
 	encryption := fs.String("encryption", "accept", "peer encryption (MSE/PE): required, preferred, off, or accept (dial in plaintext, accept both)")
+	useUTP := fs.Bool("utp", false, "also accept and dial peers over uTP (BEP 29) on the UDP port of -listen")
 	seed := fs.Bool("seed", false, "keep seeding after completion until the timeout or a signal")
 	timeout := fs.Duration("timeout", 0, "give up (or, with -seed, stop seeding) after this long; 0 means never")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: download [-o DIR] [-peer HOST:PORT]... [-listen ADDR] [-no-dht] [-dht-bootstrap HOST:PORT]... [-no-trackers] [-encryption required|preferred|off|accept] [-seed] [-timeout D] FILE.torrent|MAGNET")
+		fmt.Fprintln(fs.Output(), "usage: download [-o DIR] [-peer HOST:PORT]... [-listen ADDR] [-no-dht] [-dht-bootstrap HOST:PORT]... [-no-trackers] [-encryption required|preferred|off|accept] [-utp] [-seed] [-timeout D] FILE.torrent|MAGNET")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -80,7 +81,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	err := download(ctx, &config{
 		out: *out, peers: peers, listen: *listen, noTrackers: *noTrackers, noDHT: *noDHT, bootstrap: bootstrap,
-		encryption: *encryption, seed: *seed, timeout: *timeout, args: fs.Args(),
+		encryption: *encryption, utp: *useUTP, seed: *seed, timeout: *timeout, args: fs.Args(),
 	}, newProgress(stdout))
 	switch {
 	case err == nil:
@@ -102,6 +103,7 @@ type config struct {
 	noDHT      bool
 	bootstrap  []string
 	encryption string
+	utp        bool
 	seed       bool
 	timeout    time.Duration
 	args       []string
@@ -138,13 +140,15 @@ func download(ctx context.Context, c *config, p *progress) error {
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 	}
-	cfg := &bittern.Config{DataDir: c.out, ListenAddr: c.listen, NoTrackers: c.noTrackers, Encryption: enc}
+	cfg := &bittern.Config{DataDir: c.out, ListenAddr: c.listen, NoTrackers: c.noTrackers, Encryption: enc, UTP: c.utp}
 	if !c.noDHT {
 		node, err := exdht.Attach(ctx, cfg, c.listen, c.bootstrap, p.printf)
 		if err != nil {
 			return err
 		}
-		defer node.Close() // after the Session's Close, deferred below
+		if node != nil {
+			defer node.Close() // after the Session's Close, deferred below
+		}
 	}
 	s, err := bittern.NewSession(cfg)
 	if err != nil {

@@ -105,7 +105,9 @@ func convert(ctx context.Context, args []string, out string, peers []netip.AddrP
 		if err != nil {
 			return err
 		}
-		defer node.Close() // after the Session's Close, deferred below
+		if node != nil {
+			defer node.Close() // after the Session's Close, deferred below
+		}
 	}
 	s, err := bittern.NewSession(cfg)
 	if err != nil {

@@ -1,7 +1,7 @@
 // Command seed serves a torrent's data to peers with a bittern Session.
 //
 //	seed -listen ADDR [-no-dht] [-dht-bootstrap HOST:PORT]... [-no-trackers]
-//	    [-encryption required|preferred|off|accept] [-timeout D]
+//	    [-encryption required|preferred|off|accept] [-utp] [-timeout D]
 //	    -data DIR FILE.torrent
 //
 // It checks the data in DIR against the torrent's piece hashes, prints
@@ -61,9 +61,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Var(&bootstrap, "dht-bootstrap", "a DHT node to bootstrap from, `HOST:PORT` (repeatable; default: the public routers)")
 	noTrackers := fs.Bool("no-trackers", false, "do not announce to the torrent's trackers")
 	encryption := fs.String("encryption", "accept", "peer encryption (MSE/PE): required, preferred, off, or accept (dial in plaintext, accept both)")
+	useUTP := fs.Bool("utp", false, "also accept and dial peers over uTP (BEP 29) on the UDP port of -listen")
 	timeout := fs.Duration("timeout", 0, "stop seeding after this long; 0 means never")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: seed -listen ADDR [-no-dht] [-dht-bootstrap HOST:PORT]... [-no-trackers] [-encryption required|preferred|off|accept] [-timeout D] -data DIR FILE.torrent")
+		fmt.Fprintln(fs.Output(), "usage: seed -listen ADDR [-no-dht] [-dht-bootstrap HOST:PORT]... [-no-trackers] [-encryption required|preferred|off|accept] [-utp] [-timeout D] -data DIR FILE.torrent")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -74,7 +75,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	err := seed(ctx, &config{
 		listen: *listen, data: *data, noTrackers: *noTrackers, noDHT: *noDHT, bootstrap: bootstrap,
-		encryption: *encryption, timeout: *timeout, args: fs.Args(),
+		encryption: *encryption, utp: *useUTP, timeout: *timeout, args: fs.Args(),
 	}, newStatus(stdout))
 	switch {
 	case err == nil:
@@ -95,6 +96,7 @@ type config struct {
 	noDHT      bool
 	bootstrap  []string
 	encryption string
+	utp        bool
 	timeout    time.Duration
 	args       []string
 }
@@ -127,13 +129,15 @@ func seed(ctx context.Context, c *config, st *status) error {
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 	}
-	cfg := &bittern.Config{DataDir: c.data, ListenAddr: c.listen, NoTrackers: c.noTrackers, Encryption: enc}
+	cfg := &bittern.Config{DataDir: c.data, ListenAddr: c.listen, NoTrackers: c.noTrackers, Encryption: enc, UTP: c.utp}
 	if !c.noDHT {
 		node, err := exdht.Attach(ctx, cfg, c.listen, c.bootstrap, st.printf)
 		if err != nil {
 			return err
 		}
-		defer node.Close() // after the Session's Close, deferred below
+		if node != nil {
+			defer node.Close() // after the Session's Close, deferred below
+		}
 	}
 	s, err := bittern.NewSession(cfg)
 	if err != nil {

@@ -144,7 +144,9 @@ func stream(ctx context.Context, c *config, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		defer node.Close() // after the Session's Close, deferred below
+		if node != nil {
+			defer node.Close() // after the Session's Close, deferred below
+		}
 	}
 	s, err := bittern.NewSession(cfg)
 	if err != nil {

@@ -49,6 +49,7 @@ type config struct {
 	piece    int64
 	dir      string
 	timeout  time.Duration
+	utp      bool
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -60,8 +61,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Int64Var(&c.piece, "piece", 256<<10, "piece length in bytes (a power of two, at least 16384)")
 	fs.StringVar(&c.dir, "dir", "", "working directory (default: a temporary one, removed at exit)")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Minute, "give up after this long")
+	fs.BoolVar(&c.utp, "utp", false, "connect the peers over uTP (BEP 29), TCP only as a fallback")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: swarm [-leechers N] [-size BYTES] [-piece BYTES] [-dir DIR] [-timeout D]")
+		fmt.Fprintln(fs.Output(), "usage: swarm [-leechers N] [-size BYTES] [-piece BYTES] [-dir DIR] [-timeout D] [-utp]")
 		fmt.Fprintln(fs.Output(), "Runs a tracker, one seeder and N leechers on loopback, then checks every copy.")
 		fs.PrintDefaults()
 	}
@@ -129,7 +131,7 @@ func swarm(ctx context.Context, c config, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "torrent %s: %s in %d pieces; tracker %s\n", mi.InfoHash(), size(float64(c.size)), mi.Info().NumPieces(), announce)
 
 	// The seeder finds its data complete in its DataDir and seeds it.
-	seeder, err := newPeer(ctx, "seeder", filepath.Join(c.dir, "seeder"), mi)
+	seeder, err := newPeer(ctx, "seeder", filepath.Join(c.dir, "seeder"), mi, c.utp)
 	if err != nil {
 		return err
 	}
@@ -144,7 +146,7 @@ func swarm(ctx context.Context, c config, stdout io.Writer) error {
 		if err := os.RemoveAll(dir); err != nil { // a previous run's copy in -dir
 			return err
 		}
-		p, err := newPeer(ctx, fmt.Sprintf("leecher %d", i+1), dir, mi)
+		p, err := newPeer(ctx, fmt.Sprintf("leecher %d", i+1), dir, mi, c.utp)
 		if err != nil {
 			return err
 		}
@@ -172,10 +174,10 @@ func swarm(ctx context.Context, c config, stdout io.Writer) error {
 	return nil
 }
 
-// newPeer starts a Session listening on loopback and adds the torrent,
-// keeping its data in dir.
-func newPeer(ctx context.Context, name, dir string, mi *metainfo.MetaInfo) (*peer, error) {
-	s, err := bittern.NewSession(&bittern.Config{ListenAddr: "127.0.0.1:0", DataDir: dir})
+// newPeer starts a Session listening on loopback (over uTP too, dialling
+// it first, if utp) and adds the torrent, keeping its data in dir.
+func newPeer(ctx context.Context, name, dir string, mi *metainfo.MetaInfo, utp bool) (*peer, error) {
+	s, err := bittern.NewSession(&bittern.Config{ListenAddr: "127.0.0.1:0", DataDir: dir, UTP: utp})
 	if err != nil {
 		return nil, err
 	}

@@ -25,6 +25,12 @@ func TestSwarm(t *testing.T) {
 	}
 }
 
+// TestSwarmUTP runs the demo with its peers connected over uTP.
+func TestSwarmUTP(t *testing.T) {
+	const size, leechers = 4<<20 + 12345, 3
+	checkSwarm(t, []string{"-utp", "-size", strconv.Itoa(size), "-leechers", strconv.Itoa(leechers), "-piece", "65536", "-dir", t.TempDir(), "-timeout", "2m"}, size, leechers)
+}
+
 // checkSwarm runs the demo with args and checks its summary.
 func checkSwarm(t *testing.T, args []string, size, leechers int64) {
 	t.Helper()

@@ -50,7 +50,17 @@ func Start(ctx context.Context, addr string, bootstrap []string, printf func(for
 // do: it listens first, so that an ephemeral port is known, then starts
 // the node with Start. The Session closes the listener; the caller closes
 // the returned node after the Session.
+//
+// With cfg.UTP set the Session owns that UDP port (uTP shares it with the
+// DHT), so Attach only asks it to run its own node there, bootstrapped in
+// the background, and returns a nil node.
 func Attach(ctx context.Context, cfg *bittern.Config, listen string, bootstrap []string, printf func(format string, args ...any)) (*dht.Server, error) {
+	if cfg.UTP {
+		cfg.ListenAddr, cfg.DHTListenAddr = listen, listen
+		cfg.DHTConfig = &dht.Config{BootstrapNodes: bootstrap}
+		printf("dht: on the session's uTP socket\n")
+		return nil, nil
+	}
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return nil, err
