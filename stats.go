@@ -108,20 +108,23 @@ func (t *Torrent) Stats() TorrentStats {
 type SessionStats struct {
 	Torrents     int      // torrents in the session, paused ones included
 	Peers        int      // connected peers, over all torrents
+	UTPPeers     int      // of Peers, those connected over uTP (Config.UTP)
 	Downloaded   int64    // payload bytes received, duplicates included
 	Uploaded     int64    // payload bytes sent
 	DownloadRate float64  // payload bytes/s received, over the last second
 	UploadRate   float64  // payload bytes/s sent, over the last second
 	ListenAddr   net.Addr // nil if the session does not listen
+	UTPAddr      net.Addr // the uTP socket's address; nil without Config.UTP
 }
 
 // Stats sums the stats of the session's torrents. It does not block.
 func (s *Session) Stats() SessionStats {
-	st := SessionStats{ListenAddr: s.Addr()}
+	st := SessionStats{ListenAddr: s.Addr(), UTPAddr: s.UTPAddr()}
 	for _, t := range s.Torrents() {
 		ts := t.Stats()
 		st.Torrents++
 		st.Peers += ts.Peers
+		st.UTPPeers += ts.UTPPeers
 		st.Downloaded += ts.Downloaded
 		st.Uploaded += ts.Uploaded
 		st.DownloadRate += ts.DownloadRate

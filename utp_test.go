@@ -263,6 +263,9 @@ func TestUTPCloseDuringTransfer(t *testing.T) {
 	if s := lt.Stats(); s.UTPPeers != 1 {
 		t.Errorf("stats %+v: want one uTP peer", s)
 	}
+	if s := leecher.Stats(); s.UTPPeers != 1 || s.UTPAddr == nil || s.UTPAddr.String() != leecher.UTPAddr().String() {
+		t.Errorf("session stats %+v: want one uTP peer and the uTP address", s)
+	}
 	uaddr := seeder.UTPAddr().String()
 	leecher.Close()
 	seeder.Close()
