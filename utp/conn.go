@@ -43,7 +43,7 @@ type Conn struct {
 	seq        uint16    // next sequence number
 	ackedTo    uint16    // the peer's cumulative ack
 	out        []*outPkt // sent, not cumulatively acked, in sequence order
-	sendBuf    []byte    // written, not yet in a packet
+	sendBuf    sendQueue // written, not yet in a packet
 	outBytes   int       // payload bytes in out
 	inflight   int       // payload bytes sent and neither acked nor lost
 	peerWnd    int
@@ -59,6 +59,7 @@ type Conn struct {
 	replyMicro uint32 // timestamp_difference to send
 	lastSend   time.Time
 	scratch    []byte
+	wb         *gsoBatch // while flush gathers packets for one GSO send
 
 	// Receiving.
 	ack        uint16 // last sequence number received in order
@@ -73,6 +74,7 @@ type Conn struct {
 	lastRecv   time.Time
 	unacked    int       // data packets received since our last ack
 	ackAt      time.Time // when a delayed ack is due
+	inBatch    bool      // handling a coalesced read: acks and sends wait for endBatch
 }
 
 // outPkt is a sent packet kept for retransmission.
@@ -184,9 +186,9 @@ func (c *Conn) Write(b []byte) (int, error) {
 			c.mu.Unlock()
 			return written, c.opErr("write", os.ErrDeadlineExceeded)
 		}
-		if space := c.s.cfg.SendBuffer - len(c.sendBuf) - c.outBytes; space > 0 && c.state != stateSynSent {
+		if space := c.s.cfg.SendBuffer - c.sendBuf.len() - c.outBytes; space > 0 && c.state != stateSynSent {
 			n := min(space, len(b)-written)
-			c.sendBuf = append(c.sendBuf, b[written:written+n]...)
+			c.sendBuf.push(b[written : written+n])
 			written += n
 			now := time.Now()
 			c.flush(now)
@@ -270,7 +272,8 @@ func (c *Conn) fail(err error, reset bool) {
 	c.timer.Stop()
 	c.rdl.stop()
 	c.wdl.stop()
-	c.out, c.sendBuf, c.ooo = nil, nil, nil
+	c.out, c.ooo = nil, nil
+	c.sendBuf.reset()
 	select {
 	case <-c.established:
 	default:

@@ -25,10 +25,13 @@ func (c *Conn) acceptSyn(h *header) {
 	c.arm(now)
 }
 
-// receive handles a packet for this conn.
-func (c *Conn) receive(h *header, payload []byte) {
+// receive handles a packet for this conn. With batched (one of several
+// packets of a coalesced read), the ack every second data packet and the
+// sends it allows wait for endBatch.
+func (c *Conn) receive(h *header, payload []byte, batched bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.inBatch = batched
 	now, ts := c.s.now()
 	if c.state == stateDead {
 		if c.lingering && (h.typ == stFin || h.typ == stData) {
@@ -75,6 +78,30 @@ func (c *Conn) receive(h *header, payload []byte) {
 			c.state = stateConnected
 		}
 		c.processData(h, payload, now)
+	}
+	if batched {
+		return
+	}
+	c.flush(now)
+	c.checkDone(now)
+	c.arm(now)
+}
+
+// endBatch ends the packets of a coalesced read for this conn: the ack
+// they earned, the sends their acks allow, the timer.
+func (c *Conn) endBatch() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.inBatch {
+		return
+	}
+	c.inBatch = false
+	if c.state == stateDead {
+		return
+	}
+	now := time.Now()
+	if c.unacked >= 2 {
+		c.sendState()
 	}
 	c.flush(now)
 	c.checkDone(now)
@@ -189,7 +216,7 @@ func (c *Conn) processData(h *header, payload []byte, now time.Time) {
 			return
 		}
 		c.unacked++
-		if c.unacked >= 2 {
+		if c.unacked >= 2 && !c.inBatch {
 			c.sendState()
 		} else if c.ackAt.IsZero() {
 			c.ackAt = now.Add(delayedAck)
@@ -265,7 +292,8 @@ func (c *Conn) checkDone(now time.Time) {
 	c.err = errClosedConn
 	c.lingering = true
 	c.lingerUntil = now.Add(max(2*c.rtt.rto, time.Second))
-	c.out, c.sendBuf, c.ooo = nil, nil, nil
+	c.out, c.ooo = nil, nil
+	c.sendBuf.reset()
 	kick(c.readable)
 	kick(c.writable)
 }

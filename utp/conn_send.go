@@ -17,7 +17,12 @@ func (c *Conn) sendPacket(typ uint8, seq uint16, payload, sack []byte) {
 	wnd := c.recvWindow()
 	h := header{typ: typ, connID: id, timestamp: ts, tsDiff: c.replyMicro, wnd: uint32(wnd), seq: seq, ack: c.ack, sack: sack}
 	c.scratch = appendPacket(c.scratch[:0], &h, payload)
-	c.s.write(c.scratch, c.raddr)
+	if c.wb == nil {
+		c.s.write(c.scratch, c.raddr)
+	} else if !c.wb.add(c.scratch) {
+		c.s.writeBatch(c.wb, c.raddr)
+		c.wb.add(c.scratch)
+	}
 	c.lastSend = now
 	c.lastAdvWnd = wnd
 	c.unacked, c.ackAt = 0, time.Time{} // every packet carries the ack
@@ -82,8 +87,21 @@ func (c *Conn) transmit(p *outPkt, now time.Time) {
 
 // flush sends lost packets again and new data, as far as the congestion
 // window and the peer's receive window allow, then a FIN once Close was
-// called and all data is out.
+// called and all data is out. While the socket can do UDP GSO, the packets
+// are gathered and leave in as few system calls as the GSO rules allow.
 func (c *Conn) flush(now time.Time) {
+	if !c.s.gso.Load() || c.wb != nil {
+		c.flushPackets(now)
+		return
+	}
+	c.wb = c.s.batches.Get().(*gsoBatch)
+	c.flushPackets(now)
+	c.s.writeBatch(c.wb, c.raddr)
+	c.s.batches.Put(c.wb)
+	c.wb = nil
+}
+
+func (c *Conn) flushPackets(now time.Time) {
 	if c.state != stateConnected {
 		// An acceptor sends nothing before the dialler's first data
 		// packet: libtorrent, still waiting for our ST_STATE, would take
@@ -101,11 +119,11 @@ func (c *Conn) flush(now time.Time) {
 		}
 		c.transmit(p, now)
 	}
-	for burst := 0; len(c.sendBuf) > 0 && len(c.out) < maxOutstanding; burst++ {
+	for burst := 0; c.sendBuf.len() > 0 && len(c.out) < maxOutstanding; burst++ {
 		if burst == maxBurst {
 			break // the rest leaves as acks come back
 		}
-		n := min(len(c.sendBuf), MaxPayload)
+		n := min(c.sendBuf.len(), MaxPayload)
 		if n < MaxPayload && c.inflight > 0 && !c.localClosed {
 			break // Nagle: a short packet waits for the acks of earlier data
 		}
@@ -117,18 +135,14 @@ func (c *Conn) flush(now time.Time) {
 			}
 			return
 		}
-		p := &outPkt{seq: c.seq, typ: stData, payload: append(make([]byte, 0, n), c.sendBuf[:n]...)}
-		c.sendBuf = c.sendBuf[n:]
-		if len(c.sendBuf) == 0 {
-			c.sendBuf = nil
-		}
+		p := &outPkt{seq: c.seq, typ: stData, payload: c.sendBuf.take(n)}
 		c.seq++
 		c.out = append(c.out, p)
 		c.outBytes += n
 		c.transmit(p, now)
 	}
 	c.cwndFull = c.inflight+MaxPayload > int(c.cc.cwnd)
-	if c.localClosed && len(c.sendBuf) == 0 && !c.finSent {
+	if c.localClosed && c.sendBuf.len() == 0 && !c.finSent {
 		p := &outPkt{seq: c.seq, typ: stFin}
 		c.seq++
 		c.finSent = true
@@ -160,10 +174,9 @@ func (c *Conn) onTimer() {
 		c.rtoAt = time.Time{}
 		if len(c.out) == 0 {
 			// Window probe: one packet past a closed window.
-			if len(c.sendBuf) > 0 {
-				n := min(len(c.sendBuf), MaxPayload)
-				p := &outPkt{seq: c.seq, typ: stData, payload: append(make([]byte, 0, n), c.sendBuf[:n]...)}
-				c.sendBuf = c.sendBuf[n:]
+			if c.sendBuf.len() > 0 {
+				n := min(c.sendBuf.len(), MaxPayload)
+				p := &outPkt{seq: c.seq, typ: stData, payload: c.sendBuf.take(n)}
 				c.seq++
 				c.out = append(c.out, p)
 				c.outBytes += n

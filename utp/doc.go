@@ -24,6 +24,35 @@
 // NewSocket asks a *net.UDPConn for 4 MiB socket buffers (as far as the
 // system allows): the default ones overflow under a large window.
 //
+// # Linux fast path
+//
+// One system call per 1232-byte packet is what uTP costs most, so on Linux,
+// when the packet conn is a *net.UDPConn, a Socket sends and receives
+// several packets per system call; the packets on the wire are the same.
+//
+//   - UDP GSO: the packets one flush of a connection sends (retransmissions,
+//     new data, a FIN) are written as one datagram with a UDP_SEGMENT
+//     control message, and the kernel (or the network card) splits it into
+//     the packets. Full packets have the same size and only the last may be
+//     shorter, which is the GSO rule; at most 48 packets (59136 bytes) go
+//     per call. A GSO send the system refuses with EIO (no checksum
+//     offload), EINVAL, ENOPROTOOPT or EOPNOTSUPP (an old kernel) turns GSO
+//     off for the socket and the packets go one by one from then on.
+//   - UDP GRO: the socket option UDP_GRO lets a read return several
+//     datagrams of one sender coalesced (over loopback, a GSO send arrives
+//     whole); the UDP_GRO control message gives their size, and they are
+//     handled one by one. A kernel that refuses the option (before 5.0)
+//     leaves one datagram per read. The packets of one coalesced read for a
+//     connection are handled as a batch: the ack every second data packet
+//     earns and the sends the acks allow wait for the end of the batch,
+//     then go as one ack and one GSO send (libtorrent likewise acks at the
+//     end of each batch it reads).
+//
+// Any other net.PacketConn (a wrapped one, an in-memory network, another
+// system) takes the generic path: one ReadFrom or WriteTo per packet.
+// Written data is queued in 64 KiB chunks and packets take their payload
+// from them without copying.
+//
 // # Protocol
 //
 // Header version 1 with ST_DATA, ST_FIN, ST_STATE, ST_RESET and ST_SYN;
@@ -37,7 +66,8 @@
 // 60 s); retransmission on timeout, on three duplicate acks and on a
 // packet with three selectively acked packets after it; Nagle-style
 // coalescing (a short packet waits while data is unacknowledged); delayed
-// acks (every second in-order data packet is acked, a lone one after 2 ms,
+// acks (every second in-order data packet is acked, or once per
+// coalesced read, see the Linux fast path; a lone one after 2 ms,
 // anything out of order, a FIN and window updates at once; any packet we
 // send carries the ack); FIN in
 // both directions (Close sends a FIN after the written data; Read returns
@@ -118,7 +148,8 @@
 //     received, so the peer does not count them as duplicate acks (libutp's
 //     trick), sent after [Config.KeepAlive] (29 s) without sending.
 //   - Acks are delayed as described above; libtorrent instead defers them
-//     to the end of each batch of packets read from its socket.
+//     to the end of each batch of packets read from its socket (this
+//     package does too, for the packets of a coalesced GRO read).
 //   - Timeouts: BEP 29's formula (rtt + 4·rtt_var, at least 500 ms),
 //     doubled per consecutive timeout; libtorrent uses rtt + 2·deviation
 //     and adds 1, 2, 4… s.
@@ -126,7 +157,8 @@
 // # Concurrency
 //
 // A Socket has one goroutine, which reads the packet conn and handles each
-// packet under the lock of its connection; each connection has one timer
+// packet under the lock of its connection (a connection's packets of one
+// coalesced read, then the end of that batch, each under the lock); each connection has one timer
 // (retransmission, window probe, keepalive, idle timeout, linger after a
 // close). Conn methods block only in Read and Write (bounded by the
 // deadlines) and are safe for concurrent use. [Socket.Close] resets every

@@ -84,7 +84,7 @@ func TestHostilePackets(t *testing.T) {
 		id, seqB, ackB := cb.recvID, cb.seq, cb.ack
 		cb.mu.Unlock()
 		ignored := tn.b.Stats().Ignored
-		tn.b.handle(appendPacket(nil, &header{typ: stState, connID: id, seq: ackB + 1, ack: seqB + 100, wnd: 1 << 20}, nil), from)
+		tn.b.handle(appendPacket(nil, &header{typ: stState, connID: id, seq: ackB + 1, ack: seqB + 100, wnd: 1 << 20}, nil), from, false)
 		if tn.b.Stats().Ignored != ignored+1 {
 			t.Fatal("an ack of unsent data was not ignored")
 		}
@@ -92,9 +92,9 @@ func TestHostilePackets(t *testing.T) {
 		for i := range mask {
 			mask[i] = 0xff
 		}
-		tn.b.handle(appendPacket(nil, &header{typ: stState, connID: id, seq: ackB + 1, ack: seqB - 1, wnd: 1 << 20, sack: mask}, nil), from)
-		tn.b.handle(appendPacket(nil, &header{typ: stData, connID: id, seq: ackB + 30000, ack: seqB - 1, wnd: 1 << 20}, []byte("far")), from)
-		tn.b.handle(appendPacket(nil, &header{typ: stSyn, connID: id - 1, seq: 1}, nil), from)
+		tn.b.handle(appendPacket(nil, &header{typ: stState, connID: id, seq: ackB + 1, ack: seqB - 1, wnd: 1 << 20, sack: mask}, nil), from, false)
+		tn.b.handle(appendPacket(nil, &header{typ: stData, connID: id, seq: ackB + 30000, ack: seqB - 1, wnd: 1 << 20}, []byte("far")), from, false)
+		tn.b.handle(appendPacket(nil, &header{typ: stSyn, connID: id - 1, seq: 1}, nil), from, false)
 		// The connection still works both ways.
 		exchange(t, ca, cb, randomBytes(5, 200000), randomBytes(6, 200000))
 	})
@@ -125,7 +125,7 @@ func FuzzSocket(f *testing.F) {
 					binary.BigEndian.PutUint16(p[16:], ack+binary.BigEndian.Uint16(p[16:])%8)
 					binary.BigEndian.PutUint16(p[18:], seq-binary.BigEndian.Uint16(p[18:])%8)
 				}
-				tn.b.handle(p, from)
+				tn.b.handle(p, from, false)
 			}
 			go ca.Write([]byte("after"))
 			cb.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -156,7 +156,7 @@ func TestOutOfOrderLimit(t *testing.T) {
 			payload := make([]byte, 1000)
 			// Leave a gap at ack+1, then 20 packets after it.
 			for i := range 20 {
-				tn.b.handle(appendPacket(nil, &header{typ: stData, connID: id, seq: ack + 2 + uint16(i), ack: seq - 1, wnd: 1 << 20}, payload), from)
+				tn.b.handle(appendPacket(nil, &header{typ: stData, connID: id, seq: ack + 2 + uint16(i), ack: seq - 1, wnd: 1 << 20}, payload), from, false)
 			}
 			cb.mu.Lock()
 			held, bytes := len(cb.ooo), cb.oooBytes

@@ -47,6 +47,15 @@ type Socket struct {
 	closing    chan struct{}
 	readerDone chan struct{}
 
+	// The Linux fast path of a *net.UDPConn (udp_linux.go): gso while
+	// UDP GSO sends work, gro if reads return coalesced datagrams.
+	// sendGSO is writeGSO on udp (a seam for tests).
+	udp     *net.UDPConn
+	gso     atomic.Bool
+	gro     bool
+	sendGSO func(b []byte, seg int, to *net.UDPAddr) error
+	batches sync.Pool // of *gsoBatch
+
 	stats struct {
 		packetsIn, packetsOut, fallback, fallbackDropped,
 		resetsSent, ignored, invalid, syns, refused, writeErrors,
@@ -75,6 +84,13 @@ func NewSocket(pc net.PacketConn, cfg *Config) *Socket {
 	if b, ok := pc.(interface{ SetWriteBuffer(int) error }); ok {
 		_ = b.SetWriteBuffer(socketBuffer)
 	}
+	if uc, ok := pc.(*net.UDPConn); ok {
+		gso, gro := setupUDP(uc)
+		s.udp, s.gro = uc, gro
+		s.gso.Store(gso)
+		s.sendGSO = func(b []byte, seg int, to *net.UDPAddr) error { return writeGSO(uc, b, seg, to) }
+	}
+	s.batches.New = func() any { return new(gsoBatch) }
 	go s.readLoop()
 	return s
 }
@@ -96,8 +112,12 @@ func (s *Socket) now() (time.Time, uint32) {
 func (s *Socket) readLoop() {
 	defer close(s.readerDone)
 	buf := make([]byte, 64<<10)
+	var oob []byte
+	if s.gro {
+		oob = make([]byte, 64)
+	}
 	for {
-		n, from, err := s.pc.ReadFrom(buf)
+		n, seg, from, err := s.read(buf, oob)
 		if err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
@@ -106,8 +126,45 @@ func (s *Socket) readLoop() {
 			s.shutdown()
 			return
 		}
+		s.handleRead(buf[:n], seg, from)
+	}
+}
+
+// read reads one datagram; with GRO, several coalesced ones of seg bytes
+// each (the last may be shorter), else seg is 0.
+func (s *Socket) read(buf, oob []byte) (n, seg int, from net.Addr, err error) {
+	if !s.gro {
+		n, from, err = s.pc.ReadFrom(buf)
+		return n, 0, from, err
+	}
+	n, oobn, _, ua, err := s.udp.ReadMsgUDP(buf, oob)
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	return n, groSegment(oob[:oobn]), ua, nil
+}
+
+// handleRead handles what one read returned: a datagram, or with GRO
+// several coalesced. The packets of a coalesced read that go to one conn
+// are handled as a batch: its acks and sends wait for the batch's end, as
+// libtorrent defers acks to the end of each batch read from its socket.
+func (s *Socket) handleRead(b []byte, seg int, from net.Addr) {
+	if seg <= 0 || seg >= len(b) {
 		s.stats.packetsIn.Add(1)
-		s.handle(buf[:n], from)
+		s.handle(b, from, false)
+		return
+	}
+	var pending *Conn
+	splitSegments(b, seg, func(p []byte, _ bool) {
+		s.stats.packetsIn.Add(1)
+		c := s.handle(p, from, true)
+		if pending != nil && c != pending {
+			pending.endBatch()
+		}
+		pending = c
+	})
+	if pending != nil {
+		pending.endBatch()
 	}
 }
 
@@ -120,21 +177,22 @@ func addrPortOf(a net.Addr) (netip.AddrPort, bool) {
 	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), err == nil
 }
 
-// handle dispatches one received packet.
-func (s *Socket) handle(b []byte, from net.Addr) {
+// handle dispatches one received packet. With batched, a conn's acks and
+// sends wait for its endBatch, and handle returns the conn that needs it.
+func (s *Socket) handle(b []byte, from net.Addr, batched bool) *Conn {
 	h, payload, err := decodePacket(b)
 	addr, ok := addrPortOf(from)
 	if errors.Is(err, errExtension) && ok {
 		s.stats.invalid.Add(1)
-		return
+		return nil
 	}
 	if err != nil || !ok {
 		s.fb.deliver(b, from)
-		return
+		return nil
 	}
 	if h.typ == stSyn {
 		s.handleSyn(&h, addr, from)
-		return
+		return nil
 	}
 	s.mu.Lock()
 	c := s.conns[connKey{addr, h.connID}]
@@ -154,9 +212,13 @@ func (s *Socket) handle(b []byte, from net.Addr) {
 		} else {
 			s.stats.ignored.Add(1)
 		}
-		return
+		return nil
 	}
-	c.receive(&h, payload)
+	c.receive(&h, payload, batched)
+	if batched {
+		return c
+	}
+	return nil
 }
 
 func (s *Socket) handleSyn(h *header, addr netip.AddrPort, from net.Addr) {
@@ -165,7 +227,7 @@ func (s *Socket) handleSyn(h *header, addr netip.AddrPort, from net.Addr) {
 	s.mu.Lock()
 	if c := s.conns[key]; c != nil {
 		s.mu.Unlock()
-		c.receive(h, nil) // a retransmitted SYN: the conn answers again
+		c.receive(h, nil, false) // a retransmitted SYN: the conn answers again
 		return
 	}
 	if s.closed || len(s.conns) >= s.cfg.MaxConns || len(s.backlog) >= s.cfg.AcceptBacklog {
