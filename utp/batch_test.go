@@ -72,8 +72,13 @@ func TestSendQueue(t *testing.T) {
 	var q sendQueue
 	data := randomBytes(3, 3*sendChunk+1000)
 	// Pushes of uneven sizes, takes of packet sizes, interleaved.
+	type taken struct {
+		p    []byte
+		c    *chunk
+		want []byte
+	}
+	var held []taken
 	var got []byte
-	var taken [][]byte
 	for off, i := 0, 0; off < len(data) || q.len() > 0; i++ {
 		if off < len(data) {
 			n := min(len(data)-off, 1+(i*7919)%20000)
@@ -81,29 +86,65 @@ func TestSendQueue(t *testing.T) {
 			off += n
 		}
 		for q.len() >= MaxPayload || (off == len(data) && q.len() > 0) {
-			p := q.take(min(q.len(), MaxPayload))
+			p, c := q.take(min(q.len(), MaxPayload))
 			if cap(p) != len(p) {
 				t.Fatal("a payload with spare capacity could be overwritten")
 			}
-			taken = append(taken, p)
+			held = append(held, taken{p, c, append([]byte(nil), p...)})
 			got = append(got, p...)
 		}
 	}
 	if !bytes.Equal(got, data) {
 		t.Fatal("data differs")
 	}
-	// Later pushes never overwrote an earlier payload.
-	var again []byte
-	for _, p := range taken {
-		again = append(again, p...)
+	// Later pushes never overwrote a payload still held.
+	for i, h := range held {
+		if !bytes.Equal(h.p, h.want) {
+			t.Fatalf("payload %d changed while held", i)
+		}
 	}
-	if !bytes.Equal(again, data) {
-		t.Fatal("a payload changed after it was taken")
+	// Released chunks are reused: their refs are back to zero.
+	seen := map[*chunk]bool{}
+	for _, h := range held {
+		if h.c != nil {
+			seen[h.c] = true
+			h.c.release()
+		}
+	}
+	for c := range seen {
+		if c.refs != 0 {
+			t.Fatalf("chunk refs %d", c.refs)
+		}
 	}
 	q.push([]byte("x"))
 	q.reset()
 	if q.len() != 0 {
 		t.Fatal("reset")
+	}
+}
+
+// TestSendQueueReuse: a chunk comes back only after the packets holding
+// pieces of it are released, and what they hold is intact until then.
+func TestSendQueueReuse(t *testing.T) {
+	var q sendQueue
+	a := randomBytes(8, sendChunk)
+	q.push(a)
+	p1, c1 := q.take(sendChunk / 2)
+	p2, c2 := q.take(sendChunk / 2)
+	if c1 == nil || c1 != c2 || c1.refs != 2 || !c1.dropped {
+		t.Fatalf("chunk %p %p refs %d dropped %v", c1, c2, c1.refs, c1.dropped)
+	}
+	q.push(randomBytes(9, sendChunk)) // a new chunk: c1 is still held
+	if !bytes.Equal(p1, a[:sendChunk/2]) || !bytes.Equal(p2, a[sendChunk/2:]) {
+		t.Fatal("held payload changed")
+	}
+	c1.release()
+	if c1.b == nil || len(c1.b) != sendChunk {
+		t.Fatal("recycled while held")
+	}
+	c2.release()
+	if c1.refs != 0 || len(c1.b) != 0 || c1.dropped {
+		t.Fatal("not recycled after the last release")
 	}
 }
 

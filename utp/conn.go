@@ -82,6 +82,7 @@ type outPkt struct {
 	seq      uint16
 	typ      uint8
 	payload  []byte
+	chunk    *chunk // of the send queue, holding payload; released when acked
 	sentAt   time.Time
 	sends    int
 	acked    bool // selectively acked

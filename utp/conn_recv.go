@@ -121,6 +121,11 @@ func (c *Conn) processAck(h *header, now time.Time) {
 			acked += c.ackPkt(p, now)
 		}
 		c.outBytes -= len(p.payload)
+		if p.chunk != nil {
+			// Nothing sends p again: its payload's chunk may be reused.
+			p.chunk.release()
+			p.payload, p.chunk = nil, nil
+		}
 		if p.typ == stFin {
 			c.finAcked = true
 		}

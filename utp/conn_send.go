@@ -135,7 +135,8 @@ func (c *Conn) flushPackets(now time.Time) {
 			}
 			return
 		}
-		p := &outPkt{seq: c.seq, typ: stData, payload: c.sendBuf.take(n)}
+		p := &outPkt{seq: c.seq, typ: stData}
+		p.payload, p.chunk = c.sendBuf.take(n)
 		c.seq++
 		c.out = append(c.out, p)
 		c.outBytes += n
@@ -176,7 +177,8 @@ func (c *Conn) onTimer() {
 			// Window probe: one packet past a closed window.
 			if c.sendBuf.len() > 0 {
 				n := min(c.sendBuf.len(), MaxPayload)
-				p := &outPkt{seq: c.seq, typ: stData, payload: c.sendBuf.take(n)}
+				p := &outPkt{seq: c.seq, typ: stData}
+				p.payload, p.chunk = c.sendBuf.take(n)
 				c.seq++
 				c.out = append(c.out, p)
 				c.outBytes += n
