@@ -9,7 +9,8 @@ import (
 )
 
 // Event is the lifecycle event an announce reports. The numeric values are
-// those of the UDP protocol (BEP 15).
+// those sent over UDP: 0 to 3 are BEP 15's, and EventPaused is 4, the value
+// libtorrent sends (BEP 15 defines none for it).
 type Event uint32
 
 // Announce events.
@@ -18,6 +19,11 @@ const (
 	EventCompleted Event = 1 // the download just finished
 	EventStarted   Event = 2 // the first announce of a session
 	EventStopped   Event = 3 // the client is leaving the swarm
+	// EventPaused is a regular announce of a partial seed (BEP 21): it has
+	// every piece it wants but not the whole torrent. BEP 21 asks for it in
+	// every announce while the client is one; Multi sends it in place of
+	// EventNone (see Multi for how it meets the other events).
+	EventPaused Event = 4
 )
 
 // String returns the event's name as sent over HTTP ("" for EventNone).
@@ -29,6 +35,8 @@ func (e Event) String() string {
 		return "started"
 	case EventStopped:
 		return "stopped"
+	case EventPaused:
+		return "paused"
 	}
 	return ""
 }
@@ -44,6 +52,8 @@ func ParseEvent(s string) (Event, bool) {
 		return EventStarted, true
 	case "stopped":
 		return EventStopped, true
+	case "paused":
+		return EventPaused, true
 	}
 	return EventNone, false
 }
@@ -96,11 +106,17 @@ type AnnounceResponse struct {
 	Warning string
 }
 
-// ScrapeStats are one swarm's counts from a scrape (BEP 48, BEP 15).
+// ScrapeStats are one swarm's counts from a scrape (BEP 48, BEP 15, BEP 21).
 type ScrapeStats struct {
-	Complete   int `bencode:"complete"`   // seeders
-	Incomplete int `bencode:"incomplete"` // leechers
-	Downloaded int `bencode:"downloaded"` // completed downloads ever
+	Complete   int // seeders
+	Incomplete int // leechers, partial seeds (BEP 21) included
+	Downloaded int // completed downloads ever
+	// Downloaders is BEP 21's count of the leechers that still download:
+	// Incomplete minus the partial seeds. Only HTTP scrapes carry it, and
+	// only from trackers that support BEP 21; otherwise it is 0 and
+	// HasDownloaders is false.
+	Downloaders    int
+	HasDownloaders bool
 }
 
 // Announcer is anything that can announce: one tracker or a Multi.

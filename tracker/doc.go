@@ -53,7 +53,14 @@
 //     15·2^n seconds, n = 0…8 (Config.UDPTimeout, Config.UDPRetries),
 //     repeating the packet with its transaction ID; a socket per
 //     request, so idle clients hold no file descriptors.
-//   - BEP 23: compact peer lists.
+//   - BEP 21: partial seeds. EventPaused is sent as "paused" over HTTP and
+//     as event 4 over UDP (libtorrent's value); Multi sends it in every
+//     announce of a partial seed that carries no started, completed or
+//     stopped. The Server counts a peer whose last announce was paused
+//     (with bytes left) as a partial seed: still incomplete, but not among
+//     the HTTP scrape's "downloaders". A UDP scrape reply has a fixed
+//     layout with no room for downloaders, so only HTTP scrapes carry it,
+//     and announce replies carry only the usual complete/incomplete.
 //   - BEP 24: "external ip".
 //   - BEP 41: UDP URL-data option (the path and query of a udp:// URL);
 //     the server skips options it does not know.
@@ -74,9 +81,10 @@
 // "downloaded" count is forgotten when its last peer leaves. Peers expire
 // ServerConfig.PeerTimeout after their last announce. A peer ID listed at one
 // IP address can be updated or stopped from another only with the "key" it
-// announced with. Seeders are given only leechers. Unknown events (such as
-// libtorrent's "paused") count as regular announces. UDP connection IDs are an HMAC of the client's IP
-// address and a two-minute time window under a per-process secret, so the
+// announced with. Seeders are given only leechers (partial seeds included).
+// Unknown events count as regular announces. UDP connection IDs are an HMAC
+// of the client's IP address and a two-minute time window under a
+// per-process secret, so the
 // server keeps no per-client state; a reply to a request without a valid
 // connection ID is never larger than the request, so the server cannot be
 // used to amplify traffic toward a forged source address.

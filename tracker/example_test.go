@@ -40,7 +40,7 @@ func Example() {
 	fmt.Printf("%+v\n", stats[ih])
 	// Output:
 	// [127.0.0.1:6881] 1 1
-	// {Complete:1 Incomplete:1 Downloaded:0}
+	// {Complete:1 Incomplete:1 Downloaded:0 Downloaders:1 HasDownloaders:true}
 }
 
 func ExampleParseAnnounceResponse() {

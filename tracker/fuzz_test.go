@@ -79,7 +79,7 @@ func FuzzUDPReply(f *testing.F) {
 	f.Add(appendUDPConnectReply(nil, 1, 2), false)
 	f.Add(appendUDPAnnounceReply(nil, 1, 60, 2, 3, []netip.AddrPort{netip.MustParseAddrPort("1.2.3.4:5")}, false), false)
 	f.Add(appendUDPAnnounceReply(nil, 1, 60, 2, 3, []netip.AddrPort{netip.MustParseAddrPort("[::1]:5")}, true), true)
-	f.Add(appendUDPScrapeReply(nil, 1, []ScrapeStats{{1, 2, 3}}), false)
+	f.Add(appendUDPScrapeReply(nil, 1, []ScrapeStats{{Complete: 1, Incomplete: 2, Downloaded: 3}}), false)
 	f.Add(appendUDPError(nil, 1, "no"), false)
 	f.Fuzz(func(t *testing.T, b []byte, ipv6 bool) {
 		r, err := parseUDPReply(b, ipv6)
@@ -103,6 +103,9 @@ func FuzzUDPServer(f *testing.F) {
 	a := udpAnnounce{connID: 1, tid: 2, infoHash: testIH, port: 3, numWant: -1, urlData: "/announce?x=1"}
 	f.Add(appendUDPConnect(nil, 7), false)
 	f.Add(appendUDPAnnounce(nil, &a), true)
+	paused := a
+	paused.event, paused.left = EventPaused, 5
+	f.Add(appendUDPAnnounce(nil, &paused), true)
 	f.Add(appendUDPScrape(nil, 1, 2, [][20]byte{testIH, {1}}), true)
 	s := NewServer(nil)
 	for i := range 5 {
@@ -116,6 +119,7 @@ func FuzzUDPServer(f *testing.F) {
 			b = append(appendU64(nil, valid), b[8:]...)
 		}
 		rep := s.handleUDP(nil, b, from, now)
+		checkSwarmCounts(t, s)
 		authed := len(b) >= 8 && s.validConnID(from.Addr(), binaryU64(b), now)
 		if !authed && len(rep) > len(b) {
 			t.Fatalf("amplification: %d-byte reply to %d-byte request %x", len(rep), len(b), b)
@@ -191,6 +195,7 @@ func FuzzHTTPServer(f *testing.F) {
 	q := "info_hash=" + string(escapeBinary(nil, testIH[:])) + "&peer_id=" + string(escapeBinary(nil, []byte("-XX0000-bbbbbbbbbbbb"))) + "&port=1&left=5"
 	f.Add("/announce", q)
 	f.Add("/announce", q+"&compact=0&numwant=3&event=completed&ip=1.2.3.4")
+	f.Add("/announce", q+"&event=paused")
 	f.Add("/scrape", "info_hash="+string(escapeBinary(nil, testIH[:])))
 	f.Add("/announce", "info_hash=%zz;&&=")
 	s := NewServer(&ServerConfig{TrustClientIP: true})
@@ -198,6 +203,7 @@ func FuzzHTTPServer(f *testing.F) {
 		req := &http.Request{Method: "GET", URL: &url.URL{Path: path, RawQuery: rawQuery}, RemoteAddr: "10.0.0.1:5000", Header: http.Header{}}
 		rec := httptest.NewRecorder()
 		s.ServeHTTP(rec, req)
+		checkSwarmCounts(t, s)
 		if rec.Code != http.StatusOK {
 			return
 		}

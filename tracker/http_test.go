@@ -300,7 +300,7 @@ func TestHTTPServerRoundTrip(t *testing.T) {
 
 	st, err := tr.Scrape(ctx, testIH, metainfo.Hash{1})
 	require.NoError(t, err)
-	require.Equal(t, map[metainfo.Hash]ScrapeStats{testIH: {Complete: 1, Incomplete: 2}}, st)
+	require.Equal(t, map[metainfo.Hash]ScrapeStats{testIH: {Complete: 1, Incomplete: 2, Downloaders: 2, HasDownloaders: true}}, st)
 
 	for _, bad := range []string{"", "info_hash=x", "info_hash=" + strings.Repeat("a", 20),
 		"info_hash=" + strings.Repeat("a", 20) + "&peer_id=" + strings.Repeat("a", 20),

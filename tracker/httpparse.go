@@ -199,7 +199,8 @@ func scrapeKey(k string) (metainfo.Hash, bool) {
 
 // ParseScrapeResponse parses the bencoded body of an HTTP scrape reply (BEP
 // 48). Entries whose key is not an info-hash are skipped; counts that are
-// absent or invalid are 0.
+// absent or invalid are 0. BEP 21's "downloaders", if present and valid,
+// sets Downloaders and HasDownloaders.
 func ParseScrapeResponse(body []byte) (map[metainfo.Hash]ScrapeStats, error) {
 	d, err := decodeDict(body, "scrape")
 	if err != nil {
@@ -223,11 +224,15 @@ func ParseScrapeResponse(body []byte) (map[metainfo.Hash]ScrapeStats, error) {
 		if !ok || bencode.Unmarshal(e, &f) != nil {
 			continue
 		}
-		out[ih] = ScrapeStats{
+		st := ScrapeStats{
 			Complete:   max(f.count("complete"), 0),
 			Incomplete: max(f.count("incomplete"), 0),
 			Downloaded: max(f.count("downloaded"), 0),
 		}
+		if n := f.count("downloaders"); n >= 0 {
+			st.Downloaders, st.HasDownloaders = n, true
+		}
+		out[ih] = st
 	}
 	return out, nil
 }

@@ -34,8 +34,10 @@ type MultiConfig struct {
 // order, each tier shuffled once, a tracker that answers promoted to the front
 // of its tier. A failed tracker is skipped until its backoff ends. Each
 // tracker gets its own event sequence: "started" first, "completed" once
-// when it last saw us incomplete, "stopped" only if it saw us start. Safe for
-// concurrent use; announces are serialised.
+// when it last saw us incomplete, "stopped" only if it saw us start. A
+// request with EventPaused (a partial seed, BEP 21) is sent "paused" in
+// every announce that has no other event to carry. Safe for concurrent use;
+// announces are serialised.
 type Multi struct {
 	cfg MultiConfig
 	// newTracker makes the per-URL clients; tests replace it.
@@ -152,7 +154,15 @@ func (m *Multi) Close() error {
 	return errors.Join(errs...)
 }
 
-// eventFor returns the event tracker st should get for req.
+// eventFor returns the event tracker st should get for req. The first
+// that applies wins: "stopped" when the torrent stops; "started" to a
+// tracker that has not accepted it, even from a partial seed; "completed"
+// when the tracker last saw bytes left and there are none now; "paused"
+// when the torrent says it is a partial seed (req.Event is EventPaused);
+// otherwise none. A partial seed reports its bytes left, so it is "leeching"
+// to the tracker and becoming a full seed later earns "completed". This is
+// the order libtorrent follows: it turns only a plain announce into
+// "paused", so "started" and "completed" keep their meaning.
 func (st *trackerState) eventFor(req AnnounceRequest) Event {
 	switch {
 	case req.Event == EventStopped:
@@ -161,6 +171,8 @@ func (st *trackerState) eventFor(req AnnounceRequest) Event {
 		return EventStarted
 	case st.leeching && req.Left == 0:
 		return EventCompleted
+	case req.Event == EventPaused && req.Left > 0:
+		return EventPaused
 	}
 	return EventNone
 }
@@ -173,8 +185,9 @@ func (m *Multi) backoff(fails int) time.Duration {
 	return min(d, m.cfg.MaxBackoff)
 }
 
-// Announce announces req (its Event is the torrent's; each tracker is sent
-// the event its own history calls for) and returns the first answer, or with
+// Announce announces req (its Event is the torrent's: EventNone,
+// EventPaused for a partial seed, or EventStopped; each tracker is sent the
+// event its own history calls for) and returns the first answer, or with
 // AllTiers the merged answers of every tier. If no tracker answers, the
 // error joins every tracker's error; if every tracker is backing off it is
 // ErrNoTrackers. A stopped announce goes to every tracker that saw us start.

@@ -204,7 +204,8 @@ func (s *Server) scrape(hashes []metainfo.Hash) (map[metainfo.Hash]ScrapeStats, 
 			continue
 		}
 		sw.expire(now.Add(-s.cfg.PeerTimeout))
-		out[ih] = ScrapeStats{Complete: sw.seeders, Incomplete: sw.leechers(), Downloaded: sw.downloaded}
+		out[ih] = ScrapeStats{Complete: sw.seeders, Incomplete: sw.leechers(), Downloaded: sw.downloaded,
+			Downloaders: sw.leechers() - sw.partials, HasDownloaders: true}
 	}
 	return out, nil
 }

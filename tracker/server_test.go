@@ -36,7 +36,7 @@ func TestServerCountsAndEvents(t *testing.T) {
 		require.NoError(t, err)
 	}
 	st, _ := s.scrape([]metainfo.Hash{testIH})
-	require.Equal(t, ScrapeStats{Complete: 2, Incomplete: 0, Downloaded: 1}, st[testIH])
+	require.Equal(t, ScrapeStats{Complete: 2, Incomplete: 0, Downloaded: 1, HasDownloaders: true}, st[testIH])
 
 	// A seeder is not given other seeders.
 	r, _ = s.announce(ann(testIH, 1, "1.1.1.1:1", 0, EventNone))
@@ -147,7 +147,7 @@ func TestServerPeerExpiry(t *testing.T) {
 		require.Len(t, r.peers, 2)
 		time.Sleep(time.Second) // peer 1 is now 90 s old
 		st, _ := s.scrape([]metainfo.Hash{testIH})
-		require.Equal(t, ScrapeStats{Complete: 0, Incomplete: 2}, st[testIH])
+		require.Equal(t, ScrapeStats{Complete: 0, Incomplete: 2, Downloaders: 2, HasDownloaders: true}, st[testIH])
 		r, _ = s.announce(ann(testIH, 3, "3.3.3.3:3", 1, EventNone))
 		require.Equal(t, []swarmPeer{{peerID(2), netip.MustParseAddrPort("2.2.2.2:2")}}, r.peers)
 		// A swarm nobody announces to is dropped by the periodic sweep.
@@ -171,7 +171,7 @@ func TestServerDefaultPeerTimeout(t *testing.T) {
 			_, _ = s.announce(ann(testIH, 2, "2.2.2.2:2", 1, EventNone))
 		}
 		st, _ := s.scrape([]metainfo.Hash{testIH})
-		require.Equal(t, ScrapeStats{Incomplete: 1}, st[testIH])
+		require.Equal(t, ScrapeStats{Incomplete: 1, Downloaders: 1, HasDownloaders: true}, st[testIH])
 
 		s = NewServer(&ServerConfig{Interval: time.Minute})
 		_, _ = s.announce(ann(testIH, 1, "1.1.1.1:1", 0, EventStarted))

@@ -12,7 +12,7 @@ import (
 )
 
 // ServeHTTP serves announces at any path ending in "/announce" and scrapes
-// at any path ending in "/scrape" (BEP 3, 7, 23, 24, 48). Refusals are
+// at any path ending in "/scrape" (BEP 3, 7, 21, 23, 24, 48). Refusals are
 // bencoded "failure reason" replies with status 200, as clients expect.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -93,7 +93,7 @@ func (s *Server) httpAnnounce(r *http.Request) []byte {
 	if err != nil || left < 0 {
 		return failureBody("invalid left")
 	}
-	// Unknown events (libtorrent's "paused", BEP 21) are regular announces.
+	// Unknown events are regular announces.
 	ev, _ := ParseEvent(q.Get("event"))
 	numWant := -1
 	if v := q.Get("numwant"); v != "" {
@@ -219,9 +219,10 @@ func (s *Server) httpScrape(r *http.Request) []byte {
 	if err != nil {
 		return failureBody(err.Error())
 	}
-	files := make(map[string]ScrapeStats, len(m))
+	files := make(map[string]scrapeFile, len(m))
 	for ih, st := range m {
-		files[string(ih[:])] = st
+		files[string(ih[:])] = scrapeFile{Complete: st.Complete, Incomplete: st.Incomplete,
+			Downloaded: st.Downloaded, Downloaders: st.Downloaders}
 	}
 	b, err := bencode.Marshal(scrapeReply{Files: files})
 	if err != nil {
@@ -231,5 +232,14 @@ func (s *Server) httpScrape(r *http.Request) []byte {
 }
 
 type scrapeReply struct {
-	Files map[string]ScrapeStats `bencode:"files"`
+	Files map[string]scrapeFile `bencode:"files"`
+}
+
+// scrapeFile is one swarm of an HTTP scrape reply; "downloaders" is BEP
+// 21's.
+type scrapeFile struct {
+	Complete    int `bencode:"complete"`
+	Incomplete  int `bencode:"incomplete"`
+	Downloaded  int `bencode:"downloaded"`
+	Downloaders int `bencode:"downloaders"`
 }

@@ -85,7 +85,9 @@ func macEqual(a, b uint64) bool {
 
 // ServeUDP answers BEP 15 requests arriving on pc until ctx is done (it
 // then returns ctx.Err()) or reading fails. It does not close pc. Requests
-// are handled one at a time on the calling goroutine.
+// are handled one at a time on the calling goroutine. Event 4 is BEP 21's
+// "paused" (libtorrent's value); the scrape reply, whose layout BEP 15 fixes,
+// has no room for BEP 21's downloaders.
 func (s *Server) ServeUDP(ctx context.Context, pc net.PacketConn) error {
 	stop := context.AfterFunc(ctx, func() { _ = pc.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
@@ -168,8 +170,8 @@ func (s *Server) handleUDP(out, pkt []byte, from netip.AddrPort, now time.Time) 
 			want4:    client.Addr().Is4(),
 			want6:    client.Addr().Is6(),
 		}
-		if sa.event > EventStopped {
-			sa.event = EventNone // e.g. libtorrent's 4, "paused"
+		if sa.event > EventPaused {
+			sa.event = EventNone // unknown events are regular announces
 		}
 		res, err := s.announce(&sa)
 		if err != nil {

@@ -20,6 +20,7 @@ type peer struct {
 	clientKey  string // the announce "key", proving identity across IP changes
 	lastSeen   time.Time
 	completed  bool // has sent "completed" (counted once in downloaded)
+	partial    bool // a partial seed: its last announce was "paused" (BEP 21)
 	idx        int  // position in swarm.list
 	prev, next *peer
 }
@@ -33,6 +34,7 @@ type swarm struct {
 	byKey      map[peerKey]*peer
 	head, tail *peer // least and most recently seen
 	seeders    int
+	partials   int // leechers that are partial seeds (BEP 21)
 	downloaded int
 }
 
@@ -72,8 +74,26 @@ func (sw *swarm) remove(p *peer) {
 	sw.list[len(sw.list)-1] = nil
 	sw.list = sw.list[:len(sw.list)-1]
 	delete(sw.byKey, p.key)
+	sw.uncount(p)
+}
+
+// count and uncount add p to and take it from the seeder and partial seed
+// counts.
+func (sw *swarm) count(p *peer) {
+	if p.seeder() {
+		sw.seeders++
+	}
+	if p.partial {
+		sw.partials++
+	}
+}
+
+func (sw *swarm) uncount(p *peer) {
 	if p.seeder() {
 		sw.seeders--
+	}
+	if p.partial {
+		sw.partials--
 	}
 }
 
@@ -85,6 +105,9 @@ func (sw *swarm) expire(deadline time.Time) {
 }
 
 // update records an announce and returns the peer (nil after "stopped").
+// A peer is a partial seed while its announces say "paused" with bytes
+// left (BEP 21 has it send "paused" in every announce while it is one); any
+// other event, or nothing left, makes it a leecher or a seeder again.
 // It fails with errSwarmFull if the swarm is full and the peer new, and with
 // errPeerIDInUse if the peer ID is listed at another IP address and the
 // announce does not carry the key it was listed with.
@@ -108,17 +131,14 @@ func (sw *swarm) update(key peerKey, addr netip.AddrPort, clientKey string, left
 		sw.byKey[key] = p
 	} else {
 		sw.unlink(p)
-		if p.seeder() {
-			sw.seeders--
-		}
+		sw.uncount(p)
 	}
 	p.addr = addr
 	p.clientKey = clientKey
 	p.left = max(left, 0)
+	p.partial = ev == EventPaused && p.left > 0
 	p.lastSeen = now
-	if p.seeder() {
-		sw.seeders++
-	}
+	sw.count(p)
 	if ev == EventCompleted && !p.completed {
 		p.completed = true
 		sw.downloaded++
