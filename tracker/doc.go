@@ -84,8 +84,8 @@
 // announced with. Seeders are given only leechers (partial seeds included).
 // Unknown events count as regular announces. UDP connection IDs are an HMAC
 // of the client's IP address and a two-minute time window under a
-// per-process secret, so the
-// server keeps no per-client state; a reply to a request without a valid
-// connection ID is never larger than the request, so the server cannot be
-// used to amplify traffic toward a forged source address.
+// per-process secret, so the server keeps no per-client state; a reply to a
+// request without a valid connection ID is never larger than the request, so
+// the server cannot be used to amplify traffic toward a forged source
+// address.
 package tracker
