@@ -1,14 +1,16 @@
 // Command announce sends one announce (or scrape) to a BitTorrent tracker
 // and prints the answer.
 //
-//	announce [-json] [-event started|completed|stopped] [-port N] [-numwant N]
+//	announce [-json] [-event started|completed|stopped|paused] [-port N] [-numwant N]
 //	         [-left N] [-timeout D] [-scrape] TRACKER_URL INFOHASH_HEX
 //
 // With -json it prints one object: interval, min_interval (seconds),
 // seeders, leechers (-1 if the tracker did not say) and peers ("ip:port"
-// strings); with -scrape: complete, incomplete, downloaded. -left (default
-// 0, a seeder) and -timeout (default 30s) are extras beyond the issue's
-// interface. It exits 0 on success and 1 on any error (a failure reason, a
+// strings); with -scrape: complete, incomplete, downloaded, and downloaders
+// (BEP 21: incomplete minus partial seeds) only if the tracker sent it, so
+// the issue's three keys are always there and a fourth only when known.
+// -event paused (BEP 21, a partial seed), -left (default 0, a seeder) and
+// -timeout (default 30s) are extras beyond the issue's interface. It exits 0 on success and 1 on any error (a failure reason, a
 // timeout, bad arguments), printing the reason on stderr; -h prints the
 // usage and exits 0.
 package main
@@ -48,23 +50,24 @@ type announceJSON struct {
 }
 
 type scrapeJSON struct {
-	Complete   int `json:"complete"`
-	Incomplete int `json:"incomplete"`
-	Downloaded int `json:"downloaded"`
+	Complete    int  `json:"complete"`
+	Incomplete  int  `json:"incomplete"`
+	Downloaded  int  `json:"downloaded"`
+	Downloaders *int `json:"downloaders,omitempty"` // BEP 21, if the tracker said
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("announce", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	event := fs.String("event", "", "event: started, completed or stopped")
+	event := fs.String("event", "", "event: started, completed, stopped or paused")
 	port := fs.Uint("port", 6881, "TCP port to announce")
 	numWant := fs.Int("numwant", 0, "peers wanted (0: tracker default)")
 	left := fs.Int64("left", 0, "bytes left to download (0: a seeder)")
 	scrape := fs.Bool("scrape", false, "scrape instead of announcing")
 	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: announce [-json] [-event started|completed|stopped] [-port N] [-numwant N] [-scrape]\n"+
+		fmt.Fprintln(stderr, "usage: announce [-json] [-event started|completed|stopped|paused] [-port N] [-numwant N] [-scrape]\n"+
 			"                [-left N] [-timeout D] TRACKER_URL INFOHASH_HEX")
 		fs.PrintDefaults()
 	}
@@ -119,9 +122,17 @@ func runScrape(ctx context.Context, t tracker.Tracker, ih metainfo.Hash, asJSON 
 	}
 	st := m[ih]
 	if asJSON {
-		return json.NewEncoder(stdout).Encode(scrapeJSON{st.Complete, st.Incomplete, st.Downloaded})
+		out := scrapeJSON{Complete: st.Complete, Incomplete: st.Incomplete, Downloaded: st.Downloaded}
+		if st.HasDownloaders {
+			out.Downloaders = &st.Downloaders
+		}
+		return json.NewEncoder(stdout).Encode(out)
 	}
-	_, err = fmt.Fprintf(stdout, "complete %d, incomplete %d, downloaded %d\n", st.Complete, st.Incomplete, st.Downloaded)
+	fmt.Fprintf(stdout, "complete %d, incomplete %d, downloaded %d", st.Complete, st.Incomplete, st.Downloaded)
+	if st.HasDownloaders {
+		fmt.Fprintf(stdout, ", downloaders %d", st.Downloaders)
+	}
+	_, err = fmt.Fprintln(stdout)
 	return err
 }
 

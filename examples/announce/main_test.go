@@ -55,8 +55,20 @@ func TestAnnounceJSON(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &s); err != nil {
 		t.Fatal(err)
 	}
-	if s != (scrapeJSON{Complete: 1, Incomplete: 1}) {
+	if s.Complete != 1 || s.Incomplete != 1 || s.Downloaded != 0 || s.Downloaders == nil || *s.Downloaders != 1 {
 		t.Fatalf("scrape JSON = %+v", s)
+	}
+
+	// A partial seed (BEP 21) is incomplete but not a downloader.
+	if err := run(ctx, []string{"-json", "-event", "paused", "-left", "10", "-port", "3333", url, ih}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := run(ctx, []string{"-scrape", url, ih}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	if want := "complete 1, incomplete 2, downloaded 0, downloaders 1\n"; out.String() != want {
+		t.Fatalf("scrape output %q, want %q", out.String(), want)
 	}
 
 	// Failures are errors carrying the reason (main exits 1 with it).
@@ -136,7 +148,7 @@ func TestExitCodes(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(stdout), &sc) != nil {
 		t.Fatalf("scrape: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
-	if want := map[string]int{"complete": 1, "incomplete": 0, "downloaded": 0}; !maps.Equal(sc, want) {
+	if want := map[string]int{"complete": 1, "incomplete": 0, "downloaded": 0, "downloaders": 0}; !maps.Equal(sc, want) {
 		t.Fatalf("scrape JSON %v, want %v", sc, want)
 	}
 
@@ -159,7 +171,7 @@ func TestExitCodes(t *testing.T) {
 		{"UDP timeout", []string{"-timeout", "300ms", "udp://" + mute.LocalAddr().String(), ih}, "timed out"},
 		{"UDP scrape timeout", []string{"-scrape", "-timeout", "300ms", "udp://" + mute.LocalAddr().String(), ih}, "timed out"},
 		{"missing info-hash", []string{url}, "need TRACKER_URL and INFOHASH_HEX"},
-		{"bad event", []string{"-event", "paused", url, ih}, "unknown event"},
+		{"bad event", []string{"-event", "resumed", url, ih}, "unknown event"},
 		{"bad flag", []string{"-nosuchflag", url, ih}, "flag provided but not defined"},
 	} {
 		_, stderr, code := runMain(t, tc.args...)
@@ -169,5 +181,36 @@ func TestExitCodes(t *testing.T) {
 	}
 	if _, stderr, code := runMain(t, "-h"); code != 0 || !strings.Contains(stderr, "usage: announce [-json]") {
 		t.Errorf("-h: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// A UDP scrape has no downloaders (BEP 15's fixed layout): the JSON has the
+// issue's three keys only.
+func TestScrapeJSONUDP(t *testing.T) {
+	srv := tracker.NewServer(nil)
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.ServeUDP(ctx, pc) }()
+	defer func() { cancel(); <-done; pc.Close() }()
+	url := "udp://" + pc.LocalAddr().String()
+
+	var out bytes.Buffer
+	if err := run(ctx, []string{"-json", "-event", "paused", "-left", "10", url, ih}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := run(ctx, []string{"-json", "-scrape", url, ih}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	var sc map[string]int
+	if err := json.Unmarshal(out.Bytes(), &sc); err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]int{"complete": 0, "incomplete": 1, "downloaded": 0}; !maps.Equal(sc, want) {
+		t.Fatalf("scrape JSON %v, want %v", sc, want)
 	}
 }

@@ -163,3 +163,32 @@ func TestReadWhitelist(t *testing.T) {
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// TestLogsPaused: a partial seed's "paused" (BEP 21), over HTTP and over
+// UDP (event 4), is logged as such.
+func TestLogsPaused(t *testing.T) {
+	httpURL, udpURL, log := startRun(t, "-http", "127.0.0.1:0", "-udp", "127.0.0.1:0")
+	ih := metainfo.HashBytes([]byte("examples/tracker paused"))
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	for i, url := range []string{httpURL, udpURL} {
+		cl, err := tracker.New(url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = cl.Announce(ctx, tracker.AnnounceRequest{InfoHash: ih, PeerID: [20]byte{byte(i + 1)}, Port: 1000, Left: 5, Event: tracker.EventPaused})
+		cl.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", url, err)
+		}
+	}
+	n := 0
+	for l := range strings.Lines(log.String()) {
+		if strings.Contains(l, "msg=announce") && strings.Contains(l, "event=paused") {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Fatalf("%d paused announce lines, want 2:\n%s", n, log.String())
+	}
+}
