@@ -43,6 +43,7 @@ type Conn struct {
 	seq        uint16    // next sequence number
 	ackedTo    uint16    // the peer's cumulative ack
 	out        []*outPkt // sent, not cumulatively acked, in sequence order
+	resends    int       // packets in out marked resend
 	sendBuf    sendQueue // written, not yet in a packet
 	outBytes   int       // payload bytes in out
 	inflight   int       // payload bytes sent and neither acked nor lost
@@ -273,7 +274,7 @@ func (c *Conn) fail(err error, reset bool) {
 	c.timer.Stop()
 	c.rdl.stop()
 	c.wdl.stop()
-	c.out, c.ooo = nil, nil
+	c.out, c.ooo, c.resends = nil, nil, 0
 	c.sendBuf.reset()
 	select {
 	case <-c.established:

@@ -184,7 +184,7 @@ func (c *Conn) processAck(h *header, now time.Time) {
 // ackPkt marks p acked and returns its payload size.
 func (c *Conn) ackPkt(p *outPkt, now time.Time) int {
 	p.acked = true
-	p.resend = false
+	c.setResend(p, false)
 	if p.inFlight {
 		p.inFlight = false
 		c.inflight -= len(p.payload)
@@ -202,7 +202,7 @@ func (c *Conn) lose(p *outPkt) {
 		return
 	}
 	p.inFlight = false
-	p.resend = true
+	c.setResend(p, true)
 	c.inflight -= len(p.payload)
 	if seqLess(c.lossSeq, p.seq) {
 		c.cc.onLoss()
@@ -279,6 +279,11 @@ func (c *Conn) deliver(p []byte) {
 	if c.localClosed || len(p) == 0 {
 		return
 	}
+	if len(c.rbuf)+len(p) > cap(c.rbuf) && c.roff > 0 {
+		// Move the unread data to the front rather than grow the buffer.
+		n := copy(c.rbuf, c.rbuf[c.roff:])
+		c.rbuf, c.roff = c.rbuf[:n], 0
+	}
 	c.rbuf = append(c.rbuf, p...)
 }
 
@@ -297,7 +302,7 @@ func (c *Conn) checkDone(now time.Time) {
 	c.err = errClosedConn
 	c.lingering = true
 	c.lingerUntil = now.Add(max(2*c.rtt.rto, time.Second))
-	c.out, c.ooo = nil, nil
+	c.out, c.ooo, c.resends = nil, nil, 0
 	c.sendBuf.reset()
 	kick(c.readable)
 	kick(c.writable)

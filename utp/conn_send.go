@@ -67,13 +67,24 @@ func (c *Conn) sendSyn() {
 	c.arm(now)
 }
 
+// setResend marks p to be sent again, or not, keeping count.
+func (c *Conn) setResend(p *outPkt, on bool) {
+	switch {
+	case on && !p.resend:
+		c.resends++
+	case !on && p.resend:
+		c.resends--
+	}
+	p.resend = on
+}
+
 // transmit sends (or resends) p.
 func (c *Conn) transmit(p *outPkt, now time.Time) {
 	if !p.inFlight {
 		p.inFlight = true
 		c.inflight += len(p.payload)
 	}
-	p.resend = false
+	c.setResend(p, false)
 	if p.sends > 0 {
 		c.s.stats.retransmits.Add(1)
 	}
@@ -109,7 +120,8 @@ func (c *Conn) flushPackets(now time.Time) {
 		return
 	}
 	window := min(int(c.cc.cwnd), c.peerWnd)
-	for _, p := range c.out {
+	for i := 0; c.resends > 0 && i < len(c.out); i++ {
+		p := c.out[i]
 		if !p.resend {
 			continue
 		}
@@ -210,7 +222,7 @@ func (c *Conn) onTimer() {
 					p.inFlight = false
 					c.inflight -= len(p.payload)
 				}
-				p.resend = true
+				c.setResend(p, true)
 			}
 			if first != nil {
 				c.transmit(first, now)
