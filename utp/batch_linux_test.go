@@ -2,8 +2,12 @@ package utp
 
 import (
 	"encoding/binary"
+	"fmt"
+	"net"
+	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // errGSORefused is what a kernel without UDP GSO returns.
@@ -59,4 +63,46 @@ func TestGSOOOB(t *testing.T) {
 		binary.NativeEndian.Uint16(b[hdr:]) != 1232 {
 		t.Fatalf("cmsg % x", b)
 	}
+}
+
+// TestGROFallbackSplit: datagrams that are not uTP, sent with GSO to a
+// socket reading with GRO, reach its PacketConn one by one, whether or not
+// the kernel coalesced them.
+func TestGROFallbackSplit(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewSocket(pc, nil)
+	defer s.Close()
+	uc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer uc.Close()
+	var want []string
+	var b []byte
+	for i := range 5 {
+		m := fmt.Sprintf("d1:ti%de1:y1:q%se", i, strings.Repeat("x", 40)) // equal sizes
+		want = append(want, m)
+		b = append(b, m...)
+	}
+	b = append(b, "d1:y1:qe"...) // a shorter last one
+	want = append(want, "d1:y1:qe")
+	if err := writeGSO(uc, b, len(want[0]), s.Addr().(*net.UDPAddr)); err != nil {
+		t.Skipf("no UDP GSO here: %v", err)
+	}
+	fb := s.PacketConn()
+	fb.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 200)
+	for _, w := range want {
+		n, from, err := fb.ReadFrom(buf)
+		if err != nil || string(buf[:n]) != w || from.String() != uc.LocalAddr().String() {
+			t.Fatalf("%q from %v, %v; want %q", buf[:n], from, err, w)
+		}
+	}
+	if st := s.Stats(); st.PacketsIn != uint64(len(want)) || st.Fallback != uint64(len(want)) {
+		t.Fatalf("stats %+v", st)
+	}
+	t.Logf("gro %v", s.gro)
 }
