@@ -102,6 +102,8 @@ func (t *Torrent) announceRequest(ev tracker.Event) tracker.AnnounceRequest {
 // sends "started" to each tracker first), then at the interval the tracker
 // asks for, at once again when the torrent completes ("completed"), and
 // "stopped" when the torrent ends, bounded by Config.TrackerStopTimeout.
+// While the torrent is a partial seed the regular announces say "paused"
+// (see regularEvent); becoming one is reported at the next of them.
 // Peers in the replies go to the torrent's dial queue.
 func (t *Torrent) announceLoop(m *tracker.Multi, ih metainfo.Hash) {
 	request := func(ev tracker.Event) tracker.AnnounceRequest {
@@ -119,7 +121,7 @@ func (t *Torrent) announceLoop(m *tracker.Multi, ih metainfo.Hash) {
 	}
 	fails := 0
 	for {
-		resp, err := m.Announce(t.ctx, request(tracker.EventNone))
+		resp, err := m.Announce(t.ctx, request(t.regularEvent()))
 		if t.ctx.Err() != nil {
 			break
 		}
@@ -160,6 +162,29 @@ func (t *Torrent) announceLoop(m *tracker.Multi, ih metainfo.Hash) {
 	defer cancel()
 	if _, err := m.Announce(ctx, request(tracker.EventStopped)); err != nil && !errors.Is(err, tracker.ErrNoTrackers) {
 		t.log.Debug("announce stopped", "err", err)
+	}
+}
+
+// regularEvent is the event of a regular announce: tracker.EventPaused
+// while the torrent is a partial seed (BEP 21: it must say so in every
+// announce), tracker.EventNone otherwise. A partial seed has every selected
+// piece verified, the state in which uploadonly.go sends upload_only
+// (Complete is closed), but not every piece of the torrent (t.complete,
+// the tracker's "completed", is open); "left" stays the bytes missing from
+// the whole torrent. tracker.Multi still sends "started" first and
+// "completed" once the whole torrent is done. It reads only the completion
+// channels, so it is safe off the owner goroutine.
+func (t *Torrent) regularEvent() tracker.Event {
+	select {
+	case <-t.complete:
+		return tracker.EventNone // a seed
+	default:
+	}
+	select {
+	case <-t.done.wait():
+		return tracker.EventPaused
+	default:
+		return tracker.EventNone
 	}
 }
 

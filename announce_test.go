@@ -2,9 +2,13 @@ package bittern
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -208,6 +212,112 @@ func TestTorrentOptionsTrackers(t *testing.T) {
 		s.Close()
 		if got := srv.Stats(); got.Peers != 0 || count.Load() != 2 {
 			t.Errorf("after Close: %d peers, %d requests; want 0 and 2 (started, stopped)", got.Peers, count.Load())
+		}
+	})
+}
+
+// eventRecorder passes announces on to a tracker handler and records each
+// announce's "event" per client host.
+type eventRecorder struct {
+	h      http.Handler
+	mu     sync.Mutex
+	events map[string][]string
+}
+
+func (er *eventRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasSuffix(r.URL.Path, "/announce") {
+		host, _, _ := net.SplitHostPort(r.RemoteAddr)
+		er.mu.Lock()
+		if er.events == nil {
+			er.events = map[string][]string{}
+		}
+		er.events[host] = append(er.events[host], r.URL.Query().Get("event"))
+		er.mu.Unlock()
+	}
+	er.h.ServeHTTP(w, r)
+}
+
+func (er *eventRecorder) of(host string) []string {
+	er.mu.Lock()
+	defer er.mu.Unlock()
+	return slices.Clone(er.events[host])
+}
+
+// A partial seed (BEP 21) says "paused" in its regular announces: the
+// tracker counts it as incomplete but not as a downloader. When the whole
+// torrent completes it sends "completed" and plain announces after that.
+func TestTrackerPartialSeed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := newPipeNet()
+		srv := tracker.NewServer(&tracker.ServerConfig{Interval: time.Minute})
+		rec := &eventRecorder{h: srv}
+		mi, data := makeMultiTorrent(t, []int{64 << 10, 64 << 10}, 32<<10, 63)
+		mi = withAnnounce(t, mi, "http://tracker.test/announce")
+		st := &storage.Memory{}
+		fill(t, st, mi, data)
+		seeder := newPipeSession(t, n, "10.0.0.1:6881", &Config{Storage: st, Tracker: trackerConfig(rec, "10.0.0.1:6881")})
+		defer seeder.Close()
+		if _, err := seeder.AddTorrent(context.Background(), mi, nil); err != nil {
+			t.Fatal(err)
+		}
+		leecher := newPipeSession(t, n, "10.0.1.1:6881", &Config{Storage: &storage.Memory{}, Tracker: trackerConfig(rec, "10.0.1.1:6881")})
+		defer leecher.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+		defer cancel()
+		tor, err := leecher.AddTorrent(ctx, mi, &TorrentOptions{FilePriorities: []Priority{PriorityNormal, PrioritySkip}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tor.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		// Two regular announces as a partial seed.
+		time.Sleep(2*time.Minute + time.Second)
+		synctest.Wait()
+		evs := rec.of("10.0.1.1")
+		if len(evs) < 3 || evs[0] != "started" || evs[len(evs)-1] != "paused" || slices.Contains(evs, "completed") {
+			t.Fatalf("partial seed's events %q: want started, then paused", evs)
+		}
+		scrape := func() tracker.ScrapeStats {
+			t.Helper()
+			cl, err := tracker.NewHTTP("http://tracker.test/announce", &tracker.Config{HTTPClient: &http.Client{Transport: handlerTransport{h: srv, host: netip.MustParseAddr("10.9.9.9")}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cl.Close()
+			m, err := cl.Scrape(ctx, mi.InfoHash())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return m[mi.InfoHash()]
+		}
+		if got, want := scrape(), (tracker.ScrapeStats{Complete: 1, Incomplete: 1, Downloaders: 0, HasDownloaders: true}); got != want {
+			t.Errorf("scrape with a partial seed = %+v, want %+v", got, want)
+		}
+
+		// The rest selected: the leecher downloads it and says completed.
+		if err := tor.SetFilePriorities([]Priority{PriorityNormal, PriorityNormal}); err != nil {
+			t.Fatal(err)
+		}
+		if err := tor.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Minute + time.Second)
+		synctest.Wait()
+		evs = rec.of("10.0.1.1")
+		i := slices.Index(evs, "completed")
+		if i < 0 || slices.Contains(evs[i+1:], "completed") || slices.Contains(evs[i+1:], "paused") || len(evs) == i+1 {
+			t.Fatalf("events %q: want one completed, then plain announces", evs)
+		}
+		if got, want := scrape(), (tracker.ScrapeStats{Complete: 2, Downloaded: 1, HasDownloaders: true}); got != want {
+			t.Errorf("scrape after completion = %+v, want %+v", got, want)
+		}
+		leecher.Close()
+		if evs := rec.of("10.0.1.1"); evs[len(evs)-1] != "stopped" {
+			t.Errorf("last event %q, want stopped", evs[len(evs)-1])
+		}
+		if evs := rec.of("10.0.0.1"); slices.Contains(evs, "paused") {
+			t.Errorf("the seeder sent %q: a full seed never says paused", evs)
 		}
 	})
 }
