@@ -160,9 +160,12 @@ func (m *Multi) Close() error {
 // when the tracker last saw bytes left and there are none now; "paused"
 // when the torrent says it is a partial seed (req.Event is EventPaused);
 // otherwise none. A partial seed reports its bytes left, so it is "leeching"
-// to the tracker and becoming a full seed later earns "completed". This is
-// the order libtorrent follows: it turns only a plain announce into
-// "paused", so "started" and "completed" keep their meaning.
+// to the tracker and becoming a full seed later earns "completed", as in
+// libtorrent (which sends "completed" only as a seed). libtorrent differs
+// on the first announce: it turns a plain announce into "paused" before it
+// picks "started" per tracker, so a partial seed from the outset never
+// sends "started" there. We send "started" first anyway, so a tracker sees
+// the session begin as BEP 3 asks, and "paused" in every announce after.
 func (st *trackerState) eventFor(req AnnounceRequest) Event {
 	switch {
 	case req.Event == EventStopped:
