@@ -10,8 +10,8 @@ import (
 // files), and a new handshake goes to every peer when that changes (BEP 10
 // allows a handshake at any time; its "m" is additive, so the full one is
 // resent). Two peers that both want nothing more hang up, as two seeds do.
-// The tracker is not told (BEP 21's event=paused): our announces keep
-// "left" as the bytes still missing from the whole torrent.
+// Trackers are told with BEP 21's event=paused on every regular announce
+// (announce.go); "left" stays the bytes missing from the whole torrent.
 
 // appendExtHandshake appends our BEP 10 extended handshake for c to msg
 // and records the upload_only it states.
