@@ -158,9 +158,9 @@
 //
 // A Socket has one goroutine, which reads the packet conn and handles each
 // packet under the lock of its connection (a connection's packets of one
-// coalesced read, then the end of that batch, each under the lock); each connection has one timer
-// (retransmission, window probe, keepalive, idle timeout, linger after a
-// close). Conn methods block only in Read and Write (bounded by the
+// coalesced read, then the end of that batch, each under the lock); each
+// connection has one timer (retransmission, window probe, keepalive, idle
+// timeout, linger after a close). Conn methods block only in Read and Write (bounded by the
 // deadlines) and are safe for concurrent use. [Socket.Close] resets every
 // connection, closes the packet conn and returns once its goroutine has
 // ended; a closed Conn that still has data or a FIN to deliver stays on
