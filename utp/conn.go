@@ -62,6 +62,17 @@ type Conn struct {
 	scratch    []byte
 	wb         *gsoBatch // while flush gathers packets for one GSO send
 
+	// Tail-loss probe, and the loss detection its ack starts (probe.go).
+	probeAt         time.Time     // when a probe is due
+	probing         bool          // a probe is out, its ack awaited
+	probeN          int           // probes sent since the last ack
+	probeSeq        uint16        // the packet sent as the probe
+	probeSentAt     time.Time     // when the probe was sent
+	probeOrigSentAt time.Time     // when the probe's packet was sent before
+	lossBefore      time.Time     // packets sent before this are checked by detectLoss
+	lossShift       time.Duration // and lost when unacked this long after their send
+	lossAt          time.Time     // the next detectLoss deadline
+
 	// Receiving.
 	ack        uint16 // last sequence number received in order
 	rbuf       []byte // unread data is rbuf[roff:]

@@ -170,6 +170,11 @@ func (c *Conn) processAck(h *header, now time.Time) {
 			}
 		}
 	}
+	if acked > 0 || advanced {
+		c.probeAcked(now)
+		c.detectLoss(now)
+		c.armProbe(now)
+	}
 	if acked > 0 {
 		c.cc.onAck(acked, before, c.cwndFull)
 	}

@@ -94,6 +94,9 @@ func (c *Conn) transmit(p *outPkt, now time.Time) {
 	if c.rtoAt.IsZero() {
 		c.rtoAt = now.Add(c.rtt.rto)
 	}
+	if c.probeAt.IsZero() {
+		c.armProbe(now)
+	}
 }
 
 // flush sends lost packets again and new data, as far as the congestion
@@ -164,8 +167,8 @@ func (c *Conn) flushPackets(now time.Time) {
 	}
 }
 
-// onTimer runs the conn's timeouts: retransmission, window probe,
-// keepalive, idle timeout, end of linger.
+// onTimer runs the conn's timeouts: tail-loss probe, loss detection,
+// retransmission, window probe, keepalive, idle timeout, end of linger.
 func (c *Conn) onTimer() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -183,8 +186,16 @@ func (c *Conn) onTimer() {
 		c.fail(ErrTimeout, true)
 		return
 	}
+	if !c.probeAt.IsZero() && !now.Before(c.probeAt) {
+		c.sendProbe(now)
+	}
+	if !c.lossAt.IsZero() && !now.Before(c.lossAt) {
+		c.detectLoss(now)
+		c.flush(now)
+	}
 	if !c.rtoAt.IsZero() && !now.Before(c.rtoAt) {
 		c.rtoAt = time.Time{}
+		c.endProbe()
 		if len(c.out) == 0 {
 			// Window probe: one packet past a closed window.
 			if c.sendBuf.len() > 0 {
@@ -258,6 +269,8 @@ func (c *Conn) arm(now time.Time) {
 		}
 	default:
 		at(c.rtoAt)
+		at(c.probeAt)
+		at(c.lossAt)
 		at(c.ackAt)
 		if c.state != stateSynSent {
 			at(c.lastRecv.Add(c.s.cfg.IdleTimeout))

@@ -64,7 +64,8 @@
 // window; BEP 29's RTT/variance estimate and timeout (max(rtt+4·rtt_var,
 // 500 ms), 1 s before a sample, doubled per consecutive timeout, capped at
 // 60 s); retransmission on timeout, on three duplicate acks and on a
-// packet with three selectively acked packets after it; Nagle-style
+// packet with three selectively acked packets after it; tail-loss probes
+// (below); Nagle-style
 // coalescing (a short packet waits while data is unacknowledged); delayed
 // acks (every second in-order data packet is acked, or once per
 // coalesced read, see the Linux fast path; a lone one after 2 ms,
@@ -85,6 +86,26 @@
 // loss halves the window, once per window of packets; a timeout shrinks it
 // to one packet and restarts slow start. The target is 100 ms, libtorrent's
 // default ([Config.TargetDelay]).
+//
+// # Tail-loss probes
+//
+// When a whole window, or its tail, is lost, nothing comes back: the
+// cumulative ack cannot move and no selective ack reaches past the gap,
+// so only the timeout (at least 500 ms) would find the loss. A receiver
+// whose UDP buffer overflows while it is not reading does exactly that
+// (libtorrent's 208 KB default buffer holds less than a full window). So,
+// as TCP does (TLP and RACK, RFC 8985): once nothing was acked for a probe
+// timeout, twice the smoothed RTT and at least 10 ms, while packets are in
+// flight and the timeout is not due sooner, the first unacked packet is
+// sent again as a probe (and again after twice as long each time while no
+// ack comes). When its ack arrives, every packet sent before the probe
+// that is still unacked is lost once it stays unacked later than the
+// probe's packet did, relative to their sends, plus a margin (a quarter
+// RTT, at least 4 ms): if the acks had only been late (the delay rose),
+// those of the following packets arrive within the margin and nothing
+// more is sent. Lost packets count as a loss (the window halves, once per
+// window), not as a timeout (which shrinks it to one packet and restarts
+// slow start). [Stats.TailProbes] counts the probes.
 //
 // # Limits
 //
@@ -153,14 +174,16 @@
 //   - Timeouts: BEP 29's formula (rtt + 4·rtt_var, at least 500 ms),
 //     doubled per consecutive timeout; libtorrent uses rtt + 2·deviation
 //     and adds 1, 2, 4… s.
+//   - Tail-loss probes (see above) are not in BEP 29 nor in libtorrent.
 //
 // # Concurrency
 //
 // A Socket has one goroutine, which reads the packet conn and handles each
 // packet under the lock of its connection (a connection's packets of one
 // coalesced read, then the end of that batch, each under the lock); each
-// connection has one timer (retransmission, window probe, keepalive, idle
-// timeout, linger after a close). Conn methods block only in Read and Write (bounded by the
+// connection has one timer (tail-loss probe, loss detection,
+// retransmission, window probe, keepalive, idle timeout, linger after a
+// close). Conn methods block only in Read and Write (bounded by the
 // deadlines) and are safe for concurrent use. [Socket.Close] resets every
 // connection, closes the packet conn and returns once its goroutine has
 // ended; a closed Conn that still has data or a FIN to deliver stays on

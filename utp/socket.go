@@ -59,7 +59,7 @@ type Socket struct {
 	stats struct {
 		packetsIn, packetsOut, fallback, fallbackDropped,
 		resetsSent, ignored, invalid, syns, refused, writeErrors,
-		retransmits, timeouts atomic.Uint64
+		retransmits, timeouts, probes atomic.Uint64
 	}
 }
 
@@ -442,6 +442,7 @@ type Stats struct {
 	WriteErrors     uint64 // packets the packet conn failed to send
 	Retransmits     uint64 // packets sent again (lost, or timed out)
 	Timeouts        uint64 // retransmission timeouts
+	TailProbes      uint64 // tail-loss probes: a packet sent again when acks stopped before the timeout
 }
 
 // Stats returns the socket's counters.
@@ -463,5 +464,6 @@ func (s *Socket) Stats() Stats {
 		WriteErrors:     s.stats.writeErrors.Load(),
 		Retransmits:     s.stats.retransmits.Load(),
 		Timeouts:        s.stats.timeouts.Load(),
+		TailProbes:      s.stats.probes.Load(),
 	}
 }
