@@ -51,6 +51,9 @@ var impls = map[string]func(o *options, role, torrent, data, peer string) (*exec
 		if o.prealloc && role == "leech" {
 			args = append(args, "-preallocate")
 		}
+		if o.noWB && role == "leech" {
+			args = append(args, "-no-writebehind")
+		}
 		if o.profDir != "" {
 			args = append(args, "-cpuprofile", filepath.Join(o.profDir, role+".pprof"))
 		}
