@@ -239,25 +239,7 @@ func (t *Torrent) onPiece(c *peerConn, ev peerEvent) {
 	}
 	piece := b.Piece
 	t.noteContribution(piece, c)
-	t.pendingWrites[piece]++
-	if a.Complete {
-		t.hashWanted[piece] = true
-	}
-	ph := t.hashers[piece]
-	if ph == nil {
-		ph = newPieceHash()
-		if t.v2 != nil {
-			ph.h, ph.leaves = nil, t.newLeafSums(piece) // merkle, not SHA-1
-		}
-		t.hashers[piece] = ph
-	}
-	if ph.enqueue(pendingBlock{begin: int64(ev.begin), data: ev.data, c: c}) {
-		t.jobs.Add(1)
-		t.s.io.submit(func() {
-			defer t.jobs.Done()
-			t.writeBlocks(piece, ph)
-		})
-	}
+	t.queueWrite(piece, a.Complete, pendingBlock{begin: int64(ev.begin), data: ev.data, c: c})
 	t.request(c)
 }
 

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bittern/bittern/internal/cputime"
 	"github.com/bittern/bittern/metainfo"
 	"github.com/bittern/bittern/peerwire"
 	"github.com/bittern/bittern/storage"
@@ -82,9 +83,9 @@ func TestScaleIdleTorrents(t *testing.T) {
 		settle, idle = 3*time.Second, 5*time.Second
 	}
 	time.Sleep(settle)
-	c0 := cpuTime()
+	c0 := cputime.Process()
 	time.Sleep(idle)
-	idleCPU := (cpuTime() - c0) * time.Second / idle
+	idleCPU := (cputime.Process() - c0) * time.Second / idle
 	after := memNow()
 	used := after.goBytes - before.goBytes
 	t.Logf("%d idle torrents: Go heap+stacks %.1f MiB (%.1f KiB per torrent), VmRSS %.1f MiB (was %.1f before adding), %d goroutines, %v CPU per second idle",

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bittern/bittern/internal/cputime"
 	"github.com/bittern/bittern/metainfo"
 	"github.com/bittern/bittern/storage"
 )
@@ -94,7 +95,7 @@ func benchLoopback(b *testing.B, enc Encryption) {
 	defer seeder.Close()
 	peers := []netip.AddrPort{addrOf(b, seeder)}
 	b.SetBytes(size)
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	for b.Loop() {
 		leecher, err := NewSession(&Config{NoListen: true, Storage: &storage.Dir{Root: b.TempDir()}, Encryption: enc})
 		if err != nil {
@@ -114,5 +115,5 @@ func benchLoopback(b *testing.B, enc Encryption) {
 	}
 	b.ReportMetric(float64(size)*float64(b.N)/(1<<20)/b.Elapsed().Seconds(), "MiB/s")
 	// CPU of both sides together (one process), per GiB moved.
-	b.ReportMetric((cpuTime()-cpu0).Seconds()/(float64(size)*float64(b.N)/(1<<30)), "cpu-s/GiB")
+	b.ReportMetric((cputime.Process()-cpu0).Seconds()/(float64(size)*float64(b.N)/(1<<30)), "cpu-s/GiB")
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bittern/bittern/internal/cputime"
 	"github.com/bittern/bittern/storage"
 )
 
@@ -28,7 +29,7 @@ func benchUTP(b *testing.B, enc Encryption) {
 	defer seeder.Close()
 	peers := []netip.AddrPort{addrOf(b, seeder)}
 	b.SetBytes(size)
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	for b.Loop() {
 		leecher, err := NewSession(&Config{NoListen: true, UTP: true, Dialer: &tcpDialer{refuse: true},
 			Storage: &storage.Dir{Root: b.TempDir()}, Encryption: enc})
@@ -49,5 +50,5 @@ func benchUTP(b *testing.B, enc Encryption) {
 	}
 	b.ReportMetric(float64(size)*float64(b.N)/(1<<20)/b.Elapsed().Seconds(), "MiB/s")
 	// CPU of both sides together (one process), per GiB moved.
-	b.ReportMetric((cpuTime()-cpu0).Seconds()/(float64(size)*float64(b.N)/(1<<30)), "cpu-s/GiB")
+	b.ReportMetric((cputime.Process()-cpu0).Seconds()/(float64(size)*float64(b.N)/(1<<30)), "cpu-s/GiB")
 }

@@ -16,6 +16,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/bittern/bittern/internal/cputime"
 	"github.com/bittern/bittern/metainfo"
 	"github.com/bittern/bittern/peerwire"
 	"github.com/bittern/bittern/storage"
@@ -842,7 +843,7 @@ func BenchmarkLoopbackTransferV2(b *testing.B) {
 	}
 	peers := []netip.AddrPort{addrOf(b, seeder)}
 	b.SetBytes(size)
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	for b.Loop() {
 		leecher, err := NewSession(&Config{NoListen: true, Storage: &storage.Dir{Root: b.TempDir()}})
 		if err != nil {
@@ -861,7 +862,7 @@ func BenchmarkLoopbackTransferV2(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(size)*float64(b.N)/(1<<20)/b.Elapsed().Seconds(), "MiB/s")
-	b.ReportMetric((cpuTime()-cpu0).Seconds()/(float64(size)*float64(b.N)/(1<<30)), "cpu-s/GiB")
+	b.ReportMetric((cputime.Process()-cpu0).Seconds()/(float64(size)*float64(b.N)/(1<<30)), "cpu-s/GiB")
 }
 
 // File selection and streaming readers work on a v2 torrent: a skipped

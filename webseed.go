@@ -352,25 +352,7 @@ func (t *Torrent) onWebSeedBlock(job *webSeedJob, k int, data []byte) {
 		}
 		t.webSeeds.contrib[piece] = append(t.webSeeds.contrib[piece], ws)
 	}
-	t.pendingWrites[piece]++
-	if a.Complete {
-		t.hashWanted[piece] = true
-	}
-	ph := t.hashers[piece]
-	if ph == nil {
-		ph = newPieceHash()
-		if t.v2 != nil {
-			ph.h, ph.leaves = nil, t.newLeafSums(piece) // merkle, not SHA-1
-		}
-		t.hashers[piece] = ph
-	}
-	if ph.enqueue(pendingBlock{begin: int64(begin), data: data, ws: ws}) {
-		t.jobs.Add(1)
-		t.s.io.submit(func() {
-			defer t.jobs.Done()
-			t.writeBlocks(piece, ph)
-		})
-	}
+	t.queueWrite(piece, a.Complete, pendingBlock{begin: int64(begin), data: data, ws: ws})
 }
 
 // onWebSeedJobDone runs on the owner when a job ended, err nil if it

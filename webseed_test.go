@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/bittern/bittern/bencode"
+	"github.com/bittern/bittern/internal/cputime"
 	"github.com/bittern/bittern/metainfo"
 	"github.com/bittern/bittern/storage"
 )
@@ -1000,7 +1001,7 @@ func benchWebSeed(b *testing.B, pieceLen int) {
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
 	b.SetBytes(size)
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	reqs0 := len(srv.requests())
 	for b.Loop() {
 		s, err := NewSession(&Config{NoListen: true, Storage: &storage.Dir{Root: b.TempDir()}})
@@ -1020,7 +1021,7 @@ func benchWebSeed(b *testing.B, pieceLen int) {
 		}
 	}
 	b.ReportMetric(float64(size)*float64(b.N)/(1<<20)/b.Elapsed().Seconds(), "MiB/s")
-	b.ReportMetric((cpuTime()-cpu0).Seconds()/(float64(size)*float64(b.N)/(1<<30)), "cpu-s/GiB")
+	b.ReportMetric((cputime.Process()-cpu0).Seconds()/(float64(size)*float64(b.N)/(1<<30)), "cpu-s/GiB")
 	b.ReportMetric(float64(len(srv.requests())-reqs0)/float64(b.N), "GETs/op")
 }
 

@@ -29,3 +29,29 @@ func (t *Torrent) writeBlocks(piece int, ph *pieceHash) {
 		t.inbox.post(func() { t.onWritten(piece, n, firstErr) })
 	}
 }
+
+// queueWrite adds a received block (from a peer or a web seed) to its
+// piece's write queue, starting a write job if none runs, and notes that
+// the piece is to be hashed once its writes are done if complete (every
+// block of it received). It runs on the owner.
+func (t *Torrent) queueWrite(piece int, complete bool, blk pendingBlock) {
+	t.pendingWrites[piece]++
+	if complete {
+		t.hashWanted[piece] = true
+	}
+	ph := t.hashers[piece]
+	if ph == nil {
+		ph = newPieceHash()
+		if t.v2 != nil {
+			ph.h, ph.leaves = nil, t.newLeafSums(piece) // merkle, not SHA-1
+		}
+		t.hashers[piece] = ph
+	}
+	if ph.enqueue(blk) {
+		t.jobs.Add(1)
+		t.s.io.submit(func() {
+			defer t.jobs.Done()
+			t.writeBlocks(piece, ph)
+		})
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/bittern/bittern/internal/cputime"
 	jackpal "github.com/jackpal/bencode-go"
 )
 
@@ -132,9 +133,9 @@ func benchJackpal[T any](b *testing.B, in []byte) {
 // Unlike ns/op it does not count time spent waiting for a core, so it stays
 // comparable when other processes load the machine.
 func reportCPU(b *testing.B) func() {
-	start := cpuTime()
+	start := cputime.Process()
 	return func() {
-		if used := cpuTime() - start; used > 0 {
+		if used := cputime.Process() - start; used > 0 {
 			b.ReportMetric(float64(used.Nanoseconds())/float64(b.N), "cpu-ns/op")
 		}
 	}
