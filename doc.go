@@ -47,8 +47,9 @@
 // peers found to be seeds) within Config.MaxPeers and Config.MaxHalfOpen,
 // highest BEP 40 canonical priority first when there are more than free
 // slots, and redialled with exponential backoff. Our extended handshake
-// says upload_only (BEP 21) while every selected piece is verified; two
-// peers that want nothing from each other hang up. A connection to ourselves (our
+// says upload_only (BEP 21) while every selected piece is verified and no
+// Reader waits for a piece; two peers that want nothing from each other
+// hang up. A connection to ourselves (our
 // own peer ID) is dropped and its address never dialled again; of two
 // connections with one peer ID, both ends keep the one initiated by the
 // lower peer ID. Keep-alives go out after Config.KeepAliveInterval of
@@ -214,8 +215,12 @@
 // read blocks until the piece under it is verified, and gives the pieces
 // from its position through its readahead deadlines in the piece picker,
 // so they are fetched before all others (the windows of several readers
-// are combined). Readers never touch the owner's state: they post their
-// position to it, and the owner wakes them when a piece is verified.
+// are combined). A Reader of a skipped file fetches the pieces of its
+// window (and so is interested in peers that have them) and nothing else
+// of the file; those pieces never change completion, so an app can add a
+// torrent with every file skipped and stream just what a player asks for.
+// Readers never touch the owner's state: they post their position to it,
+// and the owner wakes them when a piece is verified.
 //
 // # Concurrency
 //

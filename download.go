@@ -46,7 +46,7 @@ func (t *Torrent) handleMessage(c *peerConn, ev peerEvent) {
 			t.dropConn(c, err)
 			return
 		}
-		if !c.amInterested && !p.HasPiece(i) && p.Priority(i) > piecepicker.Skip {
+		if !c.amInterested && !p.HasPiece(i) && (p.Priority(i) > piecepicker.Skip || p.HasDeadline(i)) {
 			t.setInterested(c, true)
 		}
 		t.dropIfBothSeeds(c)
@@ -139,7 +139,7 @@ func (t *Torrent) handleMessage(c *peerConn, ev peerEvent) {
 // dropIfBothSeeds closes a connection between two seeds: neither has
 // anything to give the other.
 func (t *Torrent) dropIfBothSeeds(c *peerConn) {
-	if (c.have.All() || c.peerUploadOnly) && t.picker.Done() {
+	if (c.have.All() || c.peerUploadOnly) && !t.wantsData() {
 		t.dropConnGraceful(c)
 	}
 }
@@ -283,6 +283,7 @@ func (t *Torrent) onHashed(piece int, ok bool) {
 		t.requestAll()
 		return
 	}
+	selected := t.picker.Wanted(piece) // else fetched for a reader (readskip.go)
 	if err := t.picker.Verified(piece); err != nil {
 		t.log.Warn("verified", "piece", piece, "err", err)
 		return
@@ -301,9 +302,12 @@ func (t *Torrent) onHashed(piece int, ok bool) {
 			t.setInterested(c, false)
 		}
 	}
-	if t.picker.Done() {
+	if t.picker.Done() && selected {
 		t.onComplete()
 		return
+	}
+	if !selected {
+		t.syncUploadOnly() // the last piece a reader waited for
 	}
 	t.requestAll()
 }

@@ -25,7 +25,7 @@ func (t *Torrent) tickNeeded() bool {
 	if t.paused {
 		return false
 	}
-	seeding := t.picker.Done()
+	seeding := !t.wantsData()
 	for _, pa := range t.addrs {
 		if !pa.busy && !pa.self && !(seeding && pa.seed) && !t.bannedIPs[pa.addr.Addr()] {
 			return true // to be dialled now or after its backoff

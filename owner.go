@@ -206,7 +206,7 @@ func (t *Torrent) connectPeers() {
 	if t.paused {
 		return
 	}
-	seeding := t.picker.Done()
+	seeding := !t.wantsData()
 	cfg := &t.s.cfg
 	now := time.Now()
 	free := min(cfg.MaxHalfOpen-t.halfOpen, cfg.MaxPeers-len(t.conns)-t.halfOpen,

@@ -38,8 +38,12 @@ var (
 // position through its readahead get deadlines (the picker's streaming
 // mode), earliest first, ahead of every other piece. The windows of
 // several readers of one torrent are combined. Data is read from the
-// torrent's storage. A Reader of pieces that are not selected
-// (PrioritySkip) waits until they are.
+// torrent's storage. Reading fetches what is read even in files that are
+// not selected (PrioritySkip): the pieces of the window are downloaded,
+// not the rest of the file, and storage.Dir keeps their bytes in its part
+// file without creating the file. Such pieces do not count toward
+// completion: Complete and Wait still mean every piece of the selected
+// files is verified, whatever readers fetch.
 //
 // It is an io.ReadSeekCloser and an io.ReaderAt, so http.ServeContent can
 // serve it (Seek with io.SeekEnd gives the size). Read, ReadContext and
@@ -298,6 +302,7 @@ func (t *Torrent) streamGone(r *Reader) {
 // windows takes the earliest. Then the peers' pipelines are topped up
 // with them.
 func (t *Torrent) updateDeadlines() {
+	wanted := t.wantsData()
 	t.picker.ClearDeadlines()
 	now := time.Now()
 	n := t.picker.NumPieces()
@@ -322,5 +327,6 @@ func (t *Torrent) updateDeadlines() {
 			t.log.Warn("deadline", "piece", i, "err", err)
 		}
 	}
+	t.demandChanged(wanted)
 	t.requestAll()
 }

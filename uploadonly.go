@@ -7,7 +7,7 @@ import (
 
 // BEP 21 partial seeds. Our extended handshake says upload_only: 1 while
 // every selected piece is verified (a seed, or a partial seed that skipped
-// files), and a new handshake goes to every peer when that changes (BEP 10
+// files) and no Reader waits for a piece (readskip.go), and a new handshake goes to every peer when that changes (BEP 10
 // allows a handshake at any time; its "m" is additive, so the full one is
 // resent). Two peers that both want nothing more hang up, as two seeds do.
 // Trackers are told with BEP 21's event=paused on every regular announce
@@ -20,7 +20,7 @@ func (t *Torrent) appendExtHandshake(msg []byte, c *peerConn) []byte {
 	if t.pexEnabled() {
 		m[peerwire.ExtPEX] = extIDPEX
 	}
-	done := t.picker.Done()
+	done := !t.wantsData()
 	h := extHandshake{
 		M:            m,
 		V:            "bittern 0.1",
@@ -42,7 +42,7 @@ func (t *Torrent) appendExtHandshake(msg []byte, c *peerConn) []byte {
 // syncUploadOnly sends a new extended handshake to each peer whose last
 // one from us no longer says whether we want anything.
 func (t *Torrent) syncUploadOnly() {
-	done := t.picker.Done()
+	done := !t.wantsData()
 	for c := range t.conns {
 		if c.ext && c.sentUploadOnly != done {
 			c.send(t.appendExtHandshake(nil, c))

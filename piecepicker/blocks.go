@@ -43,7 +43,7 @@ type Arrival struct {
 	// call Verified or HashFailed.
 	Complete bool
 	// Duplicate is set when the data is not needed (the block was already received, the
-	// piece verified, or the piece has priority zero): discard it.
+	// piece verified, or the piece has priority zero and no deadline): discard it.
 	Duplicate bool
 	// Unrequested is set when the block had not been requested from this peer. With the
 	// fast extension (BEP 6) that is a protocol violation.
@@ -242,7 +242,7 @@ func (p *Picker) Received(peer *Peer, b Block) (Arrival, error) {
 	a := Arrival{Unrequested: !requested}
 	pp := p.partialOf(b.Piece)
 	if pp == nil {
-		if !p.wanted.Has(b.Piece) {
+		if !p.fetch(b.Piece) {
 			a.Duplicate = true
 			return a, nil
 		}
@@ -254,7 +254,7 @@ func (p *Picker) Received(peer *Peer, b Block) (Arrival, error) {
 			bs.reqs = slices.Delete(bs.reqs, k, k+1)
 		}
 	}
-	if bs.state == blockReceived || !p.wanted.Has(b.Piece) {
+	if bs.state == blockReceived || !p.fetch(b.Piece) {
 		a.Duplicate = true
 		if bs.state == blockRequested && len(bs.reqs) == 0 {
 			bs.state = blockFree

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 // refUntouched is the reference for the choice of an untouched piece: a plain scan of every
@@ -115,7 +116,7 @@ func driveDifferential(t *testing.T, r *rand.Rand, steps int) {
 		}
 		pe := live()
 		i := r.IntN(n)
-		switch op := r.IntN(16); op {
+		switch op := r.IntN(17); op {
 		case 0:
 			p.RemovePeer(pe)
 		case 1, 2:
@@ -162,6 +163,18 @@ func driveDifferential(t *testing.T, r *rand.Rand, steps int) {
 			}
 		case 15:
 			p.SetMode(Mode(r.IntN(2)))
+		case 16: // deadlines, of skipped pieces too: they must not disturb the buckets
+			switch r.IntN(4) {
+			case 0:
+				p.SetPriority(i, Skip)
+				p.SetDeadline(i, time.Unix(0, int64(r.IntN(4000))*int64(time.Millisecond)))
+			case 1:
+				p.SetDeadline(i, time.Unix(0, int64(r.IntN(4000))*int64(time.Millisecond)))
+			case 2:
+				p.SetWindow(i, r.IntN(20), time.Unix(0, 0), 300*time.Millisecond)
+			default:
+				p.ClearDeadlines()
+			}
 		}
 		if err := checkAgainstRef(p, peers, live()); err != nil {
 			t.Fatalf("n=%d step %d: %v", n, step, err)

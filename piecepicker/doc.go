@@ -43,7 +43,9 @@
 // with time-critical re-requests; then, priority level by level from High down, started
 // pieces, suggested pieces and untouched pieces rarest first with a random tie-break
 // (RarestFirst), or started pieces then untouched pieces by index (Sequential); then, in
-// endgame, duplicates of outstanding blocks. See Pick.
+// endgame, duplicates of outstanding blocks. See Pick. A deadline overrides priority
+// Skip without making the piece wanted: a streaming reader fetches what it reads while Done
+// keeps meaning "every piece of priority above zero is verified" (see SetDeadline).
 //
 // # Cost
 //

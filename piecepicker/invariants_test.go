@@ -123,6 +123,9 @@ func checkInvariants(p *Picker, peers []*Peer) error {
 	if atLevel != p.partialsAt {
 		return fmt.Errorf("partialsAt %v, want %v", p.partialsAt, atLevel)
 	}
+	if err := checkDue(p); err != nil {
+		return err
+	}
 	if err := checkCandidates(p, peers); err != nil {
 		return err
 	}

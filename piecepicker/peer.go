@@ -226,16 +226,16 @@ func (p *Picker) PeerSuggest(peer *Peer, i int) error {
 	return nil
 }
 
-// Interesting reports whether the peer has a wanted piece we have not verified, the test
-// for sending interested (BEP 3). Cost: O(n/64).
+// Interesting reports whether the peer has a wanted piece or a piece with a deadline that
+// we have not verified, the test for sending interested (BEP 3). Cost: O(n/64).
 func (p *Picker) Interesting(peer *Peer) bool {
 	if peer.removed {
 		return false
 	}
 	if peer.seed {
-		return p.wanted.Count() > 0
+		return p.wanted.Count() > 0 || len(p.deadlines) > 0
 	}
-	return p.wanted.Intersects(peer.has)
+	return p.wanted.Intersects(peer.has) || (len(p.deadlines) > 0 && p.due.Intersects(peer.has))
 }
 
 // NumRequests reports how many blocks are outstanding from the peer.

@@ -17,14 +17,14 @@ import "slices"
 //     outstanding from other peers, fewest requesters first, each from at most
 //     Config.MaxDuplicates peers.
 //
-// Only pieces the peer has, with priority above zero and not verified, are picked; while the
+// Only pieces the peer has, with priority above zero or a deadline and not verified, are picked; while the
 // peer chokes us, only pieces in its allowed-fast set. A block already outstanding is picked
 // again only in steps 1 and 4, and never twice from one peer.
 //
 // Cost: O(1) amortized per block for seeds; see bestUntouched for other peers, plus a scan
 // of the partial pieces (bounded by the number of outstanding pieces, not by n).
 func (p *Picker) Pick(peer *Peer, n int, dst []Block) []Block {
-	if peer.removed || n <= 0 || p.wanted.Count() == 0 {
+	if peer.removed || n <= 0 || (p.wanted.Count() == 0 && len(p.deadlines) == 0) {
 		return dst
 	}
 	if peer.choked && len(peer.allowedFast) == 0 {
@@ -105,7 +105,7 @@ func (p *Picker) Pick(peer *Peer, n int, dst []Block) []Block {
 
 // candidate reports whether piece i may be requested from peer.
 func (p *Picker) candidate(peer *Peer, i int) bool {
-	return p.wanted.Has(i) && (peer.seed || peer.has.Has(i)) && (!peer.choked || peer.allowed(i))
+	return p.fetch(i) && (peer.seed || peer.has.Has(i)) && (!peer.choked || peer.allowed(i))
 }
 
 // takeFree requests free blocks of piece i from peer, lowest index first.

@@ -154,6 +154,7 @@ type Picker struct {
 	pool       []*partial
 
 	deadlines []deadline
+	due       *bitset.Bitset // pieces in deadlines (never verified ones): requested even at priority Skip
 
 	nextPeerID uint64
 	peers      int
@@ -230,6 +231,7 @@ func New(c Config) (*Picker, error) {
 	p.have = bitset.New(p.n)
 	p.wanted = bitset.New(p.n)
 	p.untouched = bitset.New(p.n)
+	p.due = bitset.New(p.n)
 	p.buckets.init(p.n)
 	for i := range p.n {
 		p.prio[i] = Normal
@@ -341,7 +343,8 @@ func (p *Picker) validBlock(b Block) bool {
 func (p *Picker) HasPiece(i int) bool { return p.have.Has(i) }
 
 // Wanted reports whether piece i has priority above zero and is not verified: a peer that
-// announces it becomes interesting (BEP 3), an O(1) test for each have message.
+// announces it becomes interesting (BEP 3), an O(1) test for each have message. A piece of
+// priority Skip with a deadline is not wanted but is requested too: see HasDeadline.
 func (p *Picker) Wanted(i int) bool { return p.wanted.Has(i) }
 
 // NumHave reports how many pieces were verified.
@@ -350,7 +353,8 @@ func (p *Picker) NumHave() int { return p.have.Count() }
 // Remaining reports how many wanted pieces (priority above zero) are not verified yet.
 func (p *Picker) Remaining() int { return p.wanted.Count() }
 
-// Done reports whether every wanted piece is verified.
+// Done reports whether every wanted piece is verified. Deadlines of pieces of priority Skip
+// do not count: see SetDeadline.
 func (p *Picker) Done() bool { return p.wanted.Count() == 0 }
 
 // Endgame reports whether every wanted piece that some connected peer has has been

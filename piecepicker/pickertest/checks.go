@@ -29,8 +29,8 @@ func (d *driver) pick(k, want int) error {
 			return fmt.Errorf("%s: block %v returned twice", d.last, b)
 		case !m.peers[k].has[b.Piece]:
 			return fmt.Errorf("%s: block %v of a piece the peer lacks", d.last, b)
-		case m.prio[b.Piece] == piecepicker.Skip:
-			return fmt.Errorf("%s: block %v of a priority-0 piece", d.last, b)
+		case m.prio[b.Piece] == piecepicker.Skip && !m.due[b.Piece]:
+			return fmt.Errorf("%s: block %v of a priority-0 piece without a deadline", d.last, b)
 		case m.have[b.Piece]:
 			return fmt.Errorf("%s: block %v of a verified piece", d.last, b)
 		case m.peers[k].choked && !slices.Contains(m.peers[k].fast, b.Piece):
@@ -145,7 +145,7 @@ func (d *driver) received(k int, b piecepicker.Block) error {
 		return fmt.Errorf("%s: Unrequested=%v, but outstanding=%v", d.last, a.Unrequested, wasOut)
 	}
 	already := m.done(b)
-	if dup := already || !m.wanted(b.Piece); dup {
+	if dup := already || !m.fetch(b.Piece); dup {
 		if !a.Duplicate || len(a.Cancel) != 0 || a.Complete {
 			return fmt.Errorf("%s: want a bare duplicate, got %+v", d.last, a)
 		}
@@ -190,7 +190,7 @@ func (d *driver) finishPiece() error {
 		if err := d.p.Verified(i); err != nil {
 			return fmt.Errorf("%s: %w", d.last, err)
 		}
-		m.have[i] = true
+		m.verified(i)
 		m.clearPiece(i)
 		return nil
 	}
@@ -240,6 +240,9 @@ func (d *driver) check() error {
 		if p.Wanted(i) != m.wanted(i) {
 			return fmt.Errorf("p.Wanted(%d) %v, want %v", i, !m.wanted(i), m.wanted(i))
 		}
+		if p.HasDeadline(i) != (m.due[i] && !m.have[i]) {
+			return fmt.Errorf("p.HasDeadline(%d) %v, want %v", i, p.HasDeadline(i), m.due[i] && !m.have[i])
+		}
 		if p.Priority(i) != m.prio[i] {
 			return fmt.Errorf("p.Priority(%d) %d, want %d", i, p.Priority(i), m.prio[i])
 		}
@@ -265,7 +268,7 @@ func (d *driver) check() error {
 		}
 		interesting := false
 		for i := range m.n {
-			interesting = interesting || (pe.has[i] && m.wanted(i))
+			interesting = interesting || (pe.has[i] && m.fetch(i))
 		}
 		if p.Interesting(pe.p) != interesting {
 			return fmt.Errorf("p.Interesting(%d) %v, want %v", k, !interesting, interesting)

@@ -214,7 +214,7 @@ func (d *driver) step() error {
 		if err := p.MarkHave(i); err != nil {
 			return fmt.Errorf("%s: %w", d.last, err)
 		}
-		m.have[i] = true
+		m.verified(i)
 		m.clearPiece(i)
 	case 24:
 		i := d.in.intn(m.n)
@@ -268,14 +268,24 @@ func (d *driver) deadline() error {
 		i := d.in.intn(d.m.n)
 		at := now.Add(time.Duration(d.in.intn(20)) * 250 * time.Millisecond)
 		d.last = fmt.Sprintf("SetDeadline(%d, +%v)", i, at.Sub(now))
-		return d.p.SetDeadline(i, at)
+		if err := d.p.SetDeadline(i, at); err != nil {
+			return fmt.Errorf("%s: %w", d.last, err)
+		}
+		d.m.due[i] = !d.m.have[i]
 	case 1:
 		from, count := d.in.intn(d.m.n), d.in.intn(6)
 		d.last = fmt.Sprintf("SetWindow(%d, %d)", from, count)
-		return d.p.SetWindow(from, count, now.Add(time.Second), 500*time.Millisecond)
+		if err := d.p.SetWindow(from, count, now.Add(time.Second), 500*time.Millisecond); err != nil {
+			return fmt.Errorf("%s: %w", d.last, err)
+		}
+		clear(d.m.due)
+		for i := from; i < min(from+count, d.m.n); i++ {
+			d.m.due[i] = !d.m.have[i]
+		}
 	default:
 		d.last = "ClearDeadlines"
 		d.p.ClearDeadlines()
+		clear(d.m.due)
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ type model struct {
 	blocks []int // blocks per piece
 	prio   []piecepicker.Priority
 	have   []bool
+	due    []bool // pieces with a deadline: fetched even at priority Skip
 	peers  []*mpeer
 	out    map[piecepicker.Block][]int // outstanding block -> requesting peer indices
 	recv   map[piecepicker.Block]int   // received block -> sending peer index
@@ -32,7 +33,7 @@ type mpeer struct {
 func newModel(n int, blocks []int, maxDup int) *model {
 	m := &model{
 		n: n, blocks: blocks, maxDup: maxDup,
-		prio: make([]piecepicker.Priority, n), have: make([]bool, n),
+		prio: make([]piecepicker.Priority, n), have: make([]bool, n), due: make([]bool, n),
 		out: map[piecepicker.Block][]int{}, recv: map[piecepicker.Block]int{},
 		pad: map[piecepicker.Block]bool{},
 	}
@@ -44,10 +45,20 @@ func newModel(n int, blocks []int, maxDup int) *model {
 
 func (m *model) wanted(i int) bool { return m.prio[i] > piecepicker.Skip && !m.have[i] }
 
+// fetch reports whether piece i may be requested: wanted, or given a deadline (which
+// overrides priority Skip) and not verified.
+func (m *model) fetch(i int) bool { return m.wanted(i) || (m.due[i] && !m.have[i]) }
+
+// verified records that piece i was verified: it drops its deadline for good.
+func (m *model) verified(i int) {
+	m.have[i] = true
+	m.due[i] = false
+}
+
 // allowed reports whether piece i may be requested from peer k.
 func (m *model) allowed(k, i int) bool {
 	pe := m.peers[k]
-	return pe.connected && pe.has[i] && m.wanted(i) && (!pe.choked || slices.Contains(pe.fast, i))
+	return pe.connected && pe.has[i] && m.fetch(i) && (!pe.choked || slices.Contains(pe.fast, i))
 }
 
 // untouched reports whether wanted piece i has no outstanding and no received block.

@@ -2,11 +2,12 @@
 // policy of package piecepicker, by driving a Picker with random (or fuzzed) operation
 // sequences and comparing each answer with an independent model:
 //
-//   - Pick never returns a piece the peer lacks, a piece of priority zero, a verified
-//     piece, a received block, a block already outstanding from the same peer, or a block
-//     outstanding from another peer outside endgame and time-critical pieces; never more
-//     than MaxDuplicates requesters per block; never a piece outside a choking peer's
-//     allowed-fast set (BEP 6); never more blocks than asked for.
+//   - Pick never returns a piece the peer lacks, a piece of priority zero without a
+//     deadline, a verified piece, a received block, a block already outstanding from the
+//     same peer, or a block outstanding from another peer outside endgame and
+//     time-critical pieces; never more than MaxDuplicates requesters per block; never a
+//     piece outside a choking peer's allowed-fast set (BEP 6); never more blocks than
+//     asked for.
 //   - Pick keeps its policy's order: a piece it starts (other than suggested, deadline and
 //     allowed-fast picks) comes after every partial piece with free blocks of at least its
 //     priority, and is preferred to every piece the peer could have started instead:
