@@ -47,7 +47,10 @@ func (c *Conn) receive(h *header, payload []byte, batched bool) {
 		return
 	case stSyn:
 		if c.state == stateSynRecv && h.seq == c.ack {
-			c.sendState() // our answer was lost
+			// Our answer was lost. The dialler is alive: its SYN retries
+			// may run longer than the idle timeout.
+			c.lastRecv = now
+			c.sendState()
 		} else {
 			c.s.stats.ignored.Add(1)
 		}

@@ -403,3 +403,26 @@ func TestDialerAndListener(t *testing.T) {
 		}
 	})
 }
+
+// TestSynRetriesKeepAcceptedConn: the answers to a dialler's SYNs are lost
+// for longer than the acceptor's idle timeout. The retransmitted SYNs keep
+// the accepted conn alive, so it is the one that finally connects (it used
+// to time out, and the late SYN made a second conn).
+func TestSynRetriesKeepAcceptedConn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ea, eb := newNetem(1), newNetem(2)
+		eb.loss = 1
+		tn := newTestNet(t, ea, eb, &Config{SynRetries: 5}, &Config{IdleTimeout: 9 * time.Second})
+		go func() {
+			time.Sleep(10 * time.Second) // SYNs at 0, 1, 3 and 7 s go unanswered, 15 s gets through
+			eb.mu.Lock()
+			eb.loss = 0
+			eb.mu.Unlock()
+		}()
+		ca, cb := tn.connect(t)
+		exchange(t, ca, cb, []byte("hello"), []byte("world"))
+		if n := tn.b.Stats().Conns; n != 1 {
+			t.Fatalf("retransmitted SYNs made %d conns", n)
+		}
+	})
+}
