@@ -100,6 +100,8 @@
 // Dir.MaxOpenFiles handles plus those pinned by in-flight I/O. The part
 // file's table has one entry per piece. A completion record's size is
 // fixed by the torrent, so a record of any other size is rejected unread.
+// Write-behind keeps a byte count for every partly written 8 MiB chunk
+// of a file (at most one per chunk: 128 Ki counts for a 1 TiB file).
 //
 // This package implements the storage side of BEP 3, BEP 47 and BEP 52.
 package storage
