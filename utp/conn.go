@@ -66,6 +66,7 @@ type Conn struct {
 	probeAt         time.Time     // when a probe is due
 	probing         bool          // a probe is out, its ack awaited
 	probeN          int           // probes sent since the last ack
+	probeDups       int           // duplicate acks probes may yet cause, not counted as such
 	probeSeq        uint16        // the packet sent as the probe
 	probeSentAt     time.Time     // when the probe was sent
 	probeOrigSentAt time.Time     // when the probe's packet was sent before

@@ -143,8 +143,9 @@ func (c *Conn) processAck(h *header, now time.Time) {
 		c.timeouts = 0
 		kick(c.writable)
 	} else if h.ack == c.ackedTo && h.typ == stState && len(c.out) > 0 {
-		c.dupAcks++
-		if c.dupAcks == 3 {
+		if c.probeDups > 0 {
+			c.probeDups-- // the answer to a probe that arrived as a duplicate
+		} else if c.dupAcks++; c.dupAcks == 3 {
 			c.lose(c.out[0])
 		}
 	}
@@ -184,6 +185,7 @@ func (c *Conn) processAck(h *header, now time.Time) {
 	switch {
 	case len(c.out) == 0:
 		c.rtoAt = time.Time{}
+		c.probeDups = 0
 	case advanced:
 		c.rtoAt = now.Add(c.rtt.rto)
 	}

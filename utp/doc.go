@@ -105,7 +105,10 @@
 // those of the following packets arrive within the margin and nothing
 // more is sent. Lost packets count as a loss (the window halves, once per
 // window), not as a timeout (which shrinks it to one packet and restarts
-// slow start). [Stats.TailProbes] counts the probes.
+// slow start). A probe whose original did arrive reaches the peer as a
+// duplicate, which it answers with an ack it already sent: as many
+// duplicate acks as probes were sent (at most 8) are not counted toward
+// the three that mean a loss. [Stats.TailProbes] counts the probes.
 //
 // # Limits
 //

@@ -61,6 +61,7 @@ func (c *Conn) sendProbe(now time.Time) {
 		c.probeSentAt = now
 		c.probeN++
 		c.s.stats.probes.Add(1)
+		c.probeDups = min(c.probeDups+1, maxProbeDups)
 		c.transmit(p, now)
 		c.probeAt = now.Add(c.probeTimeout() << min(c.probeN, 6))
 		return
@@ -98,6 +99,13 @@ func (c *Conn) probeAcked(now time.Time) {
 	c.lossShift = now.Sub(c.probeOrigSentAt) + max(c.rtt.rtt/4, minReorder)
 	c.detectLoss(now)
 }
+
+// maxProbeDups bounds Conn.probeDups: the duplicate acks not counted
+// because probes may have caused them. A probe whose original arrived
+// reaches the peer as a duplicate, which it acks at once with the ack it
+// already sent: without this, three probes during a rise of the delay
+// would look like three duplicate acks and cut the window for nothing.
+const maxProbeDups = 8
 
 // minReorder is the least reordering margin of detectLoss: two delayed
 // acks.
