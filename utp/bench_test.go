@@ -6,6 +6,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/bittern/bittern/internal/cputime"
 )
 
 // BenchmarkLoopback measures one-way throughput over real loopback: uTP
@@ -72,7 +74,7 @@ func benchStream(b *testing.B, w, r net.Conn) {
 	b.SetBytes(chunk)
 	done := make(chan error, 1)
 	b.ResetTimer()
-	start, cpu0 := time.Now(), cpuTime()
+	start, cpu0 := time.Now(), cputime.Process()
 	go func() {
 		_, err := io.CopyN(io.Discard, r, int64(b.N)*chunk)
 		done <- err
@@ -87,7 +89,7 @@ func benchStream(b *testing.B, w, r net.Conn) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)*chunk/(1<<20)/time.Since(start).Seconds(), "MiB/s")
-	b.ReportMetric((cpuTime()-cpu0).Seconds()/(float64(b.N)*chunk/(1<<30)), "cpu-s/GiB")
+	b.ReportMetric((cputime.Process()-cpu0).Seconds()/(float64(b.N)*chunk/(1<<30)), "cpu-s/GiB")
 	w.Close()
 	r.Close()
 }
