@@ -5,7 +5,7 @@ import (
 	"sync"
 )
 
-// Write-behind tuning (see Dir.DisableWriteBehind). A file is cut into
+// Write-behind tuning (see Dir.WriteBehind). A file is cut into
 // aligned chunks of writeBehindChunk bytes; a chunk whose every byte was
 // written has its writeback started at once, and its pages are dropped
 // from the page cache once writeBehindLag more chunks of the same file

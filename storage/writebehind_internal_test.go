@@ -74,7 +74,7 @@ func writeAllInBlocks(t *testing.T, tor *dirTorrent, data []byte, block int) {
 func TestDirWriteBehindCalls(t *testing.T) {
 	rec := &wbRecorder{}
 	info := testInfo(512, 3000, 2500)
-	tor := openT(t, &Dir{Root: t.TempDir(), wbOps: rec, wbChunk: 1000, wbLag: 2}, info)
+	tor := openT(t, &Dir{Root: t.TempDir(), WriteBehind: true, wbOps: rec, wbChunk: 1000, wbLag: 2}, info)
 	defer tor.Close()
 	writeAllInBlocks(t, tor, bytes.Repeat([]byte{9}, 5500), 700)
 	want := []wbCall{
@@ -95,7 +95,7 @@ func TestDirWriteBehindCalls(t *testing.T) {
 func TestDirWriteBehindDisabled(t *testing.T) {
 	rec := &wbRecorder{}
 	info := testInfo(512, 3000, 2500)
-	tor := openT(t, &Dir{Root: t.TempDir(), DisableWriteBehind: true, wbOps: rec, wbChunk: 1000, wbLag: 1}, info)
+	tor := openT(t, &Dir{Root: t.TempDir(), wbOps: rec, wbChunk: 1000, wbLag: 1}, info)
 	defer tor.Close()
 	writeAllInBlocks(t, tor, bytes.Repeat([]byte{9}, 5500), 700)
 	if len(rec.calls) != 0 || tor.wb != nil {
@@ -124,7 +124,7 @@ func TestDirWriteBehindSystem(t *testing.T) {
 	}
 	info := testInfo(1<<14, 5<<14+123, 3<<14)
 	ops := &passOps{}
-	d := &Dir{Root: t.TempDir(), wbOps: ops, wbChunk: 4096, wbLag: 1}
+	d := &Dir{Root: t.TempDir(), WriteBehind: true, wbOps: ops, wbChunk: 4096, wbLag: 1}
 	tor := openT(t, d, info)
 	data := make([]byte, info.TotalLength())
 	for i := range data {

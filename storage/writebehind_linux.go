@@ -20,7 +20,7 @@ const (
 // 64-bit offsets in single registers on these architectures.
 type sysWriteback struct{}
 
-// defaultWritebackOps is what Dir uses unless DisableWriteBehind is set.
+// defaultWritebackOps is what Dir uses when WriteBehind is set.
 var defaultWritebackOps writebackOps = sysWriteback{}
 
 func (sysWriteback) start(f *os.File, r byteRange) {

@@ -25,8 +25,8 @@ import (
 //	leech -torrent T -data DIR -peer ADDR prints "done NANOSECONDS" once complete
 //
 // -cpuprofile FILE writes a CPU profile of the child's run and -preallocate
-// gives the leecher's files their full size first, -no-writebehind turns
-// off the leecher's storage.Dir write-behind (bittern only).
+// gives the leecher's files their full size first, -writebehind turns
+// on the leecher's storage.Dir write-behind (bittern only).
 func child(role string, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bench "+role, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -36,7 +36,7 @@ func child(role string, args []string, stdout, stderr io.Writer) int {
 	timeout := fs.Duration("timeout", 10*time.Minute, "give up after this long")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	prealloc := fs.Bool("preallocate", false, "give the leecher's files their full size (fallocate) before adding the torrent")
-	noWB := fs.Bool("no-writebehind", false, "set storage.Dir.DisableWriteBehind")
+	wb := fs.Bool("writebehind", false, "set storage.Dir.WriteBehind")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -55,21 +55,21 @@ func child(role string, args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	if err := runChild(ctx, role, *torrentPath, *data, *peer, *prealloc, *noWB, stdout); err != nil {
+	if err := runChild(ctx, role, *torrentPath, *data, *peer, *prealloc, *wb, stdout); err != nil {
 		fmt.Fprintf(stderr, "bench %s: %v\n", role, err)
 		return 1
 	}
 	return 0
 }
 
-func runChild(ctx context.Context, role, torrentPath, data, peer string, prealloc, noWB bool, stdout io.Writer) error {
+func runChild(ctx context.Context, role, torrentPath, data, peer string, prealloc, wb bool, stdout io.Writer) error {
 	mi, err := metainfo.LoadFile(torrentPath)
 	if err != nil {
 		return err
 	}
 	cfg := &bittern.Config{ListenAddr: "127.0.0.1:0", DataDir: data}
-	if noWB {
-		cfg.Storage = &storage.Dir{Root: data, DisableWriteBehind: true}
+	if wb {
+		cfg.Storage = &storage.Dir{Root: data, WriteBehind: true}
 	}
 	s, err := bittern.NewSession(cfg)
 	if err != nil {

@@ -57,7 +57,7 @@ type options struct {
 	anacrolix string
 	profDir   string // bittern children write CPU profiles here
 	prealloc  bool   // the bittern leecher preallocates its files
-	noWB      bool   // the bittern leecher's storage.Dir has DisableWriteBehind set
+	wb        bool   // the bittern leecher's storage.Dir has WriteBehind set
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -72,7 +72,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up on a measurement after this long")
 	fs.StringVar(&o.profDir, "cpuprofile", "", "directory where the bittern seeder and leecher write CPU profiles (seed.pprof, leech.pprof)")
 	fs.BoolVar(&o.prealloc, "preallocate", false, "the bittern leecher gives its files their full size (fallocate) before it starts")
-	fs.BoolVar(&o.noWB, "no-writebehind", false, "the bittern leecher's storage.Dir leaves writeback to the kernel (DisableWriteBehind)")
+	fs.BoolVar(&o.wb, "writebehind", false, "the bittern leecher's storage.Dir starts writeback early and drops written chunks from the page cache (WriteBehind)")
 	fs.StringVar(&o.anacrolix, "anacrolix-bin", "", "a prebuilt anacrolix comparator (default: go build ./examples/bench/anacrolix)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: bench [-size BYTES] [-dir DIR] [-json] [-impl bittern,libtorrent,anacrolix]")

@@ -51,8 +51,8 @@ var impls = map[string]func(o *options, role, torrent, data, peer string) (*exec
 		if o.prealloc && role == "leech" {
 			args = append(args, "-preallocate")
 		}
-		if o.noWB && role == "leech" {
-			args = append(args, "-no-writebehind")
+		if o.wb && role == "leech" {
+			args = append(args, "-writebehind")
 		}
 		if o.profDir != "" {
 			args = append(args, "-cpuprofile", filepath.Join(o.profDir, role+".pprof"))
