@@ -5,6 +5,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/bittern/bittern/internal/cputime"
 )
 
 // tcpPair returns the two ends of a loopback TCP connection.
@@ -49,7 +51,7 @@ func BenchmarkPieceTCP(b *testing.B) {
 	b.ReportAllocs()
 	errc := make(chan error, 1)
 	b.ResetTimer()
-	defer reportCPU(b, processCPU())
+	defer reportCPU(b, cputime.Process())
 	go func() {
 		for i := range b.N {
 			if err := fw.WritePiece(uint32(i), 0, src); err != nil {
@@ -84,7 +86,7 @@ func BenchmarkPiecePooledTCP(b *testing.B) {
 	b.ReportAllocs()
 	errc := make(chan error, 1)
 	b.ResetTimer()
-	defer reportCPU(b, processCPU())
+	defer reportCPU(b, cputime.Process())
 	go func() {
 		for i := range b.N {
 			if err := fw.WritePiece(uint32(i), 0, src); err != nil {
@@ -117,7 +119,7 @@ func BenchmarkRawTCP(b *testing.B) {
 	b.ReportAllocs()
 	errc := make(chan error, 1)
 	b.ResetTimer()
-	defer reportCPU(b, processCPU())
+	defer reportCPU(b, cputime.Process())
 	go func() {
 		for range b.N {
 			if _, err := w.Write(src); err != nil {
@@ -144,7 +146,7 @@ func reportCPU(b *testing.B, start time.Duration) {
 	if start == 0 {
 		return
 	}
-	b.ReportMetric(float64(processCPU()-start)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(cputime.Process()-start)/float64(b.N), "cpu-ns/op")
 }
 
 // BenchmarkReadMessageSmall parses have messages from memory.
