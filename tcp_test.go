@@ -94,10 +94,19 @@ func benchLoopback(b *testing.B, enc Encryption) {
 	seeder, mi := loopbackSeederEnc(b, data, 256<<10, enc)
 	defer seeder.Close()
 	peers := []netip.AddrPort{addrOf(b, seeder)}
+	benchLeech(b, mi, size, peers, func(dir string) *Config {
+		return &Config{NoListen: true, Storage: &storage.Dir{Root: dir}, Encryption: enc}
+	})
+}
+
+// benchLeech downloads mi (size bytes) from peers once per iteration with
+// a fresh leecher configured by newCfg (its data under dir), and reports
+// MiB/s and the CPU of both sides (one process) per GiB moved.
+func benchLeech(b *testing.B, mi *metainfo.MetaInfo, size int64, peers []netip.AddrPort, newCfg func(dir string) *Config) {
 	b.SetBytes(size)
 	cpu0 := cputime.Process()
 	for b.Loop() {
-		leecher, err := NewSession(&Config{NoListen: true, Storage: &storage.Dir{Root: b.TempDir()}, Encryption: enc})
+		leecher, err := NewSession(newCfg(b.TempDir()))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -114,6 +123,5 @@ func benchLoopback(b *testing.B, enc Encryption) {
 		}
 	}
 	b.ReportMetric(float64(size)*float64(b.N)/(1<<20)/b.Elapsed().Seconds(), "MiB/s")
-	// CPU of both sides together (one process), per GiB moved.
 	b.ReportMetric((cputime.Process()-cpu0).Seconds()/(float64(size)*float64(b.N)/(1<<30)), "cpu-s/GiB")
 }

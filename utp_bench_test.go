@@ -1,12 +1,9 @@
 package bittern
 
 import (
-	"context"
 	"net/netip"
 	"testing"
-	"time"
 
-	"github.com/bittern/bittern/internal/cputime"
 	"github.com/bittern/bittern/storage"
 )
 
@@ -28,27 +25,8 @@ func benchUTP(b *testing.B, enc Encryption) {
 	seeder, mi := utpSeeder(b, data, &Config{Encryption: enc})
 	defer seeder.Close()
 	peers := []netip.AddrPort{addrOf(b, seeder)}
-	b.SetBytes(size)
-	cpu0 := cputime.Process()
-	for b.Loop() {
-		leecher, err := NewSession(&Config{NoListen: true, UTP: true, Dialer: &tcpDialer{refuse: true},
-			Storage: &storage.Dir{Root: b.TempDir()}, Encryption: enc})
-		if err != nil {
-			b.Fatal(err)
-		}
-		lt, err := leecher.AddTorrent(context.Background(), mi, &TorrentOptions{Peers: peers})
-		if err != nil {
-			b.Fatal(err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		err = lt.Wait(ctx)
-		cancel()
-		leecher.Close()
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(size)*float64(b.N)/(1<<20)/b.Elapsed().Seconds(), "MiB/s")
-	// CPU of both sides together (one process), per GiB moved.
-	b.ReportMetric((cputime.Process()-cpu0).Seconds()/(float64(size)*float64(b.N)/(1<<30)), "cpu-s/GiB")
+	benchLeech(b, mi, size, peers, func(dir string) *Config {
+		return &Config{NoListen: true, UTP: true, Dialer: &tcpDialer{refuse: true},
+			Storage: &storage.Dir{Root: dir}, Encryption: enc}
+	})
 }

@@ -16,7 +16,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/bittern/bittern/internal/cputime"
 	"github.com/bittern/bittern/metainfo"
 	"github.com/bittern/bittern/peerwire"
 	"github.com/bittern/bittern/storage"
@@ -842,27 +841,7 @@ func BenchmarkLoopbackTransferV2(b *testing.B) {
 		b.Fatal(err)
 	}
 	peers := []netip.AddrPort{addrOf(b, seeder)}
-	b.SetBytes(size)
-	cpu0 := cputime.Process()
-	for b.Loop() {
-		leecher, err := NewSession(&Config{NoListen: true, Storage: &storage.Dir{Root: b.TempDir()}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		lt, err := leecher.AddTorrent(context.Background(), mi, &TorrentOptions{Peers: peers})
-		if err != nil {
-			b.Fatal(err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		err = lt.Wait(ctx)
-		cancel()
-		leecher.Close()
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(size)*float64(b.N)/(1<<20)/b.Elapsed().Seconds(), "MiB/s")
-	b.ReportMetric((cputime.Process()-cpu0).Seconds()/(float64(size)*float64(b.N)/(1<<30)), "cpu-s/GiB")
+	benchLeech(b, mi, size, peers, func(dir string) *Config { return &Config{NoListen: true, Storage: &storage.Dir{Root: dir}} })
 }
 
 // File selection and streaming readers work on a v2 torrent: a skipped
