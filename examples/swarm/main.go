@@ -61,7 +61,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Int64Var(&c.piece, "piece", 256<<10, "piece length in bytes (a power of two, at least 16384)")
 	fs.StringVar(&c.dir, "dir", "", "working directory (default: a temporary one, removed at exit)")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Minute, "give up after this long")
-	fs.BoolVar(&c.utp, "utp", false, "connect the peers over uTP (BEP 29), TCP only as a fallback")
+	fs.BoolVar(&c.utp, "utp", false, "connect the peers over uTP (BEP 29) only")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: swarm [-leechers N] [-size BYTES] [-piece BYTES] [-dir DIR] [-timeout D] [-utp]")
 		fmt.Fprintln(fs.Output(), "Runs a tracker, one seeder and N leechers on loopback, then checks every copy.")
@@ -174,10 +174,15 @@ func swarm(ctx context.Context, c config, stdout io.Writer) error {
 	return nil
 }
 
-// newPeer starts a Session listening on loopback (over uTP too, dialling
-// it first, if utp) and adds the torrent, keeping its data in dir.
+// newPeer starts a Session listening on loopback and adds the torrent,
+// keeping its data in dir. With utp it dials over uTP only (its TCP
+// dialer refuses), so every connection of the swarm runs over uTP.
 func newPeer(ctx context.Context, name, dir string, mi *metainfo.MetaInfo, utp bool) (*peer, error) {
-	s, err := bittern.NewSession(&bittern.Config{ListenAddr: "127.0.0.1:0", DataDir: dir, UTP: utp})
+	cfg := &bittern.Config{ListenAddr: "127.0.0.1:0", DataDir: dir}
+	if utp {
+		cfg.UTP, cfg.Dialer = true, noTCP{}
+	}
+	s, err := bittern.NewSession(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -206,4 +211,12 @@ func summary(w io.Writer, c config, elapsed time.Duration, sum [32]byte, peers [
 	}
 	fmt.Fprintf(w, "leechers uploaded %s to each other: %.0f%% of what they received\n",
 		size(float64(byLeechers)), 100*float64(byLeechers)/delivered)
+}
+
+// noTCP is the TCP dialer of a uTP-only swarm: it refuses every dial.
+type noTCP struct{}
+
+// DialContext implements bittern.Dialer.
+func (noTCP) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	return nil, fmt.Errorf("dial %s %s: TCP is off in this uTP swarm", network, addr)
 }
