@@ -118,20 +118,7 @@ func btspecBittern(t *testing.T, torrent, seedDir string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := bittern.NewSession(&bittern.Config{ListenAddr: "127.0.0.1:0", DataDir: seedDir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	tor, err := s.AddTorrent(ctx, mi, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !tor.Stats().Complete {
-		t.Fatalf("our seed is not complete after its check: %+v", tor.Stats())
-	}
+	s, _ := seedingSession(t, &bittern.Config{ListenAddr: "127.0.0.1:0", DataDir: seedDir}, mi)
 	if _, err := os.Stat(seedDir); err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bittern/bittern"
 	"github.com/bittern/bittern/metainfo"
 )
 
@@ -176,3 +177,25 @@ ct = lt.create_torrent(fs, pl, lt.create_torrent.v1_only if kind == "v1" else 0)
 lt.set_piece_hashes(ct, os.path.dirname(src))
 open(out, "wb").write(lt.bencode(ct.generate()))
 `
+
+// seedingSession starts a Session with cfg that seeds mi from data already
+// in place: it fails the test unless the data checks complete. The session
+// is closed when the test ends.
+func seedingSession(t *testing.T, cfg *bittern.Config, mi *metainfo.MetaInfo) (*bittern.Session, *bittern.Torrent) {
+	t.Helper()
+	s, err := bittern.NewSession(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	tor, err := s.AddTorrent(ctx, mi, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tor.Stats().Complete {
+		t.Fatalf("our seed is not complete after its check: %+v", tor.Stats())
+	}
+	return s, tor
+}

@@ -73,20 +73,9 @@ func TestSessionSeedToLibtorrent(t *testing.T) {
 	torrent := filepath.Join(dir, "tree.torrent")
 	mi := sessionBuildV1(t, filepath.Join(dir, "seed", "tree"), torrent, 128<<10)
 
-	s, err := bittern.NewSession(&bittern.Config{ListenAddr: "127.0.0.1:0", DataDir: filepath.Join(dir, "seed")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, tor := seedingSession(t, &bittern.Config{ListenAddr: "127.0.0.1:0", DataDir: filepath.Join(dir, "seed")}, mi)
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	tor, err := s.AddTorrent(ctx, mi, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !tor.Stats().Complete {
-		t.Fatalf("our seed is not complete after its check: %+v", tor.Stats())
-	}
 	ourPort := s.Addr().(*net.TCPAddr).Port
 	out := runPython(t, ctx, sessionLTLeech, torrent, filepath.Join(dir, "lt"), fmt.Sprint(freePort(t, "tcp")), fmt.Sprint(ourPort), "90")
 	if !strings.Contains(string(out), "finished") {

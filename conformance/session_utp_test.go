@@ -113,20 +113,9 @@ func sessionSeedToLibtorrentUTP(t *testing.T, enc bittern.Encryption) {
 	torrent := filepath.Join(dir, "film.torrent")
 	mi := sessionBuildV1(t, filepath.Join(dir, "seed", "film.bin"), torrent, 128<<10)
 
-	s, err := bittern.NewSession(&bittern.Config{ListenAddr: "127.0.0.1:0", DataDir: filepath.Join(dir, "seed"), UTP: true, Dialer: &noTCPDialer{}, Encryption: enc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, tor := seedingSession(t, &bittern.Config{ListenAddr: "127.0.0.1:0", DataDir: filepath.Join(dir, "seed"), UTP: true, Dialer: &noTCPDialer{}, Encryption: enc}, mi)
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	tor, err := s.AddTorrent(ctx, mi, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !tor.Stats().Complete {
-		t.Fatalf("our seed is not complete after its check: %+v", tor.Stats())
-	}
 	ourPort := s.UTPAddr().(*net.UDPAddr).Port
 	if ourPort != s.Addr().(*net.TCPAddr).Port {
 		t.Fatalf("uTP on %v, TCP on %v", s.UTPAddr(), s.Addr())

@@ -130,28 +130,17 @@ func sessionV2Leech(t *testing.T, dir string, mi *metainfo.MetaInfo, torrent str
 func sessionV2Seed(t *testing.T, dir string, mi *metainfo.MetaInfo, torrent string, contents map[string][]byte) []string {
 	t.Helper()
 	logs := &syncBuffer{}
-	s, err := bittern.NewSession(&bittern.Config{
-		ListenAddr: "127.0.0.1:0", DataDir: filepath.Join(dir, "seed"),
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("our log tail:\n%s", tail(logs.String(), 6000))
 		}
 	})
+	s, tor := seedingSession(t, &bittern.Config{
+		ListenAddr: "127.0.0.1:0", DataDir: filepath.Join(dir, "seed"),
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}, mi)
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	tor, err := s.AddTorrent(ctx, mi, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !tor.Stats().Complete {
-		t.Fatalf("our seed is not complete after its check: %+v", tor.Stats())
-	}
 	ourPort := s.Addr().(*net.TCPAddr).Port
 	out := runPython(t, ctx, sessionLTLeech, torrent, filepath.Join(dir, "lt"), fmt.Sprint(freePort(t, "tcp")), fmt.Sprint(ourPort), "90")
 	if !strings.Contains(string(out), "finished") {
